@@ -1,0 +1,133 @@
+import { Config, ConfigError, Effect, Layer, Redacted, Schema } from "effect"
+
+// Validation happens inside Config.nested so that an error's path names the variable.
+const named = <A>(name: string, config: Config.Config<A>) => Config.nested(config, name)
+
+const positiveInt = (name: string, fallback: number) =>
+  named(
+    name,
+    Config.integer().pipe(Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })),
+  ).pipe(Config.withDefault(fallback))
+
+const port = (name: string, fallback: number) =>
+  named(
+    name,
+    Config.integer().pipe(
+      Config.validate({ message: "must be a TCP port (1-65535)", validation: (n) => n >= 1 && n <= 65535 }),
+    ),
+  ).pipe(Config.withDefault(fallback))
+
+const brokerList = named(
+  "KAFKA_BROKERS",
+  Config.string().pipe(
+    Config.map((raw) =>
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    ),
+    Config.validate({
+      message: "must be a comma-separated list of host:port",
+      validation: (list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+    }),
+  ),
+).pipe(Config.withDefault(["127.0.0.1:9092"]))
+
+const topic = (name: string, fallback: string) =>
+  named(
+    name,
+    Config.string().pipe(
+      Config.validate({
+        message: "must be a valid Kafka topic name",
+        validation: (t) => /^[a-zA-Z0-9._-]{1,249}$/.test(t),
+      }),
+    ),
+  ).pipe(Config.withDefault(fallback))
+
+const LogLevelName = Schema.Literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")
+
+const optionalSecret = (name: string) => Config.option(Config.redacted(name))
+
+export const TopicsConfig = Config.all({
+  ordersCreated: topic("TOPIC_ORDERS_CREATED", "orders.created"),
+  ordersCancelled: topic("TOPIC_ORDERS_CANCELLED", "orders.cancelled"),
+  reserved: topic("TOPIC_INVENTORY_RESERVED", "inventory.reserved"),
+  released: topic("TOPIC_INVENTORY_RELEASED", "inventory.released"),
+  outOfStock: topic("TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"),
+  adjusted: topic("TOPIC_INVENTORY_ADJUSTED", "inventory.adjusted"),
+  lowStock: topic("TOPIC_INVENTORY_LOW_STOCK", "inventory.low_stock"),
+  deadLetter: topic("TOPIC_DEAD_LETTER", "inventory.dead_letter"),
+})
+export type Topics = Config.Config.Success<typeof TopicsConfig>
+
+export const AppConfigSchema = Config.all({
+  kafka: Config.all({
+    brokers: brokerList,
+    clientId: Config.string("KAFKA_CLIENT_ID").pipe(Config.withDefault("inventory-service")),
+    groupId: Config.string("KAFKA_GROUP_ID").pipe(Config.withDefault("inventory-service-group")),
+    ssl: Config.boolean("KAFKA_SSL").pipe(Config.withDefault(false)),
+    saslMechanism: Config.option(Config.literal("plain", "scram-sha-256", "scram-sha-512")("KAFKA_SASL_MECHANISM")),
+    saslUsername: Config.option(Config.string("KAFKA_SASL_USERNAME")),
+    saslPassword: optionalSecret("KAFKA_SASL_PASSWORD"),
+    createTopics: Config.boolean("KAFKA_CREATE_TOPICS").pipe(Config.withDefault(true)),
+    topicPartitions: positiveInt("KAFKA_TOPIC_PARTITIONS", 6),
+    partitionsConsumedConcurrently: positiveInt("KAFKA_PARTITIONS_CONCURRENCY", 4),
+  }),
+  topics: TopicsConfig,
+  http: Config.all({
+    port: port("SERVICE_PORT", 8083),
+    adminToken: optionalSecret("ADMIN_TOKEN"),
+  }),
+  database: Config.all({
+    url: named(
+      "DATABASE_URL",
+      Config.redacted().pipe(
+        Config.validate({
+          message: "must be a postgres:// or postgresql:// URL",
+          validation: (url) => /^postgres(ql)?:\/\/[^\s]+$/.test(Redacted.value(url)),
+        }),
+      ),
+    ).pipe(Config.withDefault(Redacted.make("postgres://postgres@127.0.0.1:5432/inventory"))),
+    ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
+    maxConnections: positiveInt("DATABASE_MAX_CONNECTIONS", 8),
+  }),
+  engine: Config.all({
+    mailboxCapacity: positiveInt("ACTOR_MAILBOX_CAPACITY", 256),
+    actorIdleSeconds: positiveInt("ACTOR_IDLE_SECONDS", 60),
+    commitBatchSize: positiveInt("COMMIT_BATCH_SIZE", 2000),
+    consumerChunkSize: positiveInt("CONSUMER_CHUNK_SIZE", 1000),
+    maxMessageBytes: positiveInt("MAX_MESSAGE_BYTES", 262144),
+    outboxBatchSize: positiveInt("OUTBOX_BATCH_SIZE", 1000),
+  }),
+  logLevel: named(
+    "LOG_LEVEL",
+    Config.string().pipe(
+      Config.validate({
+        message: `must be one of ${LogLevelName.literals.join(", ")}`,
+        validation: Schema.is(LogLevelName),
+      }),
+    ),
+  ).pipe(Config.withDefault("info")),
+})
+
+export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>
+
+/** Every setting, read and validated once at start-up. */
+export class AppConfig extends Effect.Service<AppConfig>()("AppConfig", {
+  effect: AppConfigSchema,
+}) {
+  static readonly layerWith = (overrides: AppConfigShape) => Layer.succeed(AppConfig, AppConfig.make(overrides))
+}
+
+/** One line per problem, naming the variable: what an operator needs when start-up fails. */
+export const describeConfigError = (error: ConfigError.ConfigError): string =>
+  ConfigError.reduceWithContext(error, undefined, {
+    andCase: (_, l, r) => [l, r].filter(Boolean).join("; "),
+    orCase: (_, l, r) => [l, r].filter(Boolean).join("; "),
+    invalidDataCase: (_, path, message) => `${path.join("_")}: ${message}`,
+    missingDataCase: (_, path, message) => `${path.join("_")}: ${message}`,
+    sourceUnavailableCase: (_, path, message) => `${path.join("_")}: ${message}`,
+    unsupportedCase: (_, path, message) => `${path.join("_")}: ${message}`,
+  }) ?? String(error)
+
+export const isConfigError = (u: unknown): u is ConfigError.ConfigError => ConfigError.isConfigError(u)

@@ -1,0 +1,32 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Layer, Logger, LogLevel } from "effect"
+import { AppConfig, describeConfigError, isConfigError } from "./Config.js"
+import { HttpServerLive } from "./Http/Server.js"
+import { DatabaseLive } from "./Store/Database.js"
+
+const LoggingLive = Layer.unwrapEffect(
+  AppConfig.pipe(
+    Effect.map(({ logLevel }) =>
+      Layer.merge(Logger.json, Logger.minimumLogLevel(LogLevel.fromLiteral(capitalize(logLevel)))),
+    ),
+  ),
+)
+
+function capitalize(level: string): LogLevel.Literal {
+  return (level.charAt(0).toUpperCase() + level.slice(1)) as LogLevel.Literal
+}
+
+const MainLive = Layer.mergeAll(HttpServerLive, DatabaseLive).pipe(
+  Layer.provideMerge(LoggingLive),
+  Layer.provideMerge(AppConfig.Default),
+)
+
+const program = Layer.launch(MainLive).pipe(
+  Effect.catchIf(isConfigError, (error) =>
+    Console.error(`inventory-service: bad configuration: ${describeConfigError(error)}`).pipe(
+      Effect.zipRight(Effect.sync(() => process.exit(1))),
+    ),
+  ),
+)
+
+NodeRuntime.runMain(program, { disablePrettyLogger: true })
