@@ -13,7 +13,10 @@ const port = (name: string, fallback: number) =>
   named(
     name,
     Config.integer().pipe(
-      Config.validate({ message: "must be a TCP port (1-65535)", validation: (n) => n >= 1 && n <= 65535 }),
+      Config.validate({
+        message: "must be a TCP port (0-65535, 0 = any free port)",
+        validation: (n) => n >= 0 && n <= 65535,
+      }),
     ),
   ).pipe(Config.withDefault(fallback))
 

@@ -1,8 +1,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Logger, LogLevel } from "effect"
 import { AppConfig, describeConfigError, isConfigError } from "./Config.js"
-import { HttpServerLive } from "./Http/Server.js"
-import { DatabaseLive } from "./Store/Database.js"
+import { ServiceLive } from "./Service.js"
 
 const LoggingLive = Layer.unwrapEffect(
   AppConfig.pipe(
@@ -16,10 +15,7 @@ function capitalize(level: string): LogLevel.Literal {
   return (level.charAt(0).toUpperCase() + level.slice(1)) as LogLevel.Literal
 }
 
-const MainLive = Layer.mergeAll(HttpServerLive, DatabaseLive).pipe(
-  Layer.provideMerge(LoggingLive),
-  Layer.provideMerge(AppConfig.Default),
-)
+const MainLive = ServiceLive.pipe(Layer.provideMerge(LoggingLive), Layer.provideMerge(AppConfig.Default))
 
 const program = Layer.launch(MainLive).pipe(
   Effect.catchIf(isConfigError, (error) =>

@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto"
+import { Schema } from "effect"
+import type { Topics } from "../Config.js"
+
+// The produced wire contract (JSON, snake_case, RFC 3339 UTC), kept from the original service.
+const Item = Schema.Struct({ product_id: Schema.String, quantity: Schema.Number })
+
+export const InventoryReserved = Schema.Struct({
+  reservation_id: Schema.String,
+  order_id: Schema.String,
+  items: Schema.Array(Item),
+  reserved_at: Schema.String,
+})
+export const InventoryReleased = Schema.Struct({
+  reservation_id: Schema.String,
+  order_id: Schema.String,
+  items: Schema.Array(Item),
+  released_at: Schema.String,
+})
+export const InventoryOutOfStock = Schema.Struct({
+  order_id: Schema.String,
+  product_id: Schema.String,
+  requested_qty: Schema.Number,
+  available_qty: Schema.Number,
+  timestamp: Schema.String,
+})
+export const InventoryAdjusted = Schema.Struct({
+  product_id: Schema.String,
+  adjustment_type: Schema.String,
+  quantity: Schema.Number,
+  reason: Schema.optional(Schema.String),
+  reference_id: Schema.optional(Schema.String),
+  timestamp: Schema.String,
+})
+export const InventoryLowStock = Schema.Struct({
+  product_id: Schema.String,
+  available: Schema.Number,
+  low_stock_threshold: Schema.Number,
+  timestamp: Schema.String,
+})
+
+export type EventType =
+  | "inventory.reserved"
+  | "inventory.released"
+  | "inventory.out_of_stock"
+  | "inventory.adjusted"
+  | "inventory.low_stock"
+
+/** One row of the outbox: the stable `eventId` travels as a header so consumers can drop repeats. */
+export interface OutboxEvent {
+  readonly eventId: string
+  readonly eventType: EventType
+  readonly topic: string
+  readonly key: string
+  readonly payload: string
+}
+
+const topicOf = (topics: Topics, type: EventType): string => {
+  switch (type) {
+    case "inventory.reserved":
+      return topics.reserved
+    case "inventory.released":
+      return topics.released
+    case "inventory.out_of_stock":
+      return topics.outOfStock
+    case "inventory.adjusted":
+      return topics.adjusted
+    case "inventory.low_stock":
+      return topics.lowStock
+  }
+}
+
+export const makeEvent = (topics: Topics, eventType: EventType, key: string, body: object): OutboxEvent => ({
+  eventId: randomUUID(),
+  eventType,
+  topic: topicOf(topics, eventType),
+  key,
+  payload: JSON.stringify(body),
+})
+
+export const nowIso = () => new Date().toISOString()

@@ -1,0 +1,64 @@
+import { Either, ParseResult, Schema } from "effect"
+import { OrderId, ProductId, Quantity } from "./Ids.js"
+
+export const MaxLinesPerOrder = 1000
+
+export const OrderLine = Schema.Struct({
+  product_id: ProductId,
+  quantity: Quantity,
+  price: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+})
+
+/** `orders.created`: only the fields this service relies on are required. */
+export const OrderCreated = Schema.Struct({
+  order_id: OrderId,
+  user_id: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  total: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  currency: Schema.optional(Schema.String),
+  items_count: Schema.optional(Schema.Number),
+  items: Schema.NonEmptyArray(OrderLine).pipe(Schema.maxItems(MaxLinesPerOrder)),
+})
+export type OrderCreated = typeof OrderCreated.Type
+
+/** `orders.cancelled` carries no items: the service knows what the order holds. */
+export const OrderCancelled = Schema.Struct({
+  order_id: OrderId,
+  user_id: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  reason: Schema.optional(Schema.NullOr(Schema.String)),
+  cancelled_at: Schema.optional(Schema.String),
+})
+export type OrderCancelled = typeof OrderCancelled.Type
+
+export type OrderMessage =
+  | { readonly _tag: "Created"; readonly order: OrderCreated }
+  | { readonly _tag: "Cancelled"; readonly order: OrderCancelled }
+
+export type OrderKind = OrderMessage["_tag"]
+
+const decodeCreated = Schema.decodeUnknownEither(OrderCreated, { errors: "first" })
+const decodeCancelled = Schema.decodeUnknownEither(OrderCancelled, { errors: "first" })
+
+/** Decodes a message value, or gives a one-line reason fit for a dead-letter header. */
+export const decodeOrderMessage = (
+  kind: OrderKind,
+  value: Buffer | null,
+  maxBytes: number,
+): Either.Either<OrderMessage, string> => {
+  if (value === null || value.length === 0) return Either.left("empty message value")
+  if (value.length > maxBytes) return Either.left(`message of ${value.length} bytes exceeds the limit of ${maxBytes}`)
+  let json: unknown
+  try {
+    json = JSON.parse(value.toString("utf8"))
+  } catch (error) {
+    return Either.left(`not JSON: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  const decoded =
+    kind === "Created"
+      ? Either.map(decodeCreated(json), (order): OrderMessage => ({ _tag: "Created", order }))
+      : Either.map(decodeCancelled(json), (order): OrderMessage => ({ _tag: "Cancelled", order }))
+  return Either.mapLeft(decoded, (error) =>
+    `schema: ${ParseResult.ArrayFormatter.formatErrorSync(error)
+      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ")}`.slice(0, 500),
+  )
+}

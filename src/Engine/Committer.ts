@@ -1,0 +1,127 @@
+import { Cause, Chunk, Deferred, Effect, FiberId, Queue } from "effect"
+import type { ProductId } from "../Domain/Ids.js"
+import * as Stock from "../Domain/Stock.js"
+import type { CommitBatch, ProductWrite, StockStore } from "../Store/StockStore.js"
+import type { Decision } from "./Decision.js"
+import * as EngineMetrics from "./EngineMetrics.js"
+import type { Generation } from "./Generation.js"
+import { type ProductCell, StaleGeneration } from "./ProductActor.js"
+
+interface Entry {
+  readonly generation: Generation
+  readonly decision: Decision
+  readonly done: Deferred.Deferred<void, StaleGeneration>
+}
+
+export interface CommitterDeps {
+  readonly store: StockStore
+  readonly batchSize: number
+  /** a commit failed: the generation it was decided in must be replaced */
+  readonly discard: (generation: Generation, reason: string) => void
+  /** events were committed to the outbox */
+  readonly committed: () => void
+}
+
+const mergeWrites = (entries: ReadonlyArray<Entry>): Array<ProductWrite & { readonly cell: ProductCell }> => {
+  const merged = new Map<
+    ProductCell,
+    { delta: Stock.StockLevel; create: boolean; threshold?: number; location?: string | null }
+  >()
+  for (const { decision } of entries) {
+    for (const w of decision.writes) {
+      const m = merged.get(w.cell) ?? { delta: Stock.emptyStock, create: false }
+      m.delta = {
+        available: m.delta.available + w.delta.available,
+        reserved: m.delta.reserved + w.delta.reserved,
+        onHand: m.delta.onHand + w.delta.onHand,
+      }
+      if (w.create) m.create = true
+      if (w.threshold !== undefined) m.threshold = w.threshold
+      if (w.location !== undefined) m.location = w.location
+      merged.set(w.cell, m)
+    }
+  }
+  return Array.from(merged, ([cell, m]) => ({
+    cell,
+    productId: cell.productId,
+    expectedVersion: cell.version,
+    delta: m.delta,
+    ...(m.create
+      ? { create: { threshold: m.threshold ?? cell.threshold, location: m.location ?? cell.location } }
+      : {}),
+    ...(m.threshold !== undefined ? { threshold: m.threshold } : {}),
+    ...(m.location !== undefined ? { location: m.location } : {}),
+  }))
+}
+
+const toBatch = (entries: ReadonlyArray<Entry>, products: ReadonlyArray<ProductWrite>): CommitBatch => ({
+  products,
+  orderInserts: entries.flatMap((e) => e.decision.orderInserts),
+  orderReleases: entries.flatMap((e) => e.decision.orderReleases),
+  ledger: entries.flatMap((e) => e.decision.ledger),
+  outbox: entries.flatMap((e) => e.decision.events),
+  idempotency: entries.flatMap((e) => e.decision.idempotency),
+})
+
+/**
+ * Group commit: every decision waiting when a transaction starts goes into it, in the order
+ * the decisions were taken, so a decision never lands before one it depends on.
+ */
+export const makeCommitter = (deps: CommitterDeps) =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.unbounded<Entry>()
+    const stale = new StaleGeneration()
+
+    const commitEntries = (entries: ReadonlyArray<Entry>) =>
+      Effect.gen(function* () {
+        const live = entries.filter((e) => !e.generation.closed)
+        for (const e of entries) if (e.generation.closed) Deferred.unsafeDone(e.done, Effect.fail(stale))
+        const generation = live[0]?.generation
+        if (generation === undefined) return
+        const products = mergeWrites(live)
+        const started = performance.now()
+        const exit = yield* Effect.exit(deps.store.commit(toBatch(live, products)))
+        if (exit._tag === "Success") {
+          for (const p of products) {
+            const version = exit.value.get(p.productId as ProductId)
+            if (version !== undefined) p.cell.version = version
+          }
+          for (const { decision } of live) for (const w of decision.writes) w.cell.holds--
+          for (const e of live) Deferred.unsafeDone(e.done, Effect.void)
+          yield* EngineMetrics.commitBatch(live.length, performance.now() - started)
+          if (live.some((e) => e.decision.events.length > 0)) deps.committed()
+          return
+        }
+        const failure = Cause.squash(exit.cause)
+        const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure)
+        const conflict = Cause.failureOption(exit.cause)
+        if (conflict._tag === "Some" && conflict.value._tag === "CommitConflict") yield* EngineMetrics.conflict
+        yield* Effect.logWarning("commit failed; reloading from the database and deciding again").pipe(
+          Effect.annotateLogs({ reason, decisions: live.length }),
+        )
+        deps.discard(generation, reason)
+        for (const e of live) Deferred.unsafeDone(e.done, Effect.fail(stale))
+      })
+
+    yield* Queue.takeBetween(queue, 1, deps.batchSize).pipe(
+      Effect.flatMap((chunk) => commitEntries(Chunk.toReadonlyArray(chunk))),
+      Effect.catchAllCause((cause) => Effect.logError("committer step failed", cause)),
+      Effect.forever,
+      Effect.forkScoped,
+    )
+
+    /** Queues a decision; the returned Deferred completes once it is durable (or fails: decide again). */
+    const submit = (generation: Generation, decision: Decision) =>
+      Effect.sync(() => {
+        const done = Deferred.unsafeMake<void, StaleGeneration>(FiberId.none)
+        queue.unsafeOffer({ generation, decision, done })
+        return done
+      })
+
+    const backlog = () => {
+      const size = queue.unsafeSize()
+      return size._tag === "Some" ? size.value : 0
+    }
+
+    return { submit, backlog } as const
+  })

@@ -1,0 +1,266 @@
+import { randomUUID } from "node:crypto"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Deferred, Duration, Effect, FiberId, Metric, Schedule } from "effect"
+import { AppConfig } from "../Config.js"
+import { makeEvent, nowIso } from "../Domain/Events.js"
+import type { OrderId, ProductId } from "../Domain/Ids.js"
+import type { OrderCancelled, OrderCreated, OrderMessage } from "../Domain/Orders.js"
+import * as Stock from "../Domain/Stock.js"
+import { Outbox } from "../Store/Outbox.js"
+import { type KnownOrder, StockStore } from "../Store/StockStore.js"
+import { makeCommitter } from "./Committer.js"
+import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
+import * as EngineMetrics from "./EngineMetrics.js"
+import { Generation } from "./Generation.js"
+import { releaseAll, reserveAll } from "./OrderSaga.js"
+import type { Definition, Move } from "./ProductActor.js"
+import { StaleGeneration } from "./ProductActor.js"
+import { makeStockWrites } from "./StockWrites.js"
+
+const retryable = (e: { readonly _tag: string }) =>
+  e._tag === "StaleGeneration" || e._tag === "InconsistentMemory" || e._tag === "SqlError"
+
+/** Retry until it works: nothing is acknowledged meanwhile, and progress resumes when the database returns. */
+export const untilDurable = Schedule.exponential(Duration.millis(20), 2).pipe(
+  Schedule.either(Schedule.spaced(Duration.seconds(5))),
+  Schedule.whileInput(retryable),
+)
+
+export class Engine extends Effect.Service<Engine>()("Engine", {
+  scoped: Effect.gen(function* () {
+    const config = yield* AppConfig
+    const store = yield* StockStore
+    const outbox = yield* Outbox
+    const scope = yield* Effect.scope
+    const { topics } = config
+    let generations = 0
+    const newGeneration = () =>
+      new Generation(++generations, {
+        loadStock: store.loadStock,
+        mailboxCapacity: config.engine.mailboxCapacity,
+        scope,
+      })
+    let current = newGeneration()
+
+    const discard = (generation: Generation, reason: string) => {
+      if (generation !== current) return
+      generation.close()
+      current = newGeneration()
+      Effect.runFork(
+        Effect.logInfo("engine memory discarded").pipe(Effect.annotateLogs({ generation: generation.id, reason })),
+      )
+    }
+
+    const committer = yield* makeCommitter({
+      store,
+      batchSize: config.engine.commitBatchSize,
+      discard,
+      committed: outbox.ring,
+    })
+
+    /** Hands the decision to the committer and waits until it is durable. */
+    const commit = (generation: Generation, decision: Decision) =>
+      Effect.flatMap(committer.submit(generation, decision), Deferred.await)
+
+    const decided = (generation: Generation, orderId: OrderId, known: KnownOrder) =>
+      generation.orders.set(orderId, { _tag: "Decided", ...known })
+
+    /**
+     * Marks the order as being decided, so that other messages of the same order wait for it.
+     * Whatever the body does not decide (nothing to do, or a failure) leaves the order as it was.
+     */
+    const deciding = <A, E, R>(
+      generation: Generation,
+      orderId: OrderId,
+      previous: KnownOrder | undefined,
+      body: Effect.Effect<A, E, R>,
+    ) => {
+      const done = Deferred.unsafeMake<void>(FiberId.none)
+      const mark = { _tag: "Deciding", done } as const
+      generation.orders.set(orderId, mark)
+      return body.pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (generation.orders.get(orderId) === mark) {
+              if (previous === undefined) generation.orders.delete(orderId)
+              else decided(generation, orderId, previous)
+            }
+            Deferred.unsafeDone(done, Effect.void)
+          }),
+        ),
+      )
+    }
+
+    const reserveOrder = (generation: Generation, order: OrderCreated) =>
+      Effect.gen(function* () {
+        const lines = Stock.sumLines(order.items)
+        const outcome = yield* Effect.either(reserveAll(generation, lines))
+        if (outcome._tag === "Left") {
+          const short = outcome.left
+          if (short._tag !== "LineShort") return yield* short
+          const productId = short.cell.productId
+          decided(generation, order.order_id, { status: "rejected", reservationId: null, lines: [] })
+          yield* Metric.increment(EngineMetrics.ordersByOutcome("out_of_stock"))
+          return decision({
+            writes: [checkOf(short.cell)],
+            orderInserts: [
+              {
+                orderId: order.order_id,
+                status: "rejected",
+                reservationId: null,
+                lines: [],
+                short: { productId, requested: short.requested, available: short.available },
+              },
+            ],
+            events: [
+              makeEvent(topics, "inventory.out_of_stock", order.order_id, {
+                order_id: order.order_id,
+                product_id: productId,
+                requested_qty: short.requested,
+                available_qty: short.available,
+                timestamp: nowIso(),
+              }),
+            ],
+          })
+        }
+        const moves = outcome.right
+        const reservationId = randomUUID()
+        decided(generation, order.order_id, { status: "reserved", reservationId, lines })
+        yield* Metric.increment(EngineMetrics.ordersByOutcome("reserved"))
+        const items = lines.map((l) => ({ product_id: l.productId, quantity: l.quantity }))
+        return decision({
+          writes: moves.map(writeOf),
+          ledger: moves.map((m, i) => ledgerOf(m, "reserve", lines[i]!.quantity, { referenceId: order.order_id })),
+          orderInserts: [{ orderId: order.order_id, status: "reserved", reservationId, lines }],
+          events: [
+            makeEvent(topics, "inventory.reserved", order.order_id, {
+              reservation_id: reservationId,
+              order_id: order.order_id,
+              items,
+              reserved_at: nowIso(),
+            }),
+            ...stockWrites.lowStockEvents(moves),
+          ],
+        })
+      })
+
+    const cancelOrder = (generation: Generation, order: OrderCancelled, known: KnownOrder | undefined) =>
+      Effect.gen(function* () {
+        const orderId = order.order_id
+        if (known === undefined) {
+          decided(generation, orderId, { status: "cancelled_before_create", reservationId: null, lines: [] })
+          yield* Metric.increment(EngineMetrics.ordersByOutcome("cancelled_before_create"))
+          return decision({
+            orderInserts: [{ orderId, status: "cancelled_before_create", reservationId: null, lines: [] }],
+          })
+        }
+        if (known.status !== "reserved") return undefined
+        const moves = yield* releaseAll(generation, known.lines)
+        decided(generation, orderId, { ...known, status: "released" })
+        yield* Metric.increment(EngineMetrics.ordersByOutcome("released"))
+        return decision({
+          writes: moves.map(writeOf),
+          ledger: moves.map((m, i) => ledgerOf(m, "release", known.lines[i]!.quantity, { referenceId: orderId })),
+          orderReleases: [orderId],
+          events: [
+            makeEvent(topics, "inventory.released", orderId, {
+              reservation_id: known.reservationId,
+              order_id: orderId,
+              items: known.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
+              released_at: nowIso(),
+            }),
+          ],
+        })
+      })
+
+    /** Decides one message in `generation`; returns the commit to wait for, if it changes anything. */
+    const handle = (
+      generation: Generation,
+      message: OrderMessage,
+      stored: ReadonlyMap<OrderId, KnownOrder>,
+    ): Effect.Effect<
+      Deferred.Deferred<void, StaleGeneration> | undefined,
+      StaleGeneration | SqlError | { _tag: "InconsistentMemory" }
+    > =>
+      Effect.gen(function* () {
+        const orderId = message.order.order_id
+        let slot = generation.orders.get(orderId)
+        while (slot?._tag === "Deciding") {
+          yield* Deferred.await(slot.done)
+          if (generation.closed) return yield* new StaleGeneration()
+          slot = generation.orders.get(orderId)
+        }
+        const known = slot ?? stored.get(orderId)
+        if (message._tag === "Created" && known !== undefined) {
+          yield* Metric.increment(EngineMetrics.ordersByOutcome("duplicate"))
+          return undefined
+        }
+        const outcome = yield* deciding(
+          generation,
+          orderId,
+          known,
+          message._tag === "Created"
+            ? reserveOrder(generation, message.order)
+            : cancelOrder(generation, message.order, known),
+        )
+        if (outcome === undefined) return undefined
+        return yield* committer.submit(generation, outcome)
+      })
+
+    const processOnce = (messages: ReadonlyArray<OrderMessage>) =>
+      Effect.gen(function* () {
+        const generation = current
+        const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
+          (id) => !generation.orders.has(id),
+        )
+        const stored = yield* store.loadOrders(unknownOrders)
+        yield* generation.ensure(
+          messages.flatMap((m) =>
+            m._tag === "Created" && !stored.has(m.order.order_id) ? m.order.items.map((i) => i.product_id) : [],
+          ),
+        )
+        const pending = yield* Effect.forEach(messages, (m) => handle(generation, m, stored), { concurrency: 64 })
+        yield* Effect.forEach(pending, (done) => (done === undefined ? Effect.void : Deferred.await(done)), {
+          discard: true,
+        })
+        generation.trimOrders(200_000)
+      })
+
+    /**
+     * Decides a chunk of order messages and returns once every resulting change is durable.
+     * A failed commit or an unreachable database means: reload, decide the chunk again.
+     */
+    const process = Effect.fn("Engine.process")(function* (messages: ReadonlyArray<OrderMessage>) {
+      const started = performance.now()
+      yield* processOnce(messages).pipe(
+        Effect.tapError((e) => Effect.logDebug("deciding again").pipe(Effect.annotateLogs({ reason: e._tag }))),
+        Effect.retry(untilDurable),
+        Effect.orDie,
+      )
+      yield* Metric.update(EngineMetrics.reservationSeconds, (performance.now() - started) / 1000)
+    })
+
+    const stockWrites = makeStockWrites({ topics, current: () => current, commit, retry: untilDurable })
+
+    // Passivation: idle actors with nothing in flight leave memory.
+    yield* Effect.sync(() => {
+      current.sweep(config.engine.actorIdleSeconds * 1000)
+      return current.actors.size
+    }).pipe(
+      Effect.flatMap((n) => Metric.set(EngineMetrics.activeActors, n)),
+      Effect.repeat(Schedule.spaced(Duration.seconds(Math.max(1, config.engine.actorIdleSeconds / 4)))),
+      Effect.forkScoped,
+    )
+
+    return {
+      process,
+      adjust: stockWrites.adjust,
+      define: stockWrites.define,
+      activeActors: () => current.actors.size,
+      commitBacklog: committer.backlog,
+    } as const
+  }),
+  dependencies: [StockStore.Default, Outbox.Default],
+}) {}
+
+export type { Definition, Move, ProductId }

@@ -1,0 +1,42 @@
+import { Effect, Metric, MetricBoundaries } from "effect"
+
+export const ordersByOutcome = (
+  outcome: "reserved" | "out_of_stock" | "released" | "duplicate" | "cancelled_before_create",
+) =>
+  Metric.counter("inventory_orders_total", { description: "order messages by outcome", incremental: true }).pipe(
+    Metric.tagged("outcome", outcome),
+  )
+
+export const versionConflicts = Metric.counter("inventory_version_conflicts_total", {
+  description: "commits refused because a row changed underneath (reload and redo)",
+  incremental: true,
+})
+
+export const commitFailures = Metric.counter("inventory_commit_failures_total", { incremental: true })
+
+export const commitSize = Metric.histogram(
+  "inventory_commit_decisions",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }),
+  "decisions per PostgreSQL transaction",
+)
+
+export const commitSeconds = Metric.histogram(
+  "inventory_commit_seconds",
+  MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 14 }),
+  "duration of one group-commit transaction",
+)
+
+export const reservationSeconds = Metric.histogram(
+  "inventory_reservation_seconds",
+  MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
+  "from taking an order message to its decision being durable",
+)
+
+export const activeActors = Metric.gauge("inventory_active_actors", { description: "product actors in memory" })
+
+export const commitBatch = (decisions: number, millis: number) =>
+  Effect.zipRight(Metric.update(commitSize, decisions), Metric.update(commitSeconds, millis / 1000))
+
+export const conflict = Metric.increment(versionConflicts)
+
+export const adjustments = Metric.counter("inventory_adjustments_total", { incremental: true })

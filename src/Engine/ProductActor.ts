@@ -1,0 +1,182 @@
+import { Data, Deferred, Effect, Either, Exit, Queue } from "effect"
+import type { ProductId } from "../Domain/Ids.js"
+import * as Stock from "../Domain/Stock.js"
+import type { StockRow } from "../Store/StockStore.js"
+
+/**
+ * What one actor knows about its product. `version` is the row version the database has
+ * once every commit handed over so far has landed; only the committer changes it.
+ */
+export interface ProductCell {
+  readonly productId: ProductId
+  exists: boolean
+  level: Stock.StockLevel
+  threshold: number
+  location: string | null
+  version: number
+  /** decisions applied in memory and not yet committed (the actor must not be passivated) */
+  holds: number
+  /** commands looked up for this actor and not yet applied */
+  inflight: number
+  lastUsed: number
+  stopped: boolean
+}
+
+export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => ({
+  productId,
+  exists: row !== undefined,
+  level: row ?? Stock.emptyStock,
+  threshold: row?.threshold ?? 0,
+  location: row?.location ?? null,
+  version: row?.version ?? 0,
+  holds: 0,
+  inflight: 0,
+  lastUsed: Date.now(),
+  stopped: false,
+})
+
+/** A stock change applied in memory, to be committed with the decision that caused it. */
+export interface Move {
+  readonly cell: ProductCell
+  readonly before: Stock.StockLevel
+  readonly after: Stock.StockLevel
+}
+
+/** The generation this command was sent in was discarded after a failed commit: decide again. */
+export class StaleGeneration extends Data.TaggedError("StaleGeneration") {}
+
+/** A line that cannot be reserved; `cell` is checked at commit so the refusal rests on current stock. */
+export class LineShort extends Data.TaggedError("LineShort")<{
+  readonly cell: ProductCell
+  readonly requested: number
+  readonly available: number
+}> {}
+
+export class NotEnoughToRemove extends Data.TaggedError("NotEnoughToRemove")<{
+  readonly cell: ProductCell
+  readonly requested: number
+  readonly available: number
+}> {}
+
+/** Memory disagrees with itself (release of more than is reserved): the generation must be reloaded. */
+export class InconsistentMemory extends Data.TaggedError("InconsistentMemory")<{ readonly productId: ProductId }> {}
+
+export class UnknownProduct extends Data.TaggedError("UnknownProduct")<{ readonly productId: ProductId }> {}
+
+export interface Definition {
+  readonly initialQuantity: number
+  readonly threshold?: number | undefined
+  readonly location?: string | null | undefined
+}
+
+export type Command =
+  | {
+      readonly _tag: "Reserve"
+      readonly quantity: number
+      readonly reply: Deferred.Deferred<Move, LineShort | StaleGeneration>
+    }
+  | {
+      readonly _tag: "Release"
+      readonly quantity: number
+      /** a saga undoing its own uncommitted reservation: gives the hold back */
+      readonly compensation: boolean
+      readonly reply: Deferred.Deferred<Move, InconsistentMemory | StaleGeneration>
+    }
+  | {
+      readonly _tag: "Adjust"
+      readonly delta: number
+      readonly reply: Deferred.Deferred<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>
+    }
+  | {
+      readonly _tag: "Define"
+      readonly definition: Definition
+      readonly reply: Deferred.Deferred<{ readonly move: Move; readonly created: boolean }, StaleGeneration>
+    }
+  | { readonly _tag: "Wake" }
+
+export interface Actor {
+  readonly cell: ProductCell
+  readonly mailbox: Queue.Queue<Command>
+}
+
+const stale = new StaleGeneration()
+
+const succeed = <A, E>(reply: Deferred.Deferred<A, E>, value: A): void => {
+  Deferred.unsafeDone(reply, Exit.succeed(value))
+}
+const fail = <A, E>(reply: Deferred.Deferred<A, E>, error: E): void => {
+  Deferred.unsafeDone(reply, Exit.fail(error))
+}
+
+/** Applies one command to the cell. Synchronous: an actor's commands never interleave. */
+export const apply = (cell: ProductCell, command: Command, generationClosed: boolean): void => {
+  if (command._tag === "Wake") return
+  cell.inflight--
+  if (generationClosed) {
+    fail(command.reply as Deferred.Deferred<unknown, StaleGeneration>, stale)
+    return
+  }
+  const before = cell.level
+  switch (command._tag) {
+    case "Reserve": {
+      cell.holds++
+      const next = Stock.reserve(before, command.quantity)
+      if (Either.isLeft(next)) {
+        fail(command.reply, new LineShort({ cell, requested: command.quantity, available: before.available }))
+        break
+      }
+      cell.level = next.right
+      succeed(command.reply, { cell, before, after: next.right })
+      break
+    }
+    case "Release": {
+      const next = Stock.release(before, command.quantity)
+      if (Either.isLeft(next)) {
+        fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
+        break
+      }
+      cell.holds += command.compensation ? -1 : 1
+      cell.level = next.right
+      succeed(command.reply, { cell, before, after: next.right })
+      break
+    }
+    case "Adjust": {
+      if (!cell.exists) {
+        fail(command.reply, new UnknownProduct({ productId: cell.productId }))
+        break
+      }
+      const next = Stock.adjust(before, command.delta)
+      if (Either.isLeft(next)) {
+        fail(command.reply, new NotEnoughToRemove({ cell, requested: -command.delta, available: before.available }))
+        break
+      }
+      cell.holds++
+      cell.level = next.right
+      succeed(command.reply, { cell, before, after: next.right })
+      break
+    }
+    case "Define": {
+      cell.holds++
+      const { definition } = command
+      const created = !cell.exists
+      if (created) cell.level = Stock.stockOf(definition.initialQuantity)
+      cell.exists = true
+      if (definition.threshold !== undefined) cell.threshold = definition.threshold
+      if (definition.location !== undefined) cell.location = definition.location
+      succeed(command.reply, { move: { cell, before, after: cell.level }, created })
+      break
+    }
+  }
+}
+
+/** The actor's fiber: takes what is in the mailbox, applies it in order, until stopped and drained. */
+export const run = (actor: Actor, isClosed: () => boolean): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const { cell, mailbox } = actor
+    while (!(cell.stopped && cell.inflight <= 0)) {
+      const commands = yield* Queue.takeBetween(mailbox, 1, 512)
+      const closed = isClosed()
+      for (const command of commands) apply(cell, command, closed)
+      cell.lastUsed = Date.now()
+    }
+  })

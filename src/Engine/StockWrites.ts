@@ -1,0 +1,150 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Metric, type Schedule } from "effect"
+import type { Topics } from "../Config.js"
+import { makeEvent, nowIso, type OutboxEvent } from "../Domain/Events.js"
+import type { ProductId } from "../Domain/Ids.js"
+import * as Stock from "../Domain/Stock.js"
+import type { IdempotencyRow } from "../Store/StockStore.js"
+import { type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
+import * as EngineMetrics from "./EngineMetrics.js"
+import type { Generation } from "./Generation.js"
+import type {
+  Definition,
+  InconsistentMemory,
+  Move,
+  NotEnoughToRemove,
+  ProductCell,
+  StaleGeneration,
+  UnknownProduct,
+} from "./ProductActor.js"
+
+export interface StockSnapshot extends Stock.StockLevel {
+  readonly productId: ProductId
+  readonly threshold: number
+  readonly location: string | null
+}
+
+export interface Adjustment {
+  readonly productId: ProductId
+  /** signed, non-zero */
+  readonly quantity: number
+  readonly adjustmentType: string
+  readonly reason?: string | undefined
+  readonly referenceId?: string | undefined
+  /** stored in the same transaction as the change, so a retried request gets the same answer */
+  readonly idempotency?: ((after: StockSnapshot) => IdempotencyRow) | undefined
+}
+
+const snapshot = (cell: ProductCell, level: Stock.StockLevel): StockSnapshot => ({
+  productId: cell.productId,
+  available: level.available,
+  reserved: level.reserved,
+  onHand: level.onHand,
+  threshold: cell.threshold,
+  location: cell.location,
+})
+
+interface Deps {
+  readonly topics: Topics
+  readonly current: () => Generation
+  readonly commit: (generation: Generation, decision: Decision) => Effect.Effect<void, StaleGeneration>
+  readonly retry: Schedule.Schedule<unknown, { readonly _tag: string }>
+}
+
+/** Manual stock writes (HTTP), serialized with reservations by going through the product's actor. */
+export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
+  const lowStockEvents = (moves: ReadonlyArray<Move>): Array<OutboxEvent> =>
+    moves
+      .filter((m) => Stock.crossesBelow(m.before, m.after, m.cell.threshold))
+      .map((m) =>
+        makeEvent(topics, "inventory.low_stock", m.cell.productId, {
+          product_id: m.cell.productId,
+          available: m.after.available,
+          low_stock_threshold: m.cell.threshold,
+          timestamp: nowIso(),
+        }),
+      )
+
+  // StaleGeneration and database errors are retried (the schedule knows which); refusals are not.
+  const durably = <A, E extends { readonly _tag: string }>(
+    body: (generation: Generation) => Effect.Effect<A, E | StaleGeneration | InconsistentMemory | SqlError>,
+  ) => Effect.suspend(() => body(current())).pipe(Effect.retry(retry))
+
+  const adjust = (input: Adjustment) =>
+    durably<StockSnapshot, NotEnoughToRemove | UnknownProduct>((generation) =>
+      Effect.gen(function* () {
+        const move = yield* generation.send<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>(
+          input.productId,
+          (reply) => ({ _tag: "Adjust", delta: input.quantity, reply }),
+        )
+        const after = snapshot(move.cell, move.after)
+        yield* commit(
+          generation,
+          decision({
+            writes: [writeOf(move)],
+            ledger: [
+              ledgerOf(move, "adjust", input.quantity, {
+                adjustmentType: input.adjustmentType,
+                reason: input.reason ?? null,
+                referenceId: input.referenceId ?? null,
+              }),
+            ],
+            events: [
+              makeEvent(topics, "inventory.adjusted", input.productId, {
+                product_id: input.productId,
+                adjustment_type: input.adjustmentType,
+                quantity: input.quantity,
+                ...(input.reason !== undefined ? { reason: input.reason } : {}),
+                ...(input.referenceId !== undefined ? { reference_id: input.referenceId } : {}),
+                timestamp: nowIso(),
+              }),
+              ...lowStockEvents([move]),
+            ],
+            idempotency: input.idempotency ? [input.idempotency(after)] : [],
+          }),
+        )
+        yield* Metric.increment(EngineMetrics.adjustments)
+        return after
+      }),
+    )
+
+  /** Creates the product with its initial quantity, or updates threshold/location of an existing one. */
+  const define = (productId: ProductId, definition: Definition) =>
+    durably<StockSnapshot & { readonly created: boolean }, never>((generation) =>
+      Effect.gen(function* () {
+        const { move, created } = yield* generation.send<{ move: Move; created: boolean }, StaleGeneration>(
+          productId,
+          (reply) => ({ _tag: "Define", definition, reply }),
+        )
+        yield* commit(
+          generation,
+          decision({
+            writes: [
+              {
+                ...writeOf(move),
+                ...(created ? { create: true } : {}),
+                ...(definition.threshold !== undefined ? { threshold: definition.threshold } : {}),
+                ...(definition.location !== undefined ? { location: definition.location } : {}),
+              },
+            ],
+            ledger: created
+              ? [ledgerOf(move, "initial", definition.initialQuantity, { reason: "product created" })]
+              : [],
+            events: created
+              ? [
+                  makeEvent(topics, "inventory.adjusted", productId, {
+                    product_id: productId,
+                    adjustment_type: "initial",
+                    quantity: definition.initialQuantity,
+                    timestamp: nowIso(),
+                  }),
+                ]
+              : [],
+          }),
+        )
+        return { ...snapshot(move.cell, move.after), created }
+      }),
+    )
+
+  return { adjust, define, lowStockEvents } as const
+}

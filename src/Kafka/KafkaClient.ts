@@ -1,0 +1,93 @@
+import { Effect, Option, Redacted, Schedule } from "effect"
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs"
+import { AppConfig, type AppConfigShape } from "../Config.js"
+
+// kafkajs logs through its own hook; keep its lines JSON like ours, warnings and up.
+const levelName: Record<number, string> = { 1: "ERROR", 2: "WARN", 4: "INFO", 5: "DEBUG" }
+const logCreator =
+  () => (entry: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
+    const { message, timestamp: _t, logger: _l, ...rest } = entry.log
+    console.log(
+      JSON.stringify({
+        message: `kafkajs ${entry.namespace}: ${message}`,
+        logLevel: levelName[entry.level] ?? "INFO",
+        timestamp: new Date().toISOString(),
+        annotations: rest,
+      }),
+    )
+  }
+
+export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
+  const { kafka } = config
+  const sasl: SASLOptions | undefined = Option.match(kafka.saslMechanism, {
+    onNone: () => undefined,
+    onSome: (mechanism) =>
+      ({
+        mechanism,
+        username: Option.getOrElse(kafka.saslUsername, () => ""),
+        password: Option.match(kafka.saslPassword, { onNone: () => "", onSome: Redacted.value }),
+      }) as SASLOptions,
+  })
+  return {
+    clientId: kafka.clientId,
+    brokers: [...kafka.brokers],
+    ssl: kafka.ssl,
+    ...(sasl ? { sasl } : {}),
+    logLevel: logLevel.WARN,
+    logCreator,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
+  }
+}
+
+/** The Kafka client, one idempotent producer, and the topics the service uses. */
+export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
+  scoped: Effect.gen(function* () {
+    const config = yield* AppConfig
+    const kafka = new Kafka(kafkaConfig(config))
+    if (config.kafka.createTopics) {
+      yield* Effect.acquireUseRelease(
+        Effect.sync(() => kafka.admin()),
+        (admin) =>
+          Effect.tryPromise(async () => {
+            await admin.connect()
+            const existing = new Set(await admin.listTopics())
+            const wanted = Object.values(config.topics).filter((t) => !existing.has(t))
+            if (wanted.length > 0) {
+              await admin.createTopics({
+                waitForLeaders: true,
+                topics: wanted.map((topic) => ({ topic, numPartitions: config.kafka.topicPartitions })),
+              })
+            }
+            return wanted
+          }),
+        (admin) => Effect.promise(() => admin.disconnect()),
+      ).pipe(
+        Effect.tap((created) => (created.length > 0 ? Effect.logInfo("created topics", created) : Effect.void)),
+        Effect.mapError(
+          (cause) => new Error(`cannot create topics on ${config.kafka.brokers.join(",")}: ${String(cause)}`),
+        ),
+        Effect.retry({ times: 30, schedule: Schedule.spaced("1 second") }),
+        Effect.orDie,
+      )
+    }
+    const producer: Producer = yield* Effect.acquireRelease(
+      Effect.tryPromise(async () => {
+        // Idempotent: a retried send is not duplicated by the broker. Retries are not capped (a cap
+        // voids that guarantee); the relay simply waits while the broker is away.
+        const p = kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          createPartitioner: Partitioners.DefaultPartitioner,
+          retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+        })
+        await p.connect()
+        return p
+      }).pipe(Effect.orDie),
+      (p) => Effect.promise(() => p.disconnect()),
+    )
+    return { kafka, producer } as const
+  }),
+}) {}

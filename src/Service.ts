@@ -1,0 +1,17 @@
+import { Layer } from "effect"
+import { Engine } from "./Engine/Engine.js"
+import { HttpServerLive } from "./Http/Server.js"
+import { DeadLetters } from "./Kafka/DeadLetters.js"
+import { KafkaClient } from "./Kafka/KafkaClient.js"
+import { OrderConsumer } from "./Kafka/OrderConsumer.js"
+import { OutboxRelay } from "./Kafka/OutboxRelay.js"
+import { DatabaseLive } from "./Store/Database.js"
+
+/** The engine and what it stands on: migrated database, Kafka client, outbox relay. */
+export const EngineLive = Layer.mergeAll(Engine.Default, OutboxRelay.Default, DeadLetters.Default).pipe(
+  Layer.provideMerge(KafkaClient.Default),
+  Layer.provideMerge(DatabaseLive),
+)
+
+/** The whole service, given its configuration: HTTP, the order consumer and everything beneath. */
+export const ServiceLive = Layer.mergeAll(HttpServerLive, OrderConsumer.Default).pipe(Layer.provideMerge(EngineLive))

@@ -1,0 +1,72 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Queue } from "effect"
+
+export interface PendingEvent {
+  readonly id: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly topic: string
+  readonly key: string
+  readonly payload: string
+}
+
+// Only one relay at a time may publish, so events leave in commit order whatever the number of instances.
+const relayLockKey = 0x1f_4e_27_01
+
+/** The outbox table as the relay sees it, and the doorbell the committer rings after a commit. */
+export class Outbox extends Effect.Service<Outbox>()("Outbox", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const doorbell = yield* Queue.sliding<void>(1)
+
+    /**
+     * Under the relay lock, hands the oldest events to `publish` and deletes them once it
+     * succeeds. A crash after publishing and before the delete publishes them again: consumers
+     * drop the repeat by event_id. Returns how many were published (0: none, or another
+     * instance holds the lock).
+     */
+    const relayOnce = <E, R>(
+      limit: number,
+      publish: (events: ReadonlyArray<PendingEvent>) => Effect.Effect<void, E, R>,
+    ) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${relayLockKey}) AS locked`
+          if (!lock?.locked) return 0
+          const rows = yield* sql<{
+            id: string
+            event_id: string
+            event_type: string
+            topic: string
+            message_key: string
+            payload: string
+          }>`SELECT id, event_id, event_type, topic, message_key, payload FROM outbox ORDER BY id LIMIT ${limit}`
+          if (rows.length === 0) return 0
+          yield* publish(
+            rows.map((r) => ({
+              id: r.id,
+              eventId: r.event_id,
+              eventType: r.event_type,
+              topic: r.topic,
+              key: r.message_key,
+              payload: r.payload,
+            })),
+          )
+          // by id, not by range: a row committed meanwhile with a lower id has not been published yet
+          yield* sql.unsafe("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)] as never)
+          return rows.length
+        }),
+      )
+
+    const backlog = sql<{ n: string }>`SELECT count(*)::text AS n FROM outbox`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+    )
+
+    return {
+      relayOnce,
+      backlog,
+      ring: () => doorbell.unsafeOffer(undefined),
+      waitForBell: Queue.take(doorbell),
+    } as const
+  }),
+}) {}

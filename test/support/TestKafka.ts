@@ -1,0 +1,151 @@
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Kafka, logLevel, Partitioners } from "kafkajs"
+import type { Topics } from "../../src/Config.js"
+import { testBrokers, uniqueSuffix } from "./Env.js"
+
+export interface SeenEvent {
+  readonly topic: string
+  readonly key: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly body: Record<string, unknown>
+  readonly raw: Buffer | null
+  readonly headers: Record<string, string>
+}
+
+/** Topic names of the suite's own, so suites never see each other's messages. */
+export const suiteTopics = (suffix: string): Topics => ({
+  ordersCreated: `orders.created.${suffix}`,
+  ordersCancelled: `orders.cancelled.${suffix}`,
+  reserved: `inventory.reserved.${suffix}`,
+  released: `inventory.released.${suffix}`,
+  outOfStock: `inventory.out_of_stock.${suffix}`,
+  adjusted: `inventory.adjusted.${suffix}`,
+  lowStock: `inventory.low_stock.${suffix}`,
+  deadLetter: `inventory.dead_letter.${suffix}`,
+})
+
+export const topicEnv = (t: Topics): Record<string, string> => ({
+  TOPIC_ORDERS_CREATED: t.ordersCreated,
+  TOPIC_ORDERS_CANCELLED: t.ordersCancelled,
+  TOPIC_INVENTORY_RESERVED: t.reserved,
+  TOPIC_INVENTORY_RELEASED: t.released,
+  TOPIC_INVENTORY_OUT_OF_STOCK: t.outOfStock,
+  TOPIC_INVENTORY_ADJUSTED: t.adjusted,
+  TOPIC_INVENTORY_LOW_STOCK: t.lowStock,
+  TOPIC_DEAD_LETTER: t.deadLetter,
+})
+
+/** A producer for orders and a consumer that records every inventory event, on the real broker. */
+export class TestKafka extends Context.Tag("TestKafka")<
+  TestKafka,
+  {
+    readonly topics: Topics
+    readonly send: (
+      topic: string,
+      key: string,
+      value: string | Buffer | object,
+      partition?: number,
+    ) => Effect.Effect<void>
+    readonly events: () => ReadonlyArray<SeenEvent>
+    readonly waitFor: (
+      predicate: (events: ReadonlyArray<SeenEvent>) => boolean,
+      timeout?: Duration.DurationInput,
+    ) => Effect.Effect<ReadonlyArray<SeenEvent>>
+  }
+>() {
+  static readonly layer = (topics: Topics) =>
+    Layer.scoped(
+      TestKafka,
+      Effect.gen(function* () {
+        const kafka = new Kafka({ clientId: "test", brokers: testBrokers, logLevel: logLevel.NOTHING })
+        const admin = kafka.admin()
+        yield* Effect.promise(async () => {
+          await admin.connect()
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+          })
+        })
+        yield* Effect.addFinalizer(() =>
+          Effect.promise(async () => {
+            await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {})
+            await admin.disconnect()
+          }),
+        )
+        const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+        yield* Effect.acquireRelease(
+          Effect.promise(() => producer.connect()),
+          () => Effect.promise(() => producer.disconnect()),
+        )
+        const seen: Array<SeenEvent> = []
+        const consumer = kafka.consumer({ groupId: `test-observer-${uniqueSuffix()}`, maxWaitTimeInMs: 50 })
+        yield* Effect.acquireRelease(
+          Effect.promise(async () => {
+            await consumer.connect()
+            await consumer.subscribe({
+              topics: [
+                topics.reserved,
+                topics.released,
+                topics.outOfStock,
+                topics.adjusted,
+                topics.lowStock,
+                topics.deadLetter,
+              ],
+              fromBeginning: true,
+            })
+            await consumer.run({
+              eachMessage: async ({ topic, message }) => {
+                const headers = Object.fromEntries(
+                  Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ""]),
+                )
+                let body: Record<string, unknown> = {}
+                try {
+                  body = JSON.parse(message.value?.toString() ?? "{}")
+                } catch {}
+                seen.push({
+                  topic,
+                  key: message.key?.toString() ?? "",
+                  eventId: headers.event_id ?? "",
+                  eventType: headers.event_type ?? "",
+                  body,
+                  raw: message.value,
+                  headers,
+                })
+              },
+            })
+          }),
+          () => Effect.promise(() => consumer.disconnect()),
+        )
+        return {
+          topics,
+          send: (topic, key, value, partition) =>
+            Effect.promise(() =>
+              producer.send({
+                topic,
+                messages: [
+                  {
+                    key,
+                    value: typeof value === "string" || Buffer.isBuffer(value) ? value : JSON.stringify(value),
+                    ...(partition !== undefined ? { partition } : {}),
+                  },
+                ],
+              }),
+            ).pipe(Effect.asVoid),
+          events: () => seen,
+          waitFor: (predicate, timeout = Duration.seconds(60)) =>
+            Effect.suspend(() => (predicate(seen) ? Effect.succeed(seen) : Effect.fail("not yet" as const))).pipe(
+              Effect.retry(Schedule.spaced("50 millis")),
+              Effect.timeoutFail({
+                duration: timeout,
+                onTimeout: () =>
+                  new Error(
+                    `events never matched; saw ${seen.length}: ${JSON.stringify(seen.slice(-5).map((e) => [e.topic, e.key, e.body]))}`,
+                  ),
+              }),
+              Effect.orDie,
+            ),
+        }
+      }),
+    )
+}
