@@ -257,6 +257,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       adjust: stockWrites.adjust,
       define: stockWrites.define,
       activeActors: () => current.actors.size,
+      /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
+      inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
       commitBacklog: committer.backlog,
     } as const
   }),
