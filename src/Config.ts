@@ -75,6 +75,7 @@ export const AppConfigSchema = Config.all({
     createTopics: Config.boolean("KAFKA_CREATE_TOPICS").pipe(Config.withDefault(true)),
     topicPartitions: positiveInt("KAFKA_TOPIC_PARTITIONS", 6),
     partitionsConsumedConcurrently: positiveInt("KAFKA_PARTITIONS_CONCURRENCY", 4),
+    sessionTimeoutMs: positiveInt("KAFKA_SESSION_TIMEOUT_MS", 30000),
   }),
   topics: TopicsConfig,
   http: Config.all({

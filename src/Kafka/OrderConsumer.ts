@@ -32,6 +32,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     let joined = false
     const lag = new Map<string, number>()
 
+    const heartbeatEvery = Duration.millis(Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)))
+
     const kindOf = (topic: string): OrderKind => (topic === topics.ordersCreated ? "Created" : "Cancelled")
 
     const handleChunk = (batch: Batch, messages: ReadonlyArray<KafkaMessage>, heartbeat: () => Promise<void>) =>
@@ -47,8 +49,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         // kafkajs has no background heartbeat: keep the membership alive while we work.
         yield* Effect.promise(heartbeat).pipe(
           Effect.ignore,
-          Effect.repeat(Schedule.spaced(Duration.seconds(3))),
-          Effect.delay(Duration.seconds(3)),
+          Effect.repeat(Schedule.spaced(heartbeatEvery)),
+          Effect.delay(heartbeatEvery),
           Effect.forkScoped,
         )
         yield* deadLetters
@@ -78,9 +80,9 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     const consumer: Consumer = kafka.consumer({
       groupId: config.kafka.groupId,
-      sessionTimeout: 30_000,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)),
       maxWaitTimeInMs: 100,
       minBytes: 1,
       maxBytes: 16 * 1024 * 1024,

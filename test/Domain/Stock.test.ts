@@ -19,31 +19,39 @@ const step = (s: Stock.StockLevel, o: { kind: "reserve" | "release" | "adjust"; 
 }
 
 describe("stock arithmetic", () => {
-  it.prop("reserve succeeds exactly when enough is available, and keeps the books balanced", [level, fc.integer({ min: 1, max: 2000 })], ([s, q]) => {
-    const next = Stock.reserve(s, q)
-    expect(Either.isRight(next)).toBe(q <= s.available)
-    if (Either.isRight(next)) {
-      expect(Stock.isValid(next.right)).toBe(true)
-      expect(next.right.onHand).toBe(s.onHand)
-      expect(next.right.reserved).toBe(s.reserved + q)
-    } else {
-      expect(next.left.available).toBe(s.available)
-    }
-  })
+  it.prop(
+    "reserve succeeds exactly when enough is available, and keeps the books balanced",
+    [level, fc.integer({ min: 1, max: 2000 })],
+    ([s, q]) => {
+      const next = Stock.reserve(s, q)
+      expect(Either.isRight(next)).toBe(q <= s.available)
+      if (Either.isRight(next)) {
+        expect(Stock.isValid(next.right)).toBe(true)
+        expect(next.right.onHand).toBe(s.onHand)
+        expect(next.right.reserved).toBe(s.reserved + q)
+      } else {
+        expect(next.left.available).toBe(s.available)
+      }
+    },
+  )
 
   it.prop("release undoes reserve", [level, fc.integer({ min: 1, max: 2000 })], ([s, q]) => {
     const reserved = Stock.reserve(s, q)
     if (Either.isRight(reserved)) expect(Stock.release(reserved.right, q)).toEqual(Either.right(s))
   })
 
-  it.prop("adjust never takes reserved units and never goes below zero", [level, fc.integer({ min: -2000, max: 2000 })], ([s, d]) => {
-    const next = Stock.adjust(s, d)
-    expect(Either.isRight(next)).toBe(s.available + d >= 0)
-    if (Either.isRight(next)) {
-      expect(Stock.isValid(next.right)).toBe(true)
-      expect(next.right.reserved).toBe(s.reserved)
-    }
-  })
+  it.prop(
+    "adjust never takes reserved units and never goes below zero",
+    [level, fc.integer({ min: -2000, max: 2000 })],
+    ([s, d]) => {
+      const next = Stock.adjust(s, d)
+      expect(Either.isRight(next)).toBe(s.available + d >= 0)
+      if (Either.isRight(next)) {
+        expect(Stock.isValid(next.right)).toBe(true)
+        expect(next.right.reserved).toBe(s.reserved)
+      }
+    },
+  )
 
   it.prop("any sequence of operations keeps every invariant", [level, fc.array(op, { maxLength: 200 })], ([s, ops]) => {
     let current = s
@@ -53,25 +61,34 @@ describe("stock arithmetic", () => {
     }
   })
 
-  it.prop("low stock is reported once per crossing, not on every order", [fc.nat(30), fc.array(op, { maxLength: 100 })], ([threshold, ops]) => {
-    let current = Stock.stockOf(100)
-    let crossings = 0
-    let below = current.available < threshold
-    let expected = 0
-    for (const o of ops) {
-      const next = step(current, o)
-      if (Stock.crossesBelow(current, next, threshold)) crossings++
-      const nowBelow = next.available < threshold
-      if (!below && nowBelow) expected++
-      below = nowBelow
-      current = next
-    }
-    expect(crossings).toBe(expected)
-  })
+  it.prop(
+    "low stock is reported once per crossing, not on every order",
+    [fc.nat(30), fc.array(op, { maxLength: 100 })],
+    ([threshold, ops]) => {
+      let current = Stock.stockOf(100)
+      let crossings = 0
+      let below = current.available < threshold
+      let expected = 0
+      for (const o of ops) {
+        const next = step(current, o)
+        if (Stock.crossesBelow(current, next, threshold)) crossings++
+        const nowBelow = next.available < threshold
+        if (!below && nowBelow) expected++
+        below = nowBelow
+        current = next
+      }
+      expect(crossings).toBe(expected)
+    },
+  )
 
   it.prop(
     "lines of one product are summed, totals kept, first appearance first",
-    [fc.array(fc.record({ product_id: fc.constantFrom("a", "b", "c", "d"), quantity: fc.integer({ min: 1, max: 9 }) }), { minLength: 1 })],
+    [
+      fc.array(
+        fc.record({ product_id: fc.constantFrom("a", "b", "c", "d"), quantity: fc.integer({ min: 1, max: 9 }) }),
+        { minLength: 1 },
+      ),
+    ],
     ([items]) => {
       const lines = Stock.sumLines(items)
       expect(new Set(lines.map((l) => l.productId)).size).toBe(lines.length)

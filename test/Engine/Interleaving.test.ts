@@ -5,7 +5,7 @@ import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import type { OrderMessage } from "../../src/Domain/Orders.js"
 import { sumLines } from "../../src/Domain/Stock.js"
 import { Engine } from "../../src/Engine/Engine.js"
-import { harness, invariantViolations } from "../support/Harness.js"
+import { engineHarness, invariantViolations } from "../support/Harness.js"
 
 const HOT = ["h0", "h1", "h2"] as const
 
@@ -22,16 +22,19 @@ const scenario = fc.record({
     }),
     { minLength: 1, maxLength: 40 },
   ),
-  adjustments: fc.array(fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: -6, max: 6 }).filter((n) => n !== 0) }), {
-    maxLength: 6,
-  }),
+  adjustments: fc.array(
+    fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: -6, max: 6 }).filter((n) => n !== 0) }),
+    {
+      maxLength: 6,
+    },
+  ),
   seed: fc.integer(),
   chunks: fc.integer({ min: 1, max: 6 }),
 })
 
 let run = 0
 
-layer(harness({ label: "interleave", consume: false }), { excludeTestServices: true })("random interleavings", (it) => {
+layer(engineHarness({ label: "interleave" }), { excludeTestServices: true })("random interleavings", (it) => {
   it.effect(
     "keep no-oversell, all-or-nothing and exactly-once, checked in PostgreSQL",
     () =>
@@ -86,7 +89,8 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
     s.orders.forEach((o, n) => {
       const order_id = `${tag}-o${n}` as OrderId
       const items = o.lines.map((l) => ({ product_id: product(l.product), quantity: l.quantity as never }))
-      for (let d = 0; d < o.deliveries; d++) messages.push({ _tag: "Created", order: { order_id, items: items as never } })
+      for (let d = 0; d < o.deliveries; d++)
+        messages.push({ _tag: "Created", order: { order_id, items: items as never } })
       for (let c = 0; c < o.cancels; c++) messages.push({ _tag: "Cancelled", order: { order_id } })
     })
     // a deterministic shuffle from the scenario's seed: any interleaving of creates and cancels
@@ -117,7 +121,11 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
     )
 
     expect(yield* invariantViolations).toEqual([])
-    const rows = yield* sql<{ order_id: string; status: string; lines: Array<{ product_id: string; quantity: number }> | null }>`
+    const rows = yield* sql<{
+      order_id: string
+      status: string
+      lines: Array<{ product_id: string; quantity: number }> | null
+    }>`
       SELECT r.order_id, r.status,
              (SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity) ORDER BY l.product_id)
                 FROM reservation_lines l WHERE l.order_id = r.order_id) AS lines

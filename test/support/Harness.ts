@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
+import type { AppConfig } from "../../src/Config.js"
 import { EngineLive, ServiceLive } from "../../src/Service.js"
+import { DatabaseLive } from "../../src/Store/Database.js"
 import { uniqueSuffix } from "./Env.js"
 import { testConfigLayer } from "./TestConfig.js"
 import { freshDatabaseUrl } from "./TestDatabase.js"
@@ -8,19 +10,20 @@ import { suiteTopics, TestKafka, topicEnv } from "./TestKafka.js"
 
 export interface HarnessOptions {
   readonly label: string
-  /** the whole service (consumer + HTTP) or just the engine with its store and relay */
-  readonly consume?: boolean
   readonly env?: Record<string, string>
 }
 
-/** The real service on its own database, topics and consumer group, plus a TestKafka to drive it. */
-export const harness = ({ label, consume = true, env = {} }: HarnessOptions) =>
+/** The environment a child process of the service needs to join this suite's database, topics and group. */
+export class SuiteEnv extends Context.Tag("SuiteEnv")<SuiteEnv, Record<string, string>>() {}
+
+/** `layer` on the suite's own database, topics and consumer group, plus a TestKafka to drive it. */
+const suite = <ROut, E>({ label, env = {} }: HarnessOptions, layer: Layer.Layer<ROut, E, AppConfig>) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const suffix = `${label}_${uniqueSuffix()}`
       const url = yield* freshDatabaseUrl(label)
       const topics = suiteTopics(suffix)
-      const config = testConfigLayer({
+      const vars = {
         DATABASE_URL: url,
         KAFKA_GROUP_ID: `inventory-test-${suffix}`,
         KAFKA_CREATE_TOPICS: "false",
@@ -28,13 +31,21 @@ export const harness = ({ label, consume = true, env = {} }: HarnessOptions) =>
         DATABASE_MAX_CONNECTIONS: "4",
         ...topicEnv(topics),
         ...env,
-      })
-      const kafka = TestKafka.layer(topics)
-      const service = (consume ? ServiceLive : EngineLive).pipe(Layer.provideMerge(config))
+      }
       // the topics must exist before the service subscribes
-      return Layer.provideMerge(service, kafka)
+      const kafka = Layer.merge(TestKafka.layer(topics), Layer.succeed(SuiteEnv, vars))
+      return Layer.provideMerge(layer.pipe(Layer.provideMerge(testConfigLayer(vars))), kafka)
     }),
   )
+
+/** The whole service in-process: consumer, HTTP, engine. */
+export const harness = (options: HarnessOptions) => suite(options, ServiceLive)
+
+/** The engine with its store and outbox relay, driven directly. */
+export const engineHarness = (options: HarnessOptions) => suite(options, EngineLive)
+
+/** Only the migrated database and topics: the service runs as child processes. */
+export const processHarness = (options: HarnessOptions) => suite(options, DatabaseLive)
 
 /** Stock rows and the invariants of design.md, checked in PostgreSQL. */
 export const invariantViolations = Effect.gen(function* () {

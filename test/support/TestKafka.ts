@@ -47,6 +47,7 @@ export class TestKafka extends Context.Tag("TestKafka")<
       value: string | Buffer | object,
       partition?: number,
     ) => Effect.Effect<void>
+    readonly sendMany: (topic: string, messages: ReadonlyArray<{ key: string; value: string }>) => Effect.Effect<void>
     readonly events: () => ReadonlyArray<SeenEvent>
     readonly waitFor: (
       predicate: (events: ReadonlyArray<SeenEvent>) => boolean,
@@ -132,6 +133,12 @@ export class TestKafka extends Context.Tag("TestKafka")<
                 ],
               }),
             ).pipe(Effect.asVoid),
+          sendMany: (topic, messages) =>
+            Effect.promise(async () => {
+              for (let i = 0; i < messages.length; i += 500) {
+                await producer.send({ topic, messages: messages.slice(i, i + 500) })
+              }
+            }),
           events: () => seen,
           waitFor: (predicate, timeout = Duration.seconds(60)) =>
             Effect.suspend(() => (predicate(seen) ? Effect.succeed(seen) : Effect.fail("not yet" as const))).pipe(
