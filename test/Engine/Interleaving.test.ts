@@ -111,7 +111,11 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
           s.adjustments,
           (a) =>
             engine.adjust({ productId: product(a.product), quantity: a.quantity, adjustmentType: "correction" }).pipe(
-              Effect.tap(() => Effect.sync(() => (onHandChange[a.product]! += a.quantity))),
+              Effect.tap(() =>
+                Effect.sync(() => {
+                  onHandChange[a.product]! += a.quantity
+                }),
+              ),
               Effect.ignore,
             ),
           { concurrency: "unbounded", discard: true },
