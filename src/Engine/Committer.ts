@@ -1,16 +1,17 @@
-import { Cause, Chunk, Deferred, Effect, FiberId, Queue } from "effect"
+import { Cause, Chunk, Effect, Queue } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
 import type { CommitBatch, ProductWrite, StockStore } from "../Store/StockStore.js"
 import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import type { Generation } from "./Generation.js"
+import * as Pending from "./Pending.js"
 import { type ProductCell, StaleGeneration } from "./ProductActor.js"
 
 interface Entry {
   readonly generation: Generation
   readonly decision: Decision
-  readonly done: Deferred.Deferred<void, StaleGeneration>
+  readonly done: Pending.Pending<void, StaleGeneration>
 }
 
 export interface CommitterDeps {
@@ -75,7 +76,7 @@ export const makeCommitter = (deps: CommitterDeps) =>
     const commitEntries = (entries: ReadonlyArray<Entry>) =>
       Effect.gen(function* () {
         const live = entries.filter((e) => !e.generation.closed)
-        for (const e of entries) if (e.generation.closed) Deferred.unsafeDone(e.done, Effect.fail(stale))
+        for (const e of entries) if (e.generation.closed) Pending.fail(e.done, stale)
         const generation = live[0]?.generation
         if (generation === undefined) return
         const products = mergeWrites(live)
@@ -87,7 +88,7 @@ export const makeCommitter = (deps: CommitterDeps) =>
             if (version !== undefined) p.cell.version = version
           }
           for (const { decision } of live) for (const w of decision.writes) w.cell.holds--
-          for (const e of live) Deferred.unsafeDone(e.done, Effect.void)
+          for (const e of live) Pending.succeed(e.done, undefined)
           yield* EngineMetrics.commitBatch(live.length, performance.now() - started)
           if (live.some((e) => e.decision.events.length > 0)) deps.committed()
           return
@@ -100,7 +101,7 @@ export const makeCommitter = (deps: CommitterDeps) =>
           Effect.annotateLogs({ reason, decisions: live.length }),
         )
         deps.discard(generation, reason)
-        for (const e of live) Deferred.unsafeDone(e.done, Effect.fail(stale))
+        for (const e of live) Pending.fail(e.done, stale)
       })
 
     yield* Queue.takeBetween(queue, 1, deps.batchSize).pipe(
@@ -110,10 +111,10 @@ export const makeCommitter = (deps: CommitterDeps) =>
       Effect.forkScoped,
     )
 
-    /** Queues a decision; the returned Deferred completes once it is durable (or fails: decide again). */
+    /** Queues a decision; what it returns completes once it is durable (or fails: decide again). */
     const submit = (generation: Generation, decision: Decision) =>
       Effect.sync(() => {
-        const done = Deferred.unsafeMake<void, StaleGeneration>(FiberId.none)
+        const done = Pending.make<void, StaleGeneration>()
         queue.unsafeOffer({ generation, decision, done })
         return done
       })

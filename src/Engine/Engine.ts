@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Duration, Effect, FiberId, Metric, Schedule } from "effect"
+import { Duration, Effect, FiberSet, Metric, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
 import { makeEvent, nowIso } from "../Domain/Events.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
@@ -12,8 +12,9 @@ import { makeCommitter } from "./Committer.js"
 import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import { Generation } from "./Generation.js"
+import * as Pending from "./Pending.js"
 import { releaseAll, reserveAll } from "./OrderSaga.js"
-import type { Definition, Move } from "./ProductActor.js"
+import type { Definition, InconsistentMemory, Move } from "./ProductActor.js"
 import { StaleGeneration } from "./ProductActor.js"
 import { makeStockWrites } from "./StockWrites.js"
 
@@ -31,14 +32,16 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
     const config = yield* AppConfig
     const store = yield* StockStore
     const outbox = yield* Outbox
-    const scope = yield* Effect.scope
+    const runFork = yield* FiberSet.makeRuntime<never, void, never>()
     const { topics } = config
     let generations = 0
     const newGeneration = () =>
       new Generation(++generations, {
         loadStock: store.loadStock,
         mailboxCapacity: config.engine.mailboxCapacity,
-        scope,
+        fork: (effect) => {
+          runFork(effect)
+        },
       })
     let current = newGeneration()
 
@@ -60,7 +63,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
 
     /** Hands the decision to the committer and waits until it is durable. */
     const commit = (generation: Generation, decision: Decision) =>
-      Effect.flatMap(committer.submit(generation, decision), Deferred.await)
+      Effect.flatMap(committer.submit(generation, decision), Pending.wait)
 
     const decided = (generation: Generation, orderId: OrderId, known: KnownOrder) =>
       generation.orders.set(orderId, { _tag: "Decided", ...known })
@@ -75,7 +78,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       previous: KnownOrder | undefined,
       body: Effect.Effect<A, E, R>,
     ) => {
-      const done = Deferred.unsafeMake<void>(FiberId.none)
+      const done = Pending.make<void>()
       const mark = { _tag: "Deciding", done } as const
       generation.orders.set(orderId, mark)
       return body.pipe(
@@ -85,7 +88,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
               if (previous === undefined) generation.orders.delete(orderId)
               else decided(generation, orderId, previous)
             }
-            Deferred.unsafeDone(done, Effect.void)
+            Pending.succeed(done, undefined)
           }),
         ),
       )
@@ -178,15 +181,12 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       generation: Generation,
       message: OrderMessage,
       stored: ReadonlyMap<OrderId, KnownOrder>,
-    ): Effect.Effect<
-      Deferred.Deferred<void, StaleGeneration> | undefined,
-      StaleGeneration | SqlError | { _tag: "InconsistentMemory" }
-    > =>
+    ): Effect.Effect<Pending.Pending<void, StaleGeneration> | undefined, StaleGeneration | SqlError | InconsistentMemory> =>
       Effect.gen(function* () {
         const orderId = message.order.order_id
         let slot = generation.orders.get(orderId)
         while (slot?._tag === "Deciding") {
-          yield* Deferred.await(slot.done)
+          yield* Pending.wait(slot.done)
           if (generation.closed) return yield* new StaleGeneration()
           slot = generation.orders.get(orderId)
         }
@@ -220,7 +220,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
           ),
         )
         const pending = yield* Effect.forEach(messages, (m) => handle(generation, m, stored), { concurrency: 64 })
-        yield* Effect.forEach(pending, (done) => (done === undefined ? Effect.void : Deferred.await(done)), {
+        yield* Effect.forEach(pending, (done) => (done === undefined ? Effect.void : Pending.wait(done)), {
           discard: true,
         })
         generation.trimOrders(200_000)

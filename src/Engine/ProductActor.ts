@@ -1,4 +1,4 @@
-import { Data, Deferred, Effect, Either, Exit, Queue } from "effect"
+import { Data, Effect, Either } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
 import type { StockRow } from "../Store/StockStore.js"
@@ -16,10 +16,7 @@ export interface ProductCell {
   version: number
   /** decisions applied in memory and not yet committed (the actor must not be passivated) */
   holds: number
-  /** commands looked up for this actor and not yet applied */
-  inflight: number
   lastUsed: number
-  stopped: boolean
 }
 
 export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => ({
@@ -30,9 +27,7 @@ export const cellFromRow = (productId: ProductId, row: StockRow | undefined): Pr
   location: row?.location ?? null,
   version: row?.version ?? 0,
   holds: 0,
-  inflight: 0,
   lastUsed: Date.now(),
-  stopped: false,
 })
 
 /** A stock change applied in memory, to be committed with the decision that caused it. */
@@ -69,51 +64,65 @@ export interface Definition {
   readonly location?: string | null | undefined
 }
 
+/** How an actor answers: the resume callback of the asking fiber. */
+export type Reply<A, E> = (result: Effect.Effect<A, E>) => void
+
 export type Command =
-  | {
-      readonly _tag: "Reserve"
-      readonly quantity: number
-      readonly reply: Deferred.Deferred<Move, LineShort | StaleGeneration>
-    }
+  | { readonly _tag: "Reserve"; readonly quantity: number; readonly reply: Reply<Move, LineShort | StaleGeneration> }
   | {
       readonly _tag: "Release"
       readonly quantity: number
       /** a saga undoing its own uncommitted reservation: gives the hold back */
       readonly compensation: boolean
-      readonly reply: Deferred.Deferred<Move, InconsistentMemory | StaleGeneration>
+      readonly reply: Reply<Move, InconsistentMemory | StaleGeneration>
     }
   | {
       readonly _tag: "Adjust"
       readonly delta: number
-      readonly reply: Deferred.Deferred<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>
+      readonly reply: Reply<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>
     }
   | {
       readonly _tag: "Define"
       readonly definition: Definition
-      readonly reply: Deferred.Deferred<{ readonly move: Move; readonly created: boolean }, StaleGeneration>
+      readonly reply: Reply<{ readonly move: Move; readonly created: boolean }, StaleGeneration>
     }
-  | { readonly _tag: "Wake" }
 
+/**
+ * A product's actor: its state, a bounded mailbox, and (while there is mail) a fiber that
+ * applies the commands one at a time in arrival order. Commands that find the mailbox full
+ * wait in `overflow`, in order, and their senders stay suspended: backpressure, nothing dropped.
+ */
 export interface Actor {
   readonly cell: ProductCell
-  readonly mailbox: Queue.Queue<Command>
+  mailbox: Array<Command>
+  readonly overflow: Array<Command>
+  draining: boolean
 }
+
+export const makeActor = (cell: ProductCell): Actor => ({ cell, mailbox: [], overflow: [], draining: false })
+
+/** Queues a command; true when the actor has no fiber running and one must be started. */
+export const post = (actor: Actor, command: Command, capacity: number): boolean => {
+  if (actor.mailbox.length < capacity && actor.overflow.length === 0) actor.mailbox.push(command)
+  else actor.overflow.push(command)
+  if (actor.draining) return false
+  actor.draining = true
+  return true
+}
+
+export const isIdle = (actor: Actor): boolean =>
+  !actor.draining && actor.mailbox.length === 0 && actor.overflow.length === 0 && actor.cell.holds === 0
+
+export const depth = (actor: Actor): number => actor.mailbox.length + actor.overflow.length
 
 const stale = new StaleGeneration()
-
-const succeed = <A, E>(reply: Deferred.Deferred<A, E>, value: A): void => {
-  Deferred.unsafeDone(reply, Exit.succeed(value))
-}
-const fail = <A, E>(reply: Deferred.Deferred<A, E>, error: E): void => {
-  Deferred.unsafeDone(reply, Exit.fail(error))
-}
+const succeed = <A, E>(reply: Reply<A, E>, value: A): void => reply(Effect.succeed(value))
+const fail = <A, E>(reply: Reply<A, E>, error: E): void => reply(Effect.fail(error))
 
 /** Applies one command to the cell. Synchronous: an actor's commands never interleave. */
 export const apply = (cell: ProductCell, command: Command, generationClosed: boolean): void => {
-  if (command._tag === "Wake") return
-  cell.inflight--
   if (generationClosed) {
-    fail(command.reply as Deferred.Deferred<unknown, StaleGeneration>, stale)
+    fail(command.reply as Reply<unknown, StaleGeneration>, stale)
     return
   }
   const before = cell.level
@@ -169,14 +178,16 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
   }
 }
 
-/** The actor's fiber: takes what is in the mailbox, applies it in order, until stopped and drained. */
-export const run = (actor: Actor, isClosed: () => boolean): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const { cell, mailbox } = actor
-    while (!(cell.stopped && cell.inflight <= 0)) {
-      const commands = yield* Queue.takeBetween(mailbox, 1, 512)
+/** The actor's fiber: applies what is in the mailbox, in order, until it is empty. */
+export const drain = (actor: Actor, capacity: number, isClosed: () => boolean): Effect.Effect<void> =>
+  Effect.sync(() => {
+    while (actor.mailbox.length > 0) {
+      const batch = actor.mailbox
+      actor.mailbox = []
+      while (actor.overflow.length > 0 && actor.mailbox.length < capacity) actor.mailbox.push(actor.overflow.shift()!)
       const closed = isClosed()
-      for (const command of commands) apply(cell, command, closed)
-      cell.lastUsed = Date.now()
+      for (const command of batch) apply(actor.cell, command, closed)
     }
+    actor.draining = false
+    actor.cell.lastUsed = Date.now()
   })
