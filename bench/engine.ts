@@ -33,7 +33,15 @@ await createDatabase(dbName)
 const config = Layer.effect(
   AppConfig,
   Effect.map(
-    Effect.withConfigProvider(AppConfigSchema, ConfigProvider.fromMap(new Map([["DATABASE_URL", databaseUrl(dbName)], ["KAFKA_CREATE_TOPICS", "false"]]))),
+    Effect.withConfigProvider(
+      AppConfigSchema,
+      ConfigProvider.fromMap(
+        new Map([
+          ["DATABASE_URL", databaseUrl(dbName)],
+          ["KAFKA_CREATE_TOPICS", "false"],
+        ]),
+      ),
+    ),
     AppConfig.make,
   ),
 )
@@ -42,7 +50,10 @@ const messages: Array<OrderMessage> = Array.from({ length: ORDERS }, (_, i) => (
   _tag: "Created",
   order: {
     order_id: `o${i}` as OrderId,
-    items: Array.from({ length: 1 + rand(5) }, () => ({ product_id: `p${rand(PRODUCTS)}` as ProductId, quantity: (1 + rand(3)) as never })) as never,
+    items: Array.from({ length: 1 + rand(5) }, () => ({
+      product_id: `p${rand(PRODUCTS)}` as ProductId,
+      quantity: (1 + rand(3)) as never,
+    })) as never,
   },
 }))
 
@@ -55,7 +66,9 @@ const program = Effect.gen(function* () {
   const started = performance.now()
   yield* Effect.forEach(chunks, (c) => engine.process(c), { concurrency: Number(values.parallel), discard: true })
   const seconds = (performance.now() - started) / 1000
-  console.log(`engine only: ${ORDERS} orders in ${seconds.toFixed(2)} s = ${Math.round(ORDERS / seconds)} orders/s; rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`)
+  console.log(
+    `engine only: ${ORDERS} orders in ${seconds.toFixed(2)} s = ${Math.round(ORDERS / seconds)} orders/s; rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
+  )
 })
 
 await Effect.runPromise(

@@ -2,6 +2,7 @@
 // Pre-produces orders of 1-5 lines, starts the real service as a child process, and times
 // until every order's outcome event is on Kafka. Invariants are checked in PostgreSQL after.
 import { parseArgs } from "node:util"
+import pg from "pg"
 import {
   createDatabase,
   createTopics,
@@ -14,7 +15,6 @@ import {
   topicsFor,
   withAdminDb,
 } from "./lib/Setup.js"
-import pg from "pg"
 
 const { values } = parseArgs({
   options: {
@@ -72,9 +72,16 @@ const produceStarted = performance.now()
 for (let i = 0; i < ORDERS; i += 1000) {
   const messages = []
   for (let j = i; j < Math.min(ORDERS, i + 1000); j++) {
-    const items = Array.from({ length: 1 + rand(5) }, () => ({ product_id: `p${rand(PRODUCTS)}`, quantity: 1 + rand(3), price: "1.00" }))
+    const items = Array.from({ length: 1 + rand(5) }, () => ({
+      product_id: `p${rand(PRODUCTS)}`,
+      quantity: 1 + rand(3),
+      price: "1.00",
+    }))
     lines += items.length
-    messages.push({ key: `o${j}`, value: JSON.stringify({ order_id: `o${j}`, user_id: "u", items_count: items.length, items }) })
+    messages.push({
+      key: `o${j}`,
+      value: JSON.stringify({ order_id: `o${j}`, user_id: "u", items_count: items.length, items }),
+    })
   }
   await p.send({ topic: topics.TOPIC_ORDERS_CREATED, messages })
 }
@@ -84,7 +91,10 @@ log(`produced in ${((performance.now() - produceStarted) / 1000).toFixed(1)} s`)
 const outcomes = new Set<string>()
 const observer = kafka.consumer({ groupId: `observer-${suffix}`, maxWaitTimeInMs: 50 })
 await observer.connect()
-await observer.subscribe({ topics: [topics.TOPIC_INVENTORY_RESERVED, topics.TOPIC_INVENTORY_OUT_OF_STOCK], fromBeginning: true })
+await observer.subscribe({
+  topics: [topics.TOPIC_INVENTORY_RESERVED, topics.TOPIC_INVENTORY_OUT_OF_STOCK],
+  fromBeginning: true,
+})
 await observer.run({
   eachBatch: async ({ batch }) => {
     for (const m of batch.messages) outcomes.add(m.key?.toString() ?? "")
@@ -97,7 +107,9 @@ let last = 0
 while (outcomes.size < ORDERS) {
   await new Promise((r) => setTimeout(r, 1000))
   const elapsed = (performance.now() - started) / 1000
-  log(`${outcomes.size}/${ORDERS} outcomes, ${Math.round(outcomes.size - last)}/s now, ${Math.round(outcomes.size / elapsed)}/s overall`)
+  log(
+    `${outcomes.size}/${ORDERS} outcomes, ${Math.round(outcomes.size - last)}/s now, ${Math.round(outcomes.size / elapsed)}/s overall`,
+  )
   last = outcomes.size
   if (elapsed > 600) throw new Error("did not drain within 10 minutes")
 }
@@ -111,7 +123,9 @@ const { rows: violations } = await db.query(`
    LEFT JOIN (SELECT product_id, sum(quantity) AS held FROM reservation_lines JOIN reservations USING (order_id)
                WHERE status = 'reserved' GROUP BY product_id) l USING (product_id)
    WHERE s.reserved <> COALESCE(l.held, 0) OR s.on_hand <> s.available + s.reserved`)
-const { rows: statuses } = await db.query(`SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`)
+const { rows: statuses } = await db.query(
+  `SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`,
+)
 await db.end()
 
 console.log("")

@@ -24,7 +24,10 @@ export const topicsFor = (suffix: string) => ({
 export const createTopics = async (topics: ReadonlyArray<string>, partitions: number) => {
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) })
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+  })
   await admin.disconnect()
 }
 
@@ -51,7 +54,8 @@ export const databaseUrl = (name: string) => {
   return url.toString()
 }
 
-export const createDatabase = (name: string) => withAdminDb((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`))
+export const createDatabase = (name: string) =>
+  withAdminDb((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`))
 export const dropDatabase = (name: string) =>
   withAdminDb((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`))
 

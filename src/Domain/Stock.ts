@@ -7,12 +7,12 @@ export interface StockLevel {
   readonly onHand: number
 }
 
-export class InsufficientStock extends Data.TaggedError("InsufficientStock")<{
+export class InsufficientStock extends Data.TaggedClass("InsufficientStock")<{
   readonly requested: number
   readonly available: number
 }> {}
 
-export class ReleaseExceedsReserved extends Data.TaggedError("ReleaseExceedsReserved")<{
+export class ReleaseExceedsReserved extends Data.TaggedClass("ReleaseExceedsReserved")<{
   readonly requested: number
   readonly reserved: number
 }> {}

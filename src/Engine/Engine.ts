@@ -12,8 +12,8 @@ import { makeCommitter } from "./Committer.js"
 import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import { Generation } from "./Generation.js"
-import * as Pending from "./Pending.js"
 import { releaseAll, reserveAll } from "./OrderSaga.js"
+import * as Pending from "./Pending.js"
 import type { Definition, InconsistentMemory, Move } from "./ProductActor.js"
 import { StaleGeneration } from "./ProductActor.js"
 import { makeStockWrites } from "./StockWrites.js"
@@ -26,6 +26,9 @@ export const untilDurable = Schedule.exponential(Duration.millis(20), 2).pipe(
   Schedule.either(Schedule.spaced(Duration.seconds(5))),
   Schedule.whileInput(retryable),
 )
+
+/** Orders decided concurrently within one chunk of messages. */
+const sagaConcurrency = 64
 
 export class Engine extends Effect.Service<Engine>()("Engine", {
   scoped: Effect.gen(function* () {
@@ -181,7 +184,10 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       generation: Generation,
       message: OrderMessage,
       stored: ReadonlyMap<OrderId, KnownOrder>,
-    ): Effect.Effect<Pending.Pending<void, StaleGeneration> | undefined, StaleGeneration | SqlError | InconsistentMemory> =>
+    ): Effect.Effect<
+      Pending.Pending<void, StaleGeneration> | undefined,
+      StaleGeneration | SqlError | InconsistentMemory
+    > =>
       Effect.gen(function* () {
         const orderId = message.order.order_id
         let slot = generation.orders.get(orderId)
@@ -219,10 +225,27 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
             m._tag === "Created" && !stored.has(m.order.order_id) ? m.order.items.map((i) => i.product_id) : [],
           ),
         )
-        const pending = yield* Effect.forEach(messages, (m) => handle(generation, m, stored), { concurrency: 64 })
-        yield* Effect.forEach(pending, (done) => (done === undefined ? Effect.void : Pending.wait(done)), {
-          discard: true,
-        })
+        // A few workers take the messages in order (cheaper than a fiber per message); many
+        // orders are in flight at once, so actors and the committer see batches, not single hops.
+        const pending: Array<Pending.Pending<void, StaleGeneration> | undefined> = []
+        let next = 0
+        const worker = Effect.suspend(() => {
+          const i = next++
+          return i >= messages.length
+            ? Effect.succeed(false)
+            : Effect.map(handle(generation, messages[i]!, stored), (done) => {
+                pending[i] = done
+                return true
+              })
+        }).pipe(Effect.repeat({ while: (more) => more }))
+        yield* Effect.all(
+          Array.from({ length: Math.min(sagaConcurrency, messages.length) }, () => worker),
+          {
+            concurrency: "unbounded",
+            discard: true,
+          },
+        )
+        for (const done of pending) if (done !== undefined) yield* Pending.wait(done)
         generation.trimOrders(200_000)
       })
 

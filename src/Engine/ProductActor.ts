@@ -41,7 +41,8 @@ export interface Move {
 export class StaleGeneration extends Data.TaggedError("StaleGeneration") {}
 
 /** A line that cannot be reserved; `cell` is checked at commit so the refusal rests on current stock. */
-export class LineShort extends Data.TaggedError("LineShort")<{
+// An expected outcome, not a fault: a plain tagged value (no stack trace to capture).
+export class LineShort extends Data.TaggedClass("LineShort")<{
   readonly cell: ProductCell
   readonly requested: number
   readonly available: number

@@ -145,73 +145,74 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       return known
     })
 
+    // Bulk rows travel as one JSON document per statement: JSON.stringify is native and fast,
+    // where pg's array literals escape every element in JavaScript.
+    const rowsOf = <A extends object>(text: string, rows: ReadonlyArray<unknown>) =>
+      rows.length === 0 ? Effect.succeed([] as ReadonlyArray<A>) : q<A>(text, [JSON.stringify(rows)])
+
     const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> =>
       sql.withTransaction(
         Effect.gen(function* () {
           const versions = new Map<ProductId, number>()
+          // Sorted: rows are locked in product order (the nested loop follows the input), so
+          // instances writing the same hot products never deadlock.
           const products = [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1))
-          if (products.length > 0) {
-            // Lock in one global order (no deadlocks between instances), then check every version.
-            const locked = yield* q<{ product_id: string; version: string }>(
-              `SELECT product_id, version FROM stock WHERE product_id = ANY($1::text[]) ORDER BY product_id FOR UPDATE`,
-              [products.map((p) => p.productId)],
+          const absent = products.filter((p) => p.expectedVersion === 0 && p.create === undefined)
+          if (absent.length > 0) {
+            const appeared = yield* q<{ product_id: string }>(
+              `SELECT product_id FROM stock WHERE product_id = ANY($1::text[])`,
+              [absent.map((p) => p.productId)],
             )
-            const current = new Map(locked.map((r) => [r.product_id, Number(r.version)]))
-            const stale = products.filter((p) => (current.get(p.productId) ?? 0) !== p.expectedVersion)
-            if (stale.length > 0) {
+            if (appeared.length > 0) {
               return yield* new CommitConflict({
-                reason: "stock version changed",
-                productIds: stale.map((p) => p.productId),
+                reason: "product created elsewhere",
+                productIds: appeared.map((r) => r.product_id),
               })
             }
-            const creates = products.filter((p) => p.create !== undefined)
-            if (creates.length > 0) {
-              yield* q(
-                `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, version)
-                 SELECT * , 1 FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::text[])`,
-                [
-                  creates.map((p) => p.productId),
-                  creates.map((p) => p.delta.available),
-                  creates.map((p) => p.delta.reserved),
-                  creates.map((p) => p.delta.onHand),
-                  creates.map((p) => p.create?.threshold ?? 0),
-                  creates.map((p) => p.create?.location ?? null),
-                ],
-              )
-              for (const p of creates) versions.set(p.productId, 1)
-            }
-            const updates = products.filter((p) => p.create === undefined && p.expectedVersion > 0)
-            if (updates.length > 0) {
-              const updated = yield* q<{ product_id: string; version: string }>(
-                `UPDATE stock s
-                    SET available = s.available + d.da, reserved = s.reserved + d.dr, on_hand = s.on_hand + d.doh,
-                        low_stock_threshold = COALESCE(d.threshold, s.low_stock_threshold),
-                        location = CASE WHEN d.set_location THEN d.location ELSE s.location END,
-                        version = s.version + 1, updated_at = now()
-                   FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[], $7::bool[], $8::text[])
-                        AS d(product_id, expected, da, dr, doh, threshold, set_location, location)
-                  WHERE s.product_id = d.product_id AND s.version = d.expected
-              RETURNING s.product_id, s.version`,
-                [
-                  updates.map((p) => p.productId),
-                  updates.map((p) => p.expectedVersion),
-                  updates.map((p) => p.delta.available),
-                  updates.map((p) => p.delta.reserved),
-                  updates.map((p) => p.delta.onHand),
-                  updates.map((p) => p.threshold ?? null),
-                  updates.map((p) => p.location !== undefined),
-                  updates.map((p) => p.location ?? null),
-                ],
-              )
-              if (updated.length !== updates.length) {
-                return yield* new CommitConflict({
-                  reason: "stock version changed",
-                  productIds: updates.map((p) => p.productId),
-                })
-              }
-              for (const r of updated) versions.set(r.product_id as ProductId, Number(r.version))
-            }
           }
+          const creates = products.filter((p) => p.create !== undefined)
+          yield* rowsOf(
+            `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, version)
+             SELECT p, a, r, h, t, l, 1 FROM json_to_recordset($1::json) AS d(p text, a int, r int, h int, t int, l text)`,
+            creates.map((p) => ({
+              p: p.productId,
+              a: p.delta.available,
+              r: p.delta.reserved,
+              h: p.delta.onHand,
+              t: p.create?.threshold ?? 0,
+              l: p.create?.location ?? null,
+            })),
+          )
+          for (const p of creates) versions.set(p.productId, 1)
+          const updates = products.filter((p) => p.create === undefined && p.expectedVersion > 0)
+          const updated = yield* rowsOf<{ product_id: string; version: string }>(
+            `UPDATE stock s
+                SET available = s.available + d.a, reserved = s.reserved + d.r, on_hand = s.on_hand + d.h,
+                    low_stock_threshold = COALESCE(d.t, s.low_stock_threshold),
+                    location = CASE WHEN d.sl THEN d.l ELSE s.location END,
+                    version = s.version + 1, updated_at = now()
+               FROM json_to_recordset($1::json) AS d(p text, v bigint, a int, r int, h int, t int, sl bool, l text)
+              WHERE s.product_id = d.p AND s.version = d.v
+          RETURNING s.product_id, s.version`,
+            updates.map((p) => ({
+              p: p.productId,
+              v: p.expectedVersion,
+              a: p.delta.available,
+              r: p.delta.reserved,
+              h: p.delta.onHand,
+              t: p.threshold ?? null,
+              sl: p.location !== undefined,
+              l: p.location ?? null,
+            })),
+          )
+          if (updated.length !== updates.length) {
+            const done = new Set(updated.map((r) => r.product_id))
+            return yield* new CommitConflict({
+              reason: "stock version changed",
+              productIds: updates.filter((p) => !done.has(p.productId)).map((p) => p.productId),
+            })
+          }
+          for (const r of updated) versions.set(r.product_id as ProductId, Number(r.version))
           yield* writeOrders(batch)
           yield* writeLedger(batch.ledger)
           yield* writeOutbox(batch.outbox)
@@ -223,36 +224,31 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
     const writeOrders = (batch: CommitBatch) =>
       Effect.gen(function* () {
         const inserts = batch.orderInserts
-        if (inserts.length > 0) {
-          const inserted = yield* q<{ order_id: string }>(
-            `INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty)
-             SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::int[])
-             ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
-            [
-              inserts.map((o) => o.orderId),
-              inserts.map((o) => o.reservationId),
-              inserts.map((o) => o.status),
-              inserts.map((o) => o.short?.productId ?? null),
-              inserts.map((o) => o.short?.requested ?? null),
-              inserts.map((o) => o.short?.available ?? null),
-            ],
-          )
-          if (inserted.length !== inserts.length) {
-            const done = new Set(inserted.map((r) => r.order_id))
-            return yield* new CommitConflict({
-              reason: "order already decided elsewhere",
-              productIds: inserts.filter((o) => !done.has(o.orderId)).map((o) => o.orderId),
-            })
-          }
-          const lines = inserts.flatMap((o) => o.lines.map((l) => [o.orderId, l.productId, l.quantity] as const))
-          if (lines.length > 0) {
-            yield* q(
-              `INSERT INTO reservation_lines (order_id, product_id, quantity)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::int[])`,
-              [lines.map((l) => l[0]), lines.map((l) => l[1]), lines.map((l) => l[2])],
-            )
-          }
+        const inserted = yield* rowsOf<{ order_id: string }>(
+          `INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty)
+           SELECT o, rid, s, sp, rq, aq FROM json_to_recordset($1::json) AS d(o text, rid uuid, s text, sp text, rq int, aq int)
+           ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+          inserts.map((o) => ({
+            o: o.orderId,
+            rid: o.reservationId,
+            s: o.status,
+            sp: o.short?.productId ?? null,
+            rq: o.short?.requested ?? null,
+            aq: o.short?.available ?? null,
+          })),
+        )
+        if (inserted.length !== inserts.length) {
+          const done = new Set(inserted.map((r) => r.order_id))
+          return yield* new CommitConflict({
+            reason: "order already decided elsewhere",
+            productIds: inserts.filter((o) => !done.has(o.orderId)).map((o) => o.orderId),
+          })
         }
+        yield* rowsOf(
+          `INSERT INTO reservation_lines (order_id, product_id, quantity)
+           SELECT o, p, q FROM json_to_recordset($1::json) AS d(o text, p text, q int)`,
+          inserts.flatMap((o) => o.lines.map((l) => ({ o: o.orderId, p: l.productId, q: l.quantity }))),
+        )
         if (batch.orderReleases.length > 0) {
           const released = yield* q<{ order_id: string }>(
             `UPDATE reservations SET status = 'released', updated_at = now()
@@ -266,50 +262,39 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       })
 
     const writeLedger = (rows: ReadonlyArray<LedgerRow>) =>
-      rows.length === 0
-        ? Effect.void
-        : q(
-            `INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
-                                       reserved_before, reserved_after, reason, reference_id)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[],
-                                  $9::text[], $10::text[])`,
-            [
-              rows.map((r) => r.productId),
-              rows.map((r) => r.movement),
-              rows.map((r) => r.adjustmentType),
-              rows.map((r) => r.quantity),
-              rows.map((r) => r.before.available),
-              rows.map((r) => r.after.available),
-              rows.map((r) => r.before.reserved),
-              rows.map((r) => r.after.reserved),
-              rows.map((r) => r.reason),
-              rows.map((r) => r.referenceId),
-            ],
-          )
+      rowsOf(
+        `INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
+                                   reserved_before, reserved_after, reason, reference_id)
+         SELECT p, m, t, q, ab, aa, rb, ra, re, rf
+           FROM json_to_recordset($1::json) AS d(p text, m text, t text, q int, ab int, aa int, rb int, ra int, re text, rf text)`,
+        rows.map((r) => ({
+          p: r.productId,
+          m: r.movement,
+          t: r.adjustmentType,
+          q: r.quantity,
+          ab: r.before.available,
+          aa: r.after.available,
+          rb: r.before.reserved,
+          ra: r.after.reserved,
+          re: r.reason,
+          rf: r.referenceId,
+        })),
+      )
 
     const writeOutbox = (rows: ReadonlyArray<OutboxRow>) =>
-      rows.length === 0
-        ? Effect.void
-        : q(
-            `INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-            [
-              rows.map((r) => r.eventId),
-              rows.map((r) => r.eventType),
-              rows.map((r) => r.topic),
-              rows.map((r) => r.key),
-              rows.map((r) => r.payload),
-            ],
-          )
+      rowsOf(
+        `INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
+         SELECT i, t, tp, k, p FROM json_to_recordset($1::json) AS d(i uuid, t text, tp text, k text, p text)`,
+        rows.map((r) => ({ i: r.eventId, t: r.eventType, tp: r.topic, k: r.key, p: r.payload })),
+      )
 
     const writeIdempotency = (rows: ReadonlyArray<IdempotencyRow>) =>
       Effect.gen(function* () {
-        if (rows.length === 0) return
-        const inserted = yield* q(
+        const inserted = yield* rowsOf(
           `INSERT INTO idempotency_keys (idempotency_key, request_hash, response_status, response_body)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[])
+           SELECT k, h, s, b FROM json_to_recordset($1::json) AS d(k text, h text, s int, b text)
            ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`,
-          [rows.map((r) => r.key), rows.map((r) => r.requestHash), rows.map((r) => r.status), rows.map((r) => r.body)],
+          rows.map((r) => ({ k: r.key, h: r.requestHash, s: r.status, b: r.body })),
         )
         if (inserted.length !== rows.length) {
           return yield* new CommitConflict({ reason: "idempotency key already used", productIds: [] })
