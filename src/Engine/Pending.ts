@@ -29,6 +29,7 @@ export const wait = <A, E>(pending: Pending<A, E>): Effect.Effect<A, E> =>
       ? pending.result
       : Effect.async<A, E>((resume) => {
           if (pending.result !== undefined) return resume(pending.result)
-          ;(pending.waiters ??= []).push(resume)
+          if (pending.waiters === undefined) pending.waiters = [resume]
+          else pending.waiters.push(resume)
         }),
   )
