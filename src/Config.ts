@@ -81,6 +81,7 @@ export const AppConfigSchema = Config.all({
   http: Config.all({
     port: port("SERVICE_PORT", 8083),
     adminToken: optionalSecret("ADMIN_TOKEN"),
+    maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 65536),
   }),
   database: Config.all({
     url: named(
@@ -102,6 +103,7 @@ export const AppConfigSchema = Config.all({
     consumerChunkSize: positiveInt("CONSUMER_CHUNK_SIZE", 1000),
     maxMessageBytes: positiveInt("MAX_MESSAGE_BYTES", 262144),
     outboxBatchSize: positiveInt("OUTBOX_BATCH_SIZE", 1000),
+    readyOutboxLimit: positiveInt("READY_OUTBOX_LIMIT", 10000),
   }),
   logLevel: named(
     "LOG_LEVEL",

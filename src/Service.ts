@@ -14,4 +14,7 @@ export const EngineLive = Layer.mergeAll(Engine.Default, OutboxRelay.Default, De
 )
 
 /** The whole service, given its configuration: HTTP, the order consumer and everything beneath. */
-export const ServiceLive = Layer.mergeAll(HttpServerLive, OrderConsumer.Default).pipe(Layer.provideMerge(EngineLive))
+export const ServiceLive = HttpServerLive.pipe(
+  Layer.provideMerge(OrderConsumer.Default),
+  Layer.provideMerge(EngineLive),
+)

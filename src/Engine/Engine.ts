@@ -280,6 +280,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       adjust: stockWrites.adjust,
       define: stockWrites.define,
       activeActors: () => current.actors.size,
+      mailboxDepth: () => current.mailDepth(),
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
       inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
       commitBacklog: committer.backlog,

@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Metric, type Schedule } from "effect"
+import { Data, Effect, Metric, type Schedule } from "effect"
 import type { Topics } from "../Config.js"
 import { makeEvent, nowIso, type OutboxEvent } from "../Domain/Events.js"
 import type { ProductId } from "../Domain/Ids.js"
@@ -32,8 +32,17 @@ export interface Adjustment {
   readonly reason?: string | undefined
   readonly referenceId?: string | undefined
   /** stored in the same transaction as the change, so a retried request gets the same answer */
-  readonly idempotency?: ((after: StockSnapshot) => IdempotencyRow) | undefined
+  readonly idempotency?:
+    | {
+        readonly row: (after: StockSnapshot) => IdempotencyRow
+        /** checked before every attempt: another request with the same key got there first */
+        readonly alreadyDone: Effect.Effect<boolean>
+      }
+    | undefined
 }
+
+/** The request's idempotency key was used meanwhile: its stored answer is the answer. */
+export class AlreadyApplied extends Data.TaggedError("AlreadyApplied") {}
 
 const snapshot = (cell: ProductCell, level: Stock.StockLevel): StockSnapshot => ({
   productId: cell.productId,
@@ -68,11 +77,21 @@ export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
   // StaleGeneration and database errors are retried (the schedule knows which); refusals are not.
   const durably = <A, E extends { readonly _tag: string }>(
     body: (generation: Generation) => Effect.Effect<A, E | StaleGeneration | InconsistentMemory | SqlError>,
-  ) => Effect.suspend(() => body(current())).pipe(Effect.retry(retry))
+  ): Effect.Effect<A, E> =>
+    Effect.suspend(() => body(current())).pipe(
+      Effect.retry(retry),
+      // the schedule retries these for as long as it takes; if one escapes, it is a bug
+      Effect.catchIf(
+        (e): e is StaleGeneration | InconsistentMemory | SqlError =>
+          e._tag === "StaleGeneration" || e._tag === "InconsistentMemory" || e._tag === "SqlError",
+        Effect.die,
+      ),
+    ) as Effect.Effect<A, E>
 
   const adjust = (input: Adjustment) =>
-    durably<StockSnapshot, NotEnoughToRemove | UnknownProduct>((generation) =>
+    durably<StockSnapshot, NotEnoughToRemove | UnknownProduct | AlreadyApplied>((generation) =>
       Effect.gen(function* () {
+        if (input.idempotency && (yield* input.idempotency.alreadyDone)) return yield* new AlreadyApplied()
         const move = yield* generation.send<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>(
           input.productId,
           (reply) => ({ _tag: "Adjust", delta: input.quantity, reply }),
@@ -100,7 +119,7 @@ export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
               }),
               ...lowStockEvents([move]),
             ],
-            idempotency: input.idempotency ? [input.idempotency(after)] : [],
+            idempotency: input.idempotency ? [input.idempotency.row(after)] : [],
           }),
         )
         yield* Metric.increment(EngineMetrics.adjustments)

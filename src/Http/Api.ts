@@ -1,12 +1,229 @@
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi,
+} from "@effect/platform"
 import { Schema } from "effect"
+import { OrderId, ProductId } from "../Domain/Ids.js"
 
-export const Health = Schema.Struct({ status: Schema.Literal("ok") })
+// ---- errors that reach a client: one JSON shape, {error, message, ...details}
 
-export class HealthGroup extends HttpApiGroup.make("health").add(
-  HttpApiEndpoint.get("health", "/health").addSuccess(Health),
+export class ProductNotFound extends Schema.TaggedError<ProductNotFound>()(
+  "ProductNotFound",
+  { message: Schema.String, product_id: Schema.String },
+  HttpApiSchema.annotations({ status: 404 }),
+) {}
+
+export class ReservationNotFound extends Schema.TaggedError<ReservationNotFound>()(
+  "ReservationNotFound",
+  { message: Schema.String, order_id: Schema.String },
+  HttpApiSchema.annotations({ status: 404 }),
+) {}
+
+export class InsufficientStock extends Schema.TaggedError<InsufficientStock>()(
+  "InsufficientStock",
+  { message: Schema.String, product_id: Schema.String, available: Schema.Number, requested: Schema.Number },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
+
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
+  "IdempotencyKeyReused",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 422 }),
+) {}
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401 }),
+) {}
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 403 }),
+) {}
+
+export class NotReady extends Schema.TaggedError<NotReady>()(
+  "NotReady",
+  { message: Schema.String, checks: Schema.Record({ key: Schema.String, value: Schema.String }) },
+  HttpApiSchema.annotations({ status: 503 }),
+) {}
+
+// ---- shapes
+
+export const StockRecord = Schema.Struct({
+  product_id: Schema.String,
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+  low_stock_threshold: Schema.Number,
+  location: Schema.NullOr(Schema.String),
+  version: Schema.Number,
+  updated_at: Schema.String,
+})
+
+export const StockPage = Schema.Struct({
+  items: Schema.Array(StockRecord),
+  next_cursor: Schema.NullOr(Schema.String),
+})
+
+export const LedgerEntry = Schema.Struct({
+  id: Schema.Number,
+  product_id: Schema.String,
+  movement: Schema.String,
+  adjustment_type: Schema.NullOr(Schema.String),
+  quantity: Schema.Number,
+  available_before: Schema.Number,
+  available_after: Schema.Number,
+  reserved_before: Schema.Number,
+  reserved_after: Schema.Number,
+  reason: Schema.NullOr(Schema.String),
+  reference_id: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+})
+
+export const LedgerPage = Schema.Struct({ items: Schema.Array(LedgerEntry), next_cursor: Schema.NullOr(Schema.String) })
+
+export const Reservation = Schema.Struct({
+  order_id: Schema.String,
+  reservation_id: Schema.NullOr(Schema.String),
+  status: Schema.Literal("reserved", "released", "rejected", "cancelled_before_create"),
+  items: Schema.Array(Schema.Struct({ product_id: Schema.String, quantity: Schema.Number })),
+  out_of_stock: Schema.NullOr(
+    Schema.Struct({ product_id: Schema.String, requested_qty: Schema.Number, available_qty: Schema.Number }),
+  ),
+  created_at: Schema.String,
+  updated_at: Schema.String,
+})
+
+export const AdjustmentType = Schema.Literal(
+  "restock",
+  "damage",
+  "correction",
+  "return",
+  "count",
+  "shrinkage",
+  "transfer",
+)
+
+export const AdjustmentRequest = Schema.Struct({
+  quantity: Schema.Int.pipe(
+    Schema.between(-1_000_000, 1_000_000),
+    Schema.filter((n) => n !== 0, { message: () => "must not be zero" }),
+  ),
+  adjustment_type: AdjustmentType,
+  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
+  reference_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+})
+
+export const AdjustmentResult = Schema.Struct({
+  product_id: Schema.String,
+  adjustment_type: Schema.String,
+  quantity: Schema.Number,
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+})
+
+export const ProductDefinition = Schema.Struct({
+  initial_quantity: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
+  low_stock_threshold: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
+  location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
+})
+
+const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))
+const Cursor = Schema.String.pipe(Schema.maxLength(400))
+const productPath = Schema.Struct({ product_id: ProductId })
+
+// ---- authentication
+
+export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  security: { bearer: HttpApiSecurity.bearer },
+}) {}
+
+// ---- groups
+
+export class HealthGroup extends HttpApiGroup.make("health")
+  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+  .add(
+    HttpApiEndpoint.get("ready", "/ready")
+      .addSuccess(
+        Schema.Struct({
+          status: Schema.Literal("ready"),
+          checks: Schema.Record({ key: Schema.String, value: Schema.String }),
+        }),
+      )
+      .addError(NotReady),
+  ) {}
+
+export class InventoryGroup extends HttpApiGroup.make("inventory")
+  .add(
+    HttpApiEndpoint.get("list", "/inventory")
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
+      .addSuccess(StockPage),
+  )
+  .add(
+    HttpApiEndpoint.get("lowStock", "/inventory/low-stock")
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit) }))
+      .addSuccess(Schema.Struct({ items: Schema.Array(StockRecord) })),
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/inventory/:product_id")
+      .setPath(productPath)
+      .addSuccess(StockRecord)
+      .addError(ProductNotFound),
+  )
+  .add(
+    HttpApiEndpoint.get("ledger", "/inventory/:product_id/adjustments")
+      .setPath(productPath)
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
+      .addSuccess(LedgerPage)
+      .addError(ProductNotFound),
+  ) {}
+
+export class AdminGroup extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.put("define", "/inventory/:product_id")
+      .setPath(productPath)
+      .setPayload(ProductDefinition)
+      .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean })),
+  )
+  .add(
+    HttpApiEndpoint.post("adjust", "/inventory/:product_id/adjustments")
+      .setPath(productPath)
+      .setHeaders(
+        Schema.Struct({
+          "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+        }),
+      )
+      .setPayload(AdjustmentRequest)
+      .addSuccess(AdjustmentResult, { status: 201 })
+      .addError(ProductNotFound)
+      .addError(InsufficientStock)
+      .addError(IdempotencyKeyReused),
+  )
+  .middleware(AdminAuth) {}
+
+export class ReservationsGroup extends HttpApiGroup.make("reservations").add(
+  HttpApiEndpoint.get("get", "/reservations/:order_id")
+    .setPath(Schema.Struct({ order_id: OrderId }))
+    .addSuccess(Reservation)
+    .addError(ReservationNotFound),
 ) {}
 
 export class InventoryApi extends HttpApi.make("inventory")
   .add(HealthGroup)
-  .annotate(OpenApi.Title, "Inventory service") {}
+  .add(InventoryGroup)
+  .add(AdminGroup)
+  .add(ReservationsGroup)
+  .annotate(OpenApi.Title, "Inventory service")
+  .annotate(
+    OpenApi.Description,
+    "Stock reservations for orders from Kafka; stock queries and corrections for operations staff.",
+  ) {}

@@ -1,7 +1,40 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
-import { InventoryApi } from "./Api.js"
+import { Duration, Effect, Exit } from "effect"
+import { AppConfig } from "../Config.js"
+import { OrderConsumer } from "../Kafka/OrderConsumer.js"
+import { InventoryQueries } from "../Store/InventoryQueries.js"
+import { InventoryApi, NotReady } from "./Api.js"
 
 export const HealthHandlersLive = HttpApiBuilder.group(InventoryApi, "health", (handlers) =>
-  handlers.handle("health", () => Effect.succeed({ status: "ok" as const })),
+  Effect.gen(function* () {
+    const queries = yield* InventoryQueries
+    const consumer = yield* OrderConsumer
+    const { engine } = yield* AppConfig
+    return handlers
+      .handle("health", () => Effect.succeed({ status: "ok" as const }))
+      .handle("ready", () =>
+        Effect.gen(function* () {
+          const database = yield* Effect.exit(queries.ping.pipe(Effect.timeout(Duration.seconds(2))))
+          const backlog = Exit.isSuccess(database) ? yield* queries.outboxBacklog : -1
+          const checks: Record<string, string> = {
+            database: Exit.isSuccess(database) ? "ok" : "unreachable",
+            consumer: consumer.status().joined ? "ok" : "not in its group yet",
+            outbox:
+              backlog < 0
+                ? "unknown"
+                : backlog <= engine.readyOutboxLimit
+                  ? "ok"
+                  : `backlog ${backlog} > ${engine.readyOutboxLimit}`,
+          }
+          const failing = Object.entries(checks).filter(([, v]) => v !== "ok")
+          if (failing.length > 0) {
+            return yield* new NotReady({
+              message: `not ready: ${failing.map(([k, v]) => `${k} ${v}`).join("; ")}`,
+              checks,
+            })
+          }
+          return { status: "ready" as const, checks }
+        }),
+      )
+  }),
 )

@@ -1,0 +1,129 @@
+import { createHash } from "node:crypto"
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option, Schema } from "effect"
+import { Engine } from "../Engine/Engine.js"
+import { InventoryQueries } from "../Store/InventoryQueries.js"
+import { AdjustmentResult, IdempotencyKeyReused, InsufficientStock, InventoryApi, type ProductNotFound } from "./Api.js"
+import { notFound } from "./InventoryHandlers.js"
+
+const decodeStored = Schema.decodeUnknownSync(Schema.parseJson(AdjustmentResult))
+
+/** Requests with the same Idempotency-Key on this instance wait for each other. */
+const keyLocks = new Map<string, { readonly lock: Effect.Semaphore; users: number }>()
+const withKeyLock = <A, E, R>(key: string | undefined, effect: Effect.Effect<A, E, R>) => {
+  if (key === undefined) return effect
+  return Effect.suspend(() => {
+    const entry = keyLocks.get(key) ?? { lock: Effect.unsafeMakeSemaphore(1), users: 0 }
+    keyLocks.set(key, entry)
+    entry.users++
+    return entry.lock
+      .withPermits(1)(effect)
+      .pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (--entry.users === 0) keyLocks.delete(key)
+          }),
+        ),
+      )
+  })
+}
+
+export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (handlers) =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const queries = yield* InventoryQueries
+
+    const record = (productId: string) =>
+      queries
+        .stock(productId)
+        .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.die("product vanished"), onSome: Effect.succeed })))
+
+    return handlers
+      .handle("define", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const result = yield* engine.define(path.product_id, {
+            initialQuantity: payload.initial_quantity ?? 0,
+            threshold: payload.low_stock_threshold,
+            location: payload.location,
+          })
+          yield* Effect.logInfo(result.created ? "product created" : "product updated").pipe(
+            Effect.annotateLogs({ product_id: path.product_id }),
+          )
+          return { ...(yield* record(path.product_id)), created: result.created }
+        }).pipe(Effect.orDie),
+      )
+      .handle("adjust", ({ path, payload, headers }) => {
+        const key = headers["idempotency-key"]
+        const requestHash = createHash("sha256")
+          .update(JSON.stringify([path.product_id, payload]))
+          .digest("hex")
+        const stored = (k: string) =>
+          queries.idempotentAnswer(k).pipe(
+            Effect.flatMap(
+              Option.match({
+                onNone: () => Effect.succeed(Option.none()),
+                onSome: (answer) =>
+                  answer.request_hash === requestHash
+                    ? Effect.succeed(Option.some(decodeStored(answer.response_body)))
+                    : Effect.fail(
+                        new IdempotencyKeyReused({
+                          message: `Idempotency-Key ${JSON.stringify(k)} was already used for a different request`,
+                        }),
+                      ),
+              }),
+            ),
+          )
+        const apply = Effect.gen(function* () {
+          if (key !== undefined) {
+            const previous = yield* stored(key)
+            if (Option.isSome(previous)) return previous.value
+          }
+          const render = (after: { available: number; reserved: number; onHand: number }) => ({
+            product_id: path.product_id,
+            adjustment_type: payload.adjustment_type,
+            quantity: payload.quantity,
+            available: after.available,
+            reserved: after.reserved,
+            on_hand: after.onHand,
+          })
+          const after = yield* engine.adjust({
+            productId: path.product_id,
+            quantity: payload.quantity,
+            adjustmentType: payload.adjustment_type,
+            reason: payload.reason,
+            referenceId: payload.reference_id,
+            idempotency:
+              key === undefined
+                ? undefined
+                : {
+                    row: (snapshot) => ({ key, requestHash, status: 201, body: JSON.stringify(render(snapshot)) }),
+                    alreadyDone: queries.idempotentAnswer(key).pipe(Effect.map(Option.isSome)),
+                  },
+          })
+          return render(after)
+        })
+        return withKeyLock(key, apply).pipe(
+          Effect.catchTags({
+            UnknownProduct: () => Effect.fail(notFound(path.product_id)),
+            NotEnoughToRemove: (e) =>
+              Effect.fail(
+                new InsufficientStock({
+                  message: `cannot remove ${e.requested} of ${JSON.stringify(path.product_id)}: only ${e.available} available`,
+                  product_id: path.product_id,
+                  available: e.available,
+                  requested: e.requested,
+                }),
+              ),
+            AlreadyApplied: () =>
+              stored(key!).pipe(
+                Effect.flatMap(
+                  Option.match({ onNone: () => Effect.die("stored answer vanished"), onSome: Effect.succeed }),
+                ),
+              ),
+          }),
+        )
+      })
+  }),
+)
+
+export type { ProductNotFound }

@@ -1,0 +1,57 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { decodeCursor, InventoryQueries } from "../Store/InventoryQueries.js"
+import { InventoryApi, ProductNotFound, ReservationNotFound } from "./Api.js"
+
+const defaultLimit = 100
+
+export const notFound = (productId: string) =>
+  new ProductNotFound({ message: `no product with id ${JSON.stringify(productId)}`, product_id: productId })
+
+export const InventoryHandlersLive = HttpApiBuilder.group(InventoryApi, "inventory", (handlers) =>
+  Effect.gen(function* () {
+    const queries = yield* InventoryQueries
+    return handlers
+      .handle("list", ({ urlParams }) => queries.page(urlParams.limit ?? defaultLimit, decodeCursor(urlParams.cursor)))
+      .handle("lowStock", ({ urlParams }) =>
+        Effect.map(queries.lowStock(urlParams.limit ?? defaultLimit), (items) => ({ items })),
+      )
+      .handle("get", ({ path }) =>
+        queries
+          .stock(path.product_id)
+          .pipe(
+            Effect.flatMap(
+              Option.match({ onNone: () => Effect.fail(notFound(path.product_id)), onSome: Effect.succeed }),
+            ),
+          ),
+      )
+      .handle("ledger", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          if (Option.isNone(yield* queries.stock(path.product_id))) return yield* notFound(path.product_id)
+          return yield* queries.ledger(path.product_id, urlParams.limit ?? defaultLimit, decodeCursor(urlParams.cursor))
+        }),
+      )
+  }),
+)
+
+export const ReservationHandlersLive = HttpApiBuilder.group(InventoryApi, "reservations", (handlers) =>
+  Effect.gen(function* () {
+    const queries = yield* InventoryQueries
+    return handlers.handle("get", ({ path }) =>
+      queries.reservation(path.order_id).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () =>
+              Effect.fail(
+                new ReservationNotFound({
+                  message: `no order with id ${JSON.stringify(path.order_id)} has been seen`,
+                  order_id: path.order_id,
+                }),
+              ),
+            onSome: Effect.succeed,
+          }),
+        ),
+      ),
+    )
+  }),
+)

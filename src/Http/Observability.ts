@@ -1,0 +1,102 @@
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Metric, Option } from "effect"
+import { Engine } from "../Engine/Engine.js"
+import { OrderConsumer } from "../Kafka/OrderConsumer.js"
+import { InventoryQueries } from "../Store/InventoryQueries.js"
+import { render } from "./Prometheus.js"
+
+export const httpRequests = Metric.counter("http_requests_total", {
+  description: "HTTP requests by route and status",
+  incremental: true,
+})
+
+const outboxBacklog = Metric.gauge("inventory_outbox_backlog", { description: "events committed and not yet on Kafka" })
+const activeActors = Metric.gauge("inventory_active_actors", { description: "product actors in memory" })
+const mailboxDepth = Metric.gauge("inventory_mailbox_depth", { description: "commands waiting in actor mailboxes" })
+const consumerLag = Metric.gauge("inventory_consumer_lag", {
+  description: "messages behind the partition end, per partition",
+})
+
+/** A route's shape for labels: ids replaced, so label cardinality stays bounded. */
+export const routeOf = (path: string): string => {
+  const p = path.split("?")[0] ?? ""
+  if (/^\/inventory\/[^/]+\/adjustments\/?$/.test(p)) return "/inventory/{product_id}/adjustments"
+  if (p === "/inventory/low-stock") return p
+  if (/^\/inventory\/[^/]+\/?$/.test(p)) return "/inventory/{product_id}"
+  if (/^\/reservations\/[^/]+\/?$/.test(p)) return "/reservations/{order_id}"
+  if (["/health", "/ready", "/inventory", "/metrics", "/openapi.json", "/docs"].includes(p)) return p
+  return "other"
+}
+
+/** GET /metrics: Prometheus text, with the gauges that are read at scrape time. */
+export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const consumer = yield* OrderConsumer
+    const queries = yield* InventoryQueries
+    yield* router.get(
+      "/metrics",
+      Effect.gen(function* () {
+        yield* Metric.set(activeActors, engine.activeActors())
+        yield* Metric.set(mailboxDepth, engine.mailboxDepth())
+        yield* Metric.set(outboxBacklog, yield* queries.outboxBacklog.pipe(Effect.orElseSucceed(() => -1)))
+        for (const [partition, lag] of consumer.status().lag) {
+          yield* Metric.set(consumerLag.pipe(Metric.tagged("partition", partition)), lag)
+        }
+        return HttpServerResponse.text(render(yield* Metric.snapshot), {
+          contentType: "text/plain; version=0.0.4; charset=utf-8",
+        })
+      }),
+    )
+  }),
+)
+
+const jsonError = (status: number, error: string, message: string) =>
+  HttpServerResponse.unsafeJson({ _tag: error, error, message }, { status })
+
+/**
+ * Around every request: a body cap (413), JSON for unknown routes (404) and for anything
+ * unexpected (500, details only in the log), and the request counter.
+ */
+export const requestGuard =
+  (maxBodyBytes: number) =>
+  <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const length = Number(request.headers["content-length"] ?? 0)
+      let response: HttpServerResponse.HttpServerResponse =
+        length > maxBodyBytes
+          ? jsonError(413, "PayloadTooLarge", `request body of ${length} bytes exceeds the limit of ${maxBodyBytes}`)
+          : yield* app.pipe(
+              HttpServerRequest.withMaxBodySize(Option.some(maxBodyBytes)),
+              Effect.catchAllCause((cause) =>
+                Effect.gen(function* () {
+                  const failure = cause._tag === "Fail" ? (cause.error as { _tag?: string }) : undefined
+                  if (failure?._tag === "RouteNotFound")
+                    return jsonError(404, "NotFound", `no route ${request.method} ${request.url.split("?")[0]}`)
+                  if (failure?._tag === "RequestError")
+                    return jsonError(400, "BadRequest", "the request body could not be read")
+                  yield* Effect.logError("request failed", cause)
+                  return jsonError(500, "InternalError", "the server failed to answer; the failure is logged")
+                }),
+              ),
+            )
+      // every answer is JSON, also the router's own bare ones
+      if (response.status >= 400 && response.body._tag === "Empty") {
+        response =
+          response.status === 404
+            ? jsonError(404, "NotFound", `no route ${request.method} ${request.url.split("?")[0]}`)
+            : response.status === 400
+              ? jsonError(400, "BadRequest", "the request could not be read: check the JSON body and its content type")
+              : jsonError(response.status, "Error", `request failed with status ${response.status}`)
+      }
+      yield* Metric.update(
+        httpRequests.pipe(
+          Metric.tagged("method", request.method),
+          Metric.tagged("route", routeOf(request.url)),
+          Metric.tagged("status", String(response.status)),
+        ),
+        1,
+      )
+      return response
+    })
