@@ -4,7 +4,7 @@ import { MetricState } from "effect"
 // No @effect/* package renders Prometheus text, so this does: counters, gauges, histograms.
 
 const name = (raw: string) => raw.replace(/[^a-zA-Z0-9_:]/g, "_")
-const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
+const escapeText = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
 const labels = (
   tags: ReadonlyArray<{ readonly key: string; readonly value: string }>,
   extra?: readonly [string, string],
@@ -12,7 +12,7 @@ const labels = (
   const all = extra
     ? [...tags.map((t) => [t.key, t.value] as const), extra]
     : tags.map((t) => [t.key, t.value] as const)
-  return all.length === 0 ? "" : `{${all.map(([k, v]) => `${name(k)}="${escape(v)}"`).join(",")}}`
+  return all.length === 0 ? "" : `{${all.map(([k, v]) => `${name(k)}="${escapeText(v)}"`).join(",")}}`
 }
 const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN")
 
@@ -40,5 +40,5 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
       lines.push(`${metric}_count${labels(metricKey.tags)} ${metricState.count}`)
     }
   }
-  return `${Array.from(families, ([metric, f]) => [`# HELP ${metric} ${escape(f.help)}`, `# TYPE ${metric} ${f.type}`, ...f.lines].join("\n")).join("\n")}\n`
+  return `${Array.from(families, ([metric, f]) => [`# HELP ${metric} ${escapeText(f.help)}`, `# TYPE ${metric} ${f.type}`, ...f.lines].join("\n")).join("\n")}\n`
 }
