@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Metric, Option } from "effect"
+import { Cause, Effect, Metric, Option } from "effect"
 import { Engine } from "../Engine/Engine.js"
 import { OrderConsumer } from "../Kafka/OrderConsumer.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
@@ -71,7 +71,7 @@ export const requestGuard =
               HttpServerRequest.withMaxBodySize(Option.some(maxBodyBytes)),
               Effect.catchAllCause((cause) =>
                 Effect.gen(function* () {
-                  const failure = cause._tag === "Fail" ? (cause.error as { _tag?: string }) : undefined
+                  const failure = Cause.squash(cause) as { _tag?: string } | undefined
                   if (failure?._tag === "RouteNotFound")
                     return jsonError(404, "NotFound", `no route ${request.method} ${request.url.split("?")[0]}`)
                   if (failure?._tag === "RequestError")

@@ -20,7 +20,14 @@ const ApiLive = HttpApiBuilder.api(InventoryApi).pipe(
 export const HttpServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const { http } = yield* AppConfig
-    return HttpApiBuilder.serve(requestGuard(http.maxBodyBytes)).pipe(
+    // HttpApiBuilder.serve, except that the guard wraps the app itself (a server middleware
+    // only sees responses that were already written), so router errors become JSON too.
+    const serve = HttpApiBuilder.httpApp.pipe(
+      Effect.map((app) => HttpServer.serve(requestGuard(http.maxBodyBytes)(app))),
+      Layer.unwrapEffect,
+      Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
+    )
+    return serve.pipe(
       Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(MetricsRouteLive),

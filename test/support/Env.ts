@@ -9,3 +9,17 @@ export const adminDatabaseUrl = process.env.TEST_DATABASE_ADMIN_URL ?? "postgres
 
 /** A short random suffix so each suite owns its database, topics and consumer group. */
 export const uniqueSuffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
+
+/** A TCP port nobody listens on right now. */
+export const freePort = async (): Promise<number> => {
+  const { createServer } = await import("node:net")
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
