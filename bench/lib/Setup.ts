@@ -66,10 +66,24 @@ export const producer = async () => {
 }
 
 /** Starts the real service as a child process; resolves once it consumes. */
-export const startService = (env: Record<string, string>) =>
-  new Promise<{ pid: number; stop: () => Promise<number | null>; peakRssMb: () => number }>((resolve, reject) => {
+export interface RunningService {
+  readonly pid: number
+  readonly stop: () => Promise<number | null>
+  /** peak resident memory so far (VmHWM) */
+  readonly peakRssMb: () => number
+  /** CPU seconds used so far (user + system) */
+  readonly cpuSeconds: () => number
+}
+
+const procStat = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+export const startService = (env: Record<string, string>, script = "src/main.ts") =>
+  new Promise<RunningService>((resolve, reject) => {
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: "warning", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -98,6 +112,7 @@ export const startService = (env: Record<string, string>) =>
               const status = readFileSync(`/proc/${child.pid}/status`, "utf8")
               return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
             },
+            cpuSeconds: () => procStat(child.pid!),
           })
         }
       } catch {}

@@ -1,0 +1,131 @@
+// A self-contained HTML report with inline SVG charts: no script, no network.
+
+export interface ThroughputRow {
+  readonly system: string
+  readonly distribution: string
+  readonly ordersPerSecond: number
+  readonly linesPerSecond: number
+  readonly completed: number
+  readonly orders: number
+  readonly seconds: number
+  readonly peakRssMb: number
+  readonly cpuSeconds: number
+  readonly invariants: string
+  readonly duplicateEventIds: number
+}
+
+export interface LatencyRow {
+  readonly rate: number
+  readonly achieved: number
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly max: number
+}
+
+export interface Results {
+  readonly startedAt: string
+  readonly machine: string
+  readonly options: Record<string, unknown>
+  readonly throughput: ReadonlyArray<ThroughputRow>
+  readonly latency: ReadonlyArray<LatencyRow>
+  readonly memory: ReadonlyArray<{ readonly scenario: string; readonly products: number; readonly peakRssMb: number }>
+  readonly ratios: Record<string, number>
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!)
+
+const bars = (title: string, unit: string, data: ReadonlyArray<{ label: string; value: number; color: string }>) => {
+  const max = Math.max(1, ...data.map((d) => d.value))
+  const rowH = 26
+  const width = 720
+  const labelW = 220
+  const height = data.length * rowH + 40
+  const rows = data
+    .map((d, i) => {
+      const w = ((width - labelW - 90) * d.value) / max
+      const y = 30 + i * rowH
+      return `<text x="${labelW - 8}" y="${y + 16}" text-anchor="end" font-size="13">${esc(d.label)}</text>
+<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="18" fill="${d.color}"/>
+<text x="${labelW + w + 6}" y="${y + 16}" font-size="12">${Math.round(d.value).toLocaleString("en")} ${unit}</text>`
+    })
+    .join("\n")
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<text x="0" y="18" font-size="15" font-weight="bold">${esc(title)}</text>${rows}</svg>`
+}
+
+const colors: Record<string, string> = { service: "#2b7a4b", original: "#b5523b", rawpipe: "#4a6fa5" }
+
+export const renderHtml = (r: Results) => {
+  const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
+    `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${rows
+      .map((row) => `<tr>${row.map((c) => `<td>${esc(String(c))}</td>`).join("")}</tr>`)
+      .join("")}</table>`
+  return `<!doctype html><html><head><meta charset="utf-8"><title>inventory-service benchmark ${esc(r.startedAt)}</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:900px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}</style></head><body>
+<h1>inventory-service benchmark</h1><p>${esc(r.startedAt)} on ${esc(r.machine)}; options ${esc(JSON.stringify(r.options))}</p>
+${bars(
+  "End-to-end throughput (orders/s)",
+  "orders/s",
+  r.throughput.map((t) => ({
+    label: `${t.system} / ${t.distribution}`,
+    value: t.ordersPerSecond,
+    color: colors[t.system] ?? "#777",
+  })),
+)}
+${table(
+  [
+    "system",
+    "distribution",
+    "orders/s",
+    "lines/s",
+    "completed",
+    "seconds",
+    "peak RSS MB",
+    "CPU s",
+    "invariants",
+    "dup event ids",
+  ],
+  r.throughput.map((t) => [
+    t.system,
+    t.distribution,
+    Math.round(t.ordersPerSecond),
+    Math.round(t.linesPerSecond),
+    `${t.completed}/${t.orders}`,
+    t.seconds.toFixed(1),
+    Math.round(t.peakRssMb),
+    t.cpuSeconds.toFixed(1),
+    t.invariants,
+    t.duplicateEventIds,
+  ]),
+)}
+<h2>Ratios</h2>${table(
+    ["ratio", "value"],
+    Object.entries(r.ratios).map(([k, v]) => [k, v.toFixed(2)]),
+  )}
+${
+  r.latency.length > 0
+    ? bars(
+        "p99 latency by offered rate (ms)",
+        "ms",
+        r.latency.map((l) => ({ label: `${l.rate} orders/s offered`, value: l.p99, color: "#8a5fb0" })),
+      )
+    : ""
+}
+${table(
+  ["offered/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+  r.latency.map((l) => [
+    l.rate,
+    Math.round(l.achieved),
+    l.p50.toFixed(1),
+    l.p95.toFixed(1),
+    l.p99.toFixed(1),
+    l.max.toFixed(1),
+  ]),
+)}
+<h2>Memory</h2>${table(
+    ["scenario", "products touched", "peak RSS MB"],
+    r.memory.map((m) => [m.scenario, m.products, Math.round(m.peakRssMb)]),
+  )}
+</body></html>`
+}

@@ -1,0 +1,56 @@
+// The raw pipe ceiling: consume orders and produce one event per order, no state, no database.
+// What kafkajs and the broker allow on this machine. Env: as the service.
+import { createServer } from "node:http"
+import { Kafka, logLevel, Partitioners } from "kafkajs"
+
+const env = process.env
+const kafka = new Kafka({
+  clientId: "rawpipe",
+  brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
+  logLevel: logLevel.NOTHING,
+})
+const producer = kafka.producer({
+  createPartitioner: Partitioners.DefaultPartitioner,
+  idempotent: true,
+  maxInFlightRequests: 1,
+})
+const consumer = kafka.consumer({
+  groupId: env.KAFKA_GROUP_ID ?? "rawpipe",
+  maxWaitTimeInMs: 100,
+  maxBytes: 16 * 1024 * 1024,
+})
+const created = env.TOPIC_ORDERS_CREATED ?? "orders.created"
+const reserved = env.TOPIC_INVENTORY_RESERVED ?? "inventory.reserved"
+
+await producer.connect()
+await consumer.connect()
+await consumer.subscribe({ topics: [created], fromBeginning: true })
+await consumer.run({
+  autoCommit: false,
+  eachBatchAutoResolve: false,
+  partitionsConsumedConcurrently: 4,
+  eachBatch: async ({ batch, resolveOffset }) => {
+    const messages = batch.messages.map((m) => {
+      const order = JSON.parse(m.value?.toString() ?? "{}")
+      return {
+        key: m.key,
+        value: JSON.stringify({ order_id: order.order_id, items: order.items, reserved_at: new Date().toISOString() }),
+      }
+    })
+    if (messages.length === 0) return
+    await producer.send({ topic: reserved, acks: -1, messages })
+    const last = batch.messages[batch.messages.length - 1]!
+    resolveOffset(last.offset)
+    await consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+    ])
+  },
+})
+createServer((_, res) => res.end('{"status":"ok"}')).listen(Number(env.SERVICE_PORT ?? 8083), "127.0.0.1")
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, async () => {
+    await consumer.disconnect()
+    await producer.disconnect()
+    process.exit(0)
+  })
+}

@@ -1,0 +1,322 @@
+// npm run bench [-- --quick] [--orders N] [--products N] [--lines N] [--dist uniform,hot,zipf]
+//                 [--systems service,original,rawpipe] [--rates 1000,5000,10000] [--memory] [--runs N]
+// End-to-end throughput of the real service against a port of the original design and the raw
+// Kafka pipe, latency at fixed offered rates, memory; invariants checked after every run.
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus } from "node:os"
+import { parseArgs } from "node:util"
+import pg from "pg"
+import { median, observe, percentile } from "./lib/Observer.js"
+import { type LatencyRow, type Results, renderHtml, type ThroughputRow } from "./lib/Report.js"
+import {
+  createDatabase,
+  createTopics,
+  databaseUrl,
+  deleteTopics,
+  dropDatabase,
+  producer,
+  root,
+  startService,
+  topicsFor,
+} from "./lib/Setup.js"
+import { type Distribution, makeWorkload } from "./lib/Workload.js"
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    orders: { type: "string" },
+    products: { type: "string" },
+    lines: { type: "string", default: "5" },
+    dist: { type: "string" },
+    systems: { type: "string", default: "service,original,rawpipe" },
+    rates: { type: "string" },
+    "rate-seconds": { type: "string" },
+    memory: { type: "boolean", default: false },
+    runs: { type: "string", default: "1" },
+    "original-seconds": { type: "string", default: "30" },
+  },
+})
+const quick = values.quick
+const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
+const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
+const LINES = Number(values.lines)
+const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
+const SYSTEMS = values.systems.split(",")
+const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").map(Number)
+const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 5 : 15))
+const RUNS = Number(values.runs)
+const scripts: Record<string, string> = {
+  service: "src/main.ts",
+  original: "bench/original/main.ts",
+  rawpipe: "bench/rawpipe/main.ts",
+}
+const budgetSeconds: Record<string, number> = {
+  service: 600,
+  original: Number(values["original-seconds"]),
+  rawpipe: 300,
+}
+
+const log = (...args: Array<unknown>) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...args)
+let serial = 0
+
+/** A database and topics of the run's own, migrated, with stock for the workload. */
+const prepare = async (label: string, stock: (client: pg.Client) => Promise<void>) => {
+  const suffix = `bench_${label}_${Date.now().toString(36)}_${serial++}`
+  const dbName = `inv_${suffix}`
+  const topics = topicsFor(suffix)
+  await createDatabase(dbName)
+  await createTopics(Object.values(topics), 6)
+  const url = databaseUrl(dbName)
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts"], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: "ignore",
+  })
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  await stock(client)
+  const env = {
+    ...topics,
+    DATABASE_URL: url,
+    KAFKA_GROUP_ID: `inventory-${suffix}`,
+    KAFKA_CREATE_TOPICS: "false",
+    SERVICE_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+  }
+  const cleanup = async () => {
+    await client.end()
+    await deleteTopics(Object.values(topics))
+    await dropDatabase(dbName)
+  }
+  return { env, topics, client, cleanup }
+}
+
+/** Most orders succeed, and every product in demand runs out near the end of the run. */
+const seedFor = (demand: Map<number, number>, products: number) => async (client: pg.Client) => {
+  const quantities = Array.from({ length: products }, (_, i) => Math.floor((demand.get(i) ?? 0) * 0.95))
+  await client.query(
+    `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
+     SELECT 'p' || (t.i - 1), t.q, 0, t.q, 5 FROM unnest($1::int[]) WITH ORDINALITY AS t(q, i)`,
+    [quantities],
+  )
+}
+
+const invariants = async (client: pg.Client, system: string) => {
+  // the original design keeps no reservation records: only its stock rows can be checked
+  const sql =
+    system === "original"
+      ? "SELECT count(*)::int AS n FROM stock WHERE available < 0 OR reserved < 0 OR on_hand <> available + reserved"
+      : `
+    SELECT count(*)::int AS n FROM stock s
+      LEFT JOIN (SELECT product_id, sum(quantity) AS held FROM reservation_lines JOIN reservations USING (order_id)
+                  WHERE status = 'reserved' GROUP BY product_id) l USING (product_id)
+     WHERE s.available < 0 OR s.reserved <> COALESCE(l.held, 0) OR s.on_hand <> s.available + s.reserved`
+  const { rows } = await client.query(sql)
+  return rows[0].n === 0 ? "hold" : `${rows[0].n} products violate`
+}
+
+const throughputRun = async (system: string, distribution: Distribution): Promise<ThroughputRow> => {
+  const workload = makeWorkload({ orders: ORDERS, products: PRODUCTS, maxLines: LINES, distribution, prefix: "o" })
+  const lines = workload.orders.reduce((n, o) => n + o.lines, 0)
+  const run = await prepare(system, seedFor(workload.demand, PRODUCTS))
+  const p = await producer()
+  for (let i = 0; i < workload.orders.length; i += 2000) {
+    await p.send({ topic: run.topics.TOPIC_ORDERS_CREATED, messages: workload.orders.slice(i, i + 2000) })
+  }
+  await p.disconnect()
+  const observer = await observe(
+    [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
+    `obs-${Date.now()}`,
+  )
+  const service = await startService(run.env, scripts[system])
+  const started = performance.now()
+  let last = 0
+  let tick = 0
+  while (observer.count() < ORDERS && (performance.now() - started) / 1000 < budgetSeconds[system]!) {
+    await new Promise((r) => setTimeout(r, 50))
+    if (++tick % 20 === 0) {
+      const count = observer.count()
+      log(`${system}/${distribution}: ${count}/${ORDERS} outcomes, ${count - last}/s now`)
+      last = count
+    }
+  }
+  const completed = observer.count()
+  const seconds = (performance.now() - started) / 1000
+  const row: ThroughputRow = {
+    system,
+    distribution,
+    ordersPerSecond: completed / seconds,
+    linesPerSecond: (lines * completed) / ORDERS / seconds,
+    completed,
+    orders: ORDERS,
+    seconds,
+    peakRssMb: service.peakRssMb(),
+    cpuSeconds: service.cpuSeconds(),
+    invariants: system === "rawpipe" ? "n/a" : await invariants(run.client, system),
+    duplicateEventIds: observer.duplicateEventIds(),
+  }
+  await service.stop()
+  await observer.stop()
+  await run.cleanup()
+  log(`${system}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, invariants ${row.invariants}`)
+  return row
+}
+
+const latencyRun = async (rate: number): Promise<LatencyRow> => {
+  const total = rate * RATE_SECONDS
+  const workload = makeWorkload({
+    orders: total,
+    products: PRODUCTS,
+    maxLines: LINES,
+    distribution: "uniform",
+    prefix: `l${rate}-`,
+  })
+  const run = await prepare(`latency${rate}`, seedFor(workload.demand, PRODUCTS))
+  const observer = await observe(
+    [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
+    `obs-${Date.now()}`,
+  )
+  const service = await startService(run.env)
+  await new Promise((r) => setTimeout(r, 3000)) // let the consumer join before the clock starts
+  const p = await producer()
+  const sentAt = new Map<string, number>()
+  const started = performance.now()
+  let sent = 0
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate))
+    if (due > sent) {
+      const batch = workload.orders.slice(sent, due)
+      const now = performance.now()
+      for (const o of batch) sentAt.set(o.key, now)
+      await p.send({ topic: run.topics.TOPIC_ORDERS_CREATED, messages: batch })
+      sent = due
+    }
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  const producedIn = (performance.now() - started) / 1000
+  const deadline = performance.now() + 60_000
+  while (observer.count() < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  const latencies = [...sentAt]
+    .map(([key, at]) => (observer.firstSeen.get(key) ?? Number.POSITIVE_INFINITY) - at)
+    .sort((a, b) => a - b)
+  await p.disconnect()
+  await service.stop()
+  await observer.stop()
+  await run.cleanup()
+  const row = {
+    rate,
+    achieved: total / producedIn,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1] ?? 0,
+  }
+  log(`latency at ${rate}/s: p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, max ${row.max.toFixed(1)} ms`)
+  return row
+}
+
+/** 1,000,000 distinct products touched: passivation must keep memory bounded. */
+const memoryRun = async () => {
+  const products = 1_000_000
+  const orders = 250_000
+  const run = await prepare("memory", async (client) => {
+    await client.query(
+      `INSERT INTO stock (product_id, available, reserved, on_hand) SELECT 'm' || i, 5, 0, 5 FROM generate_series(0, ${products - 1}) i`,
+    )
+  })
+  const p = await producer()
+  for (let i = 0; i < orders; i += 2000) {
+    const messages = Array.from({ length: Math.min(2000, orders - i) }, (_, j) => {
+      const n = i + j
+      const items = [0, 1, 2, 3].map((k) => ({ product_id: `m${n * 4 + k}`, quantity: 1 }))
+      return { key: `m${n}`, value: JSON.stringify({ order_id: `m${n}`, items }) }
+    })
+    await p.send({ topic: run.topics.TOPIC_ORDERS_CREATED, messages })
+  }
+  await p.disconnect()
+  const observer = await observe(
+    [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
+    `obs-${Date.now()}`,
+  )
+  const service = await startService({ ...run.env, ACTOR_IDLE_SECONDS: "5" })
+  while (observer.count() < orders) {
+    await new Promise((r) => setTimeout(r, 2000))
+    log(
+      `memory: ${observer.count()}/${orders} orders, ${products} products, peak RSS ${Math.round(service.peakRssMb())} MB`,
+    )
+  }
+  const row = {
+    scenario: "1,000,000 distinct products (ACTOR_IDLE_SECONDS=5)",
+    products,
+    peakRssMb: service.peakRssMb(),
+  }
+  await service.stop()
+  await observer.stop()
+  await run.cleanup()
+  return row
+}
+
+const throughput: Array<ThroughputRow> = []
+for (const distribution of DISTS) {
+  for (const system of SYSTEMS) {
+    const runs: Array<ThroughputRow> = []
+    for (let i = 0; i < RUNS; i++) runs.push(await throughputRun(system, distribution))
+    const mid = median(runs.map((r) => r.ordersPerSecond))
+    throughput.push(runs.find((r) => r.ordersPerSecond === mid) ?? runs[0]!)
+  }
+}
+const latency: Array<LatencyRow> = []
+if (SYSTEMS.includes("service")) for (const rate of RATES) latency.push(await latencyRun(rate))
+const memory = values.memory ? [await memoryRun()] : []
+
+const rateOf = (system: string, dist: string) =>
+  throughput.find((t) => t.system === system && t.distribution === dist)?.ordersPerSecond
+const ratios: Record<string, number> = {}
+for (const dist of DISTS) {
+  const us = rateOf("service", dist)
+  const original = rateOf("original", dist)
+  const raw = rateOf("rawpipe", dist)
+  if (us && original) ratios[`service / original (${dist})`] = us / original
+  if (us && raw) ratios[`service / raw pipe (${dist})`] = us / raw
+}
+const uniform = rateOf("service", "uniform")
+const hot = rateOf("service", "hot")
+if (uniform && hot) ratios["hot / uniform (service)"] = hot / uniform
+
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}`,
+  options: {
+    quick,
+    orders: ORDERS,
+    products: PRODUCTS,
+    lines: LINES,
+    distributions: DISTS,
+    systems: SYSTEMS,
+    rates: RATES,
+    runs: RUNS,
+  },
+  throughput,
+  latency,
+  memory,
+  ratios,
+}
+mkdirSync(`${root}bench/results`, { recursive: true })
+const stamp = results.startedAt.replace(/[:.]/g, "-")
+writeFileSync(`${root}bench/results/${stamp}.json`, JSON.stringify(results, null, 2))
+writeFileSync(`${root}bench/results/report.html`, renderHtml(results))
+
+console.log("\nsystem     distribution   orders/s   lines/s  completed       peak RSS  CPU s  invariants")
+for (const t of throughput) {
+  console.log(
+    `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(14)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.invariants}`,
+  )
+}
+for (const l of latency)
+  console.log(
+    `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms`,
+  )
+for (const m of memory) console.log(`memory: ${m.scenario}: peak RSS ${Math.round(m.peakRssMb)} MB`)
+for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}`)
+console.log(`\nresults: bench/results/${stamp}.json, report: bench/results/report.html`)
+process.exit(throughput.every((t) => t.invariants === "hold" || t.invariants === "n/a") ? 0 : 1)
