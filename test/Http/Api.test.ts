@@ -16,6 +16,7 @@ const call = (method: string, path: string, body?: unknown, headers: Record<stri
       ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     })
     const text = await response.text()
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
     let json: any
     try {
       json = JSON.parse(text)
