@@ -38,7 +38,9 @@ await consumer.run({
       }
     })
     if (messages.length === 0) return
-    await producer.send({ topic: reserved, acks: -1, messages })
+    // one produce call per 1000 events: a whole fetch batch can exceed the broker's request size
+    for (let i = 0; i < messages.length; i += 1000)
+      await producer.send({ topic: reserved, acks: -1, messages: messages.slice(i, i + 1000) })
     const last = batch.messages[batch.messages.length - 1]!
     resolveOffset(last.offset)
     await consumer.commitOffsets([

@@ -3,7 +3,7 @@ import { Context, Effect, Layer } from "effect"
 import type { AppConfig } from "../../src/Config.js"
 import { EngineLive, ServiceLive } from "../../src/Service.js"
 import { DatabaseLive } from "../../src/Store/Database.js"
-import { uniqueSuffix } from "./Env.js"
+import { testBrokers, uniqueSuffix } from "./Env.js"
 import { testConfigLayer } from "./TestConfig.js"
 import { freshDatabaseUrl } from "./TestDatabase.js"
 import { suiteTopics, TestKafka, topicEnv } from "./TestKafka.js"
@@ -24,6 +24,7 @@ const suite = <ROut, E>({ label, env = {} }: HarnessOptions, layer: Layer.Layer<
       const url = yield* freshDatabaseUrl(label)
       const topics = suiteTopics(suffix)
       const vars = {
+        KAFKA_BROKERS: testBrokers.join(","),
         DATABASE_URL: url,
         KAFKA_GROUP_ID: `inventory-test-${suffix}`,
         KAFKA_CREATE_TOPICS: "false",

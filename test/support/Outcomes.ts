@@ -33,29 +33,37 @@ export const outcomeReport = (orderIds: ReadonlyArray<string>) =>
       orders: orderIds.length,
       lost: orderIds.filter((id) => !decided.has(id)).length,
       doubled: orderIds.filter((id) => (idsByOrder.get(id)?.size ?? 0) > 1).length,
-      missingEvents: orderIds.filter((id) => decided.has(id) && !idsByOrder.has(id)).length,
+      // an order cancelled before it arrived never had an outcome to publish
+      missingEvents: orderIds.filter((id) => {
+        const status = decided.get(id)
+        return status !== undefined && status !== "cancelled_before_create" && !idsByOrder.has(id)
+      }).length,
       duplicateEventsOnWire: events.length - distinct.size,
-    } satisfies OutcomeReport
+      decided,
+    } satisfies OutcomeReport & { decided: ReadonlyMap<string, string> }
   })
 
 /** Waits until every order is decided, the outbox is empty and every outcome is on Kafka. */
-export const waitForDrain = (orderIds: ReadonlyArray<string>, timeout: Duration.DurationInput = Duration.minutes(3)) =>
-  Effect.gen(function* () {
+export const waitForDrain = (
+  orderIds: ReadonlyArray<string>,
+  timeout: Duration.DurationInput = Duration.minutes(3),
+) => {
+  let last = "nothing checked yet"
+  return Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const [counts] = yield* sql<{ decided: number; outbox: number }>`
-      SELECT (SELECT count(*)::int FROM reservations WHERE status IN ('reserved', 'rejected')) AS decided,
-             (SELECT count(*)::int FROM outbox) AS outbox`
+    const [counts] = yield* sql<{ outbox: number }>`SELECT count(*)::int AS outbox FROM outbox`
     const report = yield* outcomeReport(orderIds)
-    if (counts!.decided < orderIds.length || counts!.outbox > 0 || report.missingEvents > 0) {
-      return yield* Effect.fail(
-        `decided ${counts!.decided}/${orderIds.length}, outbox ${counts!.outbox}, events missing ${report.missingEvents}`,
-      )
+    if (report.lost > 0 || counts!.outbox > 0 || report.missingEvents > 0) {
+      const missing = orderIds.filter((id) => !report.decided.has(id)).slice(0, 5)
+      last = `decided ${orderIds.length - report.lost}/${orderIds.length} (missing e.g. ${missing.join(", ")}), outbox ${counts!.outbox}, events missing ${report.missingEvents}`
+      return yield* Effect.fail(last)
     }
     return report
   }).pipe(
     Effect.retry(Schedule.spaced(Duration.millis(250))),
-    Effect.timeoutFail({ duration: timeout, onTimeout: () => new Error("the service did not drain in time") }),
+    Effect.timeoutFail({ duration: timeout, onTimeout: () => new Error(`the service did not drain in time: ${last}`) }),
     Effect.orDie,
   )
+}
 
 export type { SeenEvent }

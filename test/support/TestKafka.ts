@@ -134,11 +134,11 @@ export class TestKafka extends Context.Tag("TestKafka")<
               }),
             ).pipe(Effect.asVoid),
           sendMany: (topic, messages) =>
-            Effect.promise(async () => {
+            Effect.tryPromise(async () => {
               for (let i = 0; i < messages.length; i += 500) {
                 await producer.send({ topic, messages: messages.slice(i, i + 500) })
               }
-            }),
+            }).pipe(Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 120 }), Effect.orDie),
           events: () => seen,
           waitFor: (predicate, timeout = Duration.seconds(60)) =>
             Effect.suspend(() => (predicate(seen) ? Effect.succeed(seen) : Effect.fail("not yet" as const))).pipe(
