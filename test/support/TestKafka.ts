@@ -61,13 +61,22 @@ export class TestKafka extends Context.Tag("TestKafka")<
       Effect.gen(function* () {
         const kafka = new Kafka({ clientId: "test", brokers: testBrokers, logLevel: logLevel.NOTHING })
         const admin = kafka.admin()
-        yield* Effect.promise(async () => {
+        // A broker that just started may not lead every new partition yet: retry until it does.
+        yield* Effect.tryPromise(async () => {
           await admin.connect()
-          await admin.createTopics({
-            waitForLeaders: true,
-            topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
-          })
-        })
+          const existing = new Set(await admin.listTopics())
+          const missing = Object.values(topics).filter((topic) => !existing.has(topic))
+          if (missing.length > 0) {
+            await admin.createTopics({
+              waitForLeaders: true,
+              topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
+            })
+          }
+          const metadata = await admin.fetchTopicMetadata({ topics: Object.values(topics) })
+          if (metadata.topics.some((t) => t.partitions.length !== 3 || t.partitions.some((p) => p.leader < 0))) {
+            throw new Error("partitions without a leader yet")
+          }
+        }).pipe(Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 40 }), Effect.orDie)
         yield* Effect.addFinalizer(() =>
           Effect.promise(async () => {
             await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {})
