@@ -293,7 +293,7 @@ layer(suite("ffuzz"), { excludeTestServices: true })("fault: hostile HTTP", (it)
           const body = method === "GET" ? undefined : pick(bodies)
           const auth = pick(auths)
           const type = pick(types)
-          const response = yield* Effect.promise(() =>
+          const response = yield* Effect.tryPromise(() =>
             fetch(`http://127.0.0.1:${port}${path}`, {
               method,
               headers: {

@@ -28,11 +28,16 @@ export const startService = (name: string, env: Record<string, string>) =>
           () => reject(new Error(`${name} did not start:\n${output.slice(-20).join("")}`)),
           60_000,
         )
+        // ready: consuming, and the HTTP server listening
+        let consuming = false
+        let listening = false
         const onData = (chunk: Buffer) => {
           const text = chunk.toString()
           output.push(text)
           if (output.length > 2000) output.splice(0, 1000)
-          if (text.includes("consuming orders")) {
+          consuming ||= text.includes("consuming orders")
+          listening ||= text.includes("Listening on")
+          if (consuming && listening) {
             clearTimeout(timer)
             resolve({ name, child, output, exited })
           }
