@@ -9,6 +9,7 @@ import {
   databaseUrl,
   deleteTopics,
   dropDatabase,
+  ensureBroker,
   kafka,
   producer,
   startService,
@@ -16,6 +17,7 @@ import {
   withAdminDb,
 } from "./lib/Setup.js"
 
+ensureBroker()
 const { values } = parseArgs({
   options: {
     orders: { type: "string", default: "50000" },

@@ -15,6 +15,7 @@ import {
   databaseUrl,
   deleteTopics,
   dropDatabase,
+  ensureBroker,
   producer,
   root,
   startService,
@@ -22,6 +23,7 @@ import {
 } from "./lib/Setup.js"
 import { type Distribution, makeWorkload } from "./lib/Workload.js"
 
+ensureBroker()
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },

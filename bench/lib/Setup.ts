@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
@@ -9,6 +9,12 @@ export const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 export const kafka = new Kafka({ clientId: "bench", brokers, logLevel: logLevel.NOTHING })
+
+/** The project's broker, started if none answers (unless KAFKA_BROKERS names one of yours). */
+export const ensureBroker = () => {
+  if (process.env.KAFKA_BROKERS === undefined)
+    execFileSync("bash", [`${root}scripts/kafka`, "start"], { stdio: "inherit" })
+}
 
 export const topicsFor = (suffix: string) => ({
   TOPIC_ORDERS_CREATED: `orders.created.${suffix}`,
