@@ -8,7 +8,7 @@ import { cpus } from "node:os"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import { median, observe, percentile } from "./lib/Observer.js"
-import { type LatencyRow, type Results, renderHtml, type ThroughputRow } from "./lib/Report.js"
+import { type LatencyRow, type Results, renderHtml, type ThroughputRow, throughputSvg } from "./lib/Report.js"
 import {
   createDatabase,
   createTopics,
@@ -131,6 +131,8 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     `obs-${Date.now()}`,
   )
   const service = await startService(run.env, scripts[system])
+  // the clock starts at the first outcome: start-up and the consumer group join are not throughput
+  while (observer.count() === 0) await new Promise((r) => setTimeout(r, 10))
   const started = performance.now()
   let last = 0
   let tick = 0
@@ -307,6 +309,10 @@ mkdirSync(`${root}bench/results`, { recursive: true })
 const stamp = results.startedAt.replace(/[:.]/g, "-")
 writeFileSync(`${root}bench/results/${stamp}.json`, JSON.stringify(results, null, 2))
 writeFileSync(`${root}bench/results/report.html`, renderHtml(results))
+// the latest run, kept in the repository for the README
+writeFileSync(`${root}bench/results/latest.json`, JSON.stringify(results, null, 2))
+writeFileSync(`${root}bench/results/latest.html`, renderHtml(results))
+writeFileSync(`${root}bench/results/latest-throughput.svg`, throughputSvg(results))
 
 console.log("\nsystem     distribution   orders/s   lines/s  completed       peak RSS  CPU s  invariants")
 for (const t of throughput) {

@@ -56,6 +56,17 @@ const bars = (title: string, unit: string, data: ReadonlyArray<{ label: string; 
 
 const colors: Record<string, string> = { service: "#2b7a4b", original: "#b5523b", rawpipe: "#4a6fa5" }
 
+export const throughputSvg = (r: Results) =>
+  bars(
+    "End-to-end throughput (orders/s)",
+    "orders/s",
+    r.throughput.map((t) => ({
+      label: `${t.system} / ${t.distribution}`,
+      value: t.ordersPerSecond,
+      color: colors[t.system] ?? "#777",
+    })),
+  )
+
 export const renderHtml = (r: Results) => {
   const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
     `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${rows

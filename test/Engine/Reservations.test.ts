@@ -275,6 +275,26 @@ layer(
     }),
   )
 
+  it.effect("publish inventory.low_stock once when available crosses below the threshold", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      yield* seed("low-A", 10, 5)
+      for (const [id, q] of [
+        ["o-low-1", 3],
+        ["o-low-2", 3],
+        ["o-low-3", 1],
+      ] as const) {
+        yield* kafka.send(kafka.topics.ordersCreated, id, order(id, [["low-A", q]]), 2)
+      }
+      yield* kafka.waitFor((es) => of(es, kafka.topics.reserved, "o-low-3").length > 0)
+      const events = yield* kafka.waitFor((es) => of(es, kafka.topics.lowStock, "low-A").length > 0)
+      // 10 -> 7 (not below 5) -> 4 (crosses) -> 3 (already below: no second event)
+      expect(of(events, kafka.topics.lowStock, "low-A").map((e) => e.body)).toEqual([
+        { product_id: "low-A", available: 4, low_stock_threshold: 5, timestamp: expect.stringMatching(rfc3339Utc) },
+      ])
+    }),
+  )
+
   it.effect("keep every invariant of design.md in PostgreSQL", () =>
     Effect.gen(function* () {
       expect(yield* invariantViolations).toEqual([])
