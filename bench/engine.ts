@@ -67,7 +67,9 @@ const program = Effect.gen(function* () {
   yield* Effect.forEach(chunks, (c) => engine.process(c), { concurrency: Number(values.parallel), discard: true })
   const seconds = (performance.now() - started) / 1000
   ;(globalThis as { gc?: () => void }).gc?.()
-  console.log(`live heap after the run: ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB with ${engine.activeActors()} actors`)
+  console.log(
+    `live heap after the run: ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB with ${engine.activeActors()} actors`,
+  )
   console.log(
     `engine only: ${ORDERS} orders in ${seconds.toFixed(2)} s = ${Math.round(ORDERS / seconds)} orders/s; rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
   )

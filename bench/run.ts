@@ -243,14 +243,21 @@ const memoryRun = async () => {
     `obs-${Date.now()}`,
   )
   const service = await startService({ ...run.env, ACTOR_IDLE_SECONDS: "5" })
+  const actors = async () => {
+    const text = await fetch(`http://127.0.0.1:${run.env.SERVICE_PORT}/metrics`).then((r) => r.text())
+    return Number(/^inventory_active_actors (\d+)/m.exec(text)?.[1] ?? -1)
+  }
   while (observer.count() < orders) {
     await new Promise((r) => setTimeout(r, 2000))
     log(
-      `memory: ${observer.count()}/${orders} orders, ${products} products, peak RSS ${Math.round(service.peakRssMb())} MB`,
+      `memory: ${observer.count()}/${orders} orders, ${await actors()} actors in memory, RSS ${Math.round(service.rssMb())} MB (peak ${Math.round(service.peakRssMb())} MB)`,
     )
   }
+  await new Promise((r) => setTimeout(r, 8000)) // idle actors passivate
+  const idle = { actors: await actors(), rssMb: service.rssMb() }
+  log(`memory: after 8 s idle: ${idle.actors} actors in memory, RSS ${Math.round(idle.rssMb)} MB`)
   const row = {
-    scenario: "1,000,000 distinct products (ACTOR_IDLE_SECONDS=5)",
+    scenario: `1,000,000 distinct products (ACTOR_IDLE_SECONDS=5); after 8 s idle ${idle.actors} actors, RSS ${Math.round(idle.rssMb)} MB`,
     products,
     peakRssMb: service.peakRssMb(),
   }

@@ -79,6 +79,8 @@ export interface RunningService {
   readonly peakRssMb: () => number
   /** CPU seconds used so far (user + system) */
   readonly cpuSeconds: () => number
+  /** resident memory now */
+  readonly rssMb: () => number
 }
 
 const procStat = (pid: number) => {
@@ -119,6 +121,10 @@ export const startService = (env: Record<string, string>, script = "src/main.ts"
               return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
             },
             cpuSeconds: () => procStat(child.pid!),
+            rssMb: () => {
+              const status = readFileSync(`/proc/${child.pid}/status`, "utf8")
+              return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+            },
           })
         }
       } catch {}

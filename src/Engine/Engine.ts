@@ -30,6 +30,13 @@ export const untilDurable = Schedule.exponential(Duration.millis(20), 2).pipe(
 /** Orders decided concurrently within one chunk of messages. */
 const sagaConcurrency = 64
 
+/**
+ * Decided orders remembered in memory, so that a chunk whose lookup ran before another chunk's
+ * commit still sees those orders; older ones are found in PostgreSQL (and the reservations
+ * primary key backstops the rest).
+ */
+const recentOrders = 50_000
+
 export class Engine extends Effect.Service<Engine>()("Engine", {
   scoped: Effect.gen(function* () {
     const config = yield* AppConfig
@@ -246,7 +253,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
           },
         )
         for (const done of pending) if (done !== undefined) yield* Pending.wait(done)
-        generation.trimOrders(200_000)
+        generation.trimOrders(recentOrders)
       })
 
     /**
