@@ -9,6 +9,7 @@ import type { OrderMessage } from "../src/Domain/Orders.js"
 import { Engine } from "../src/Engine/Engine.js"
 import { EngineLive } from "../src/Service.js"
 import { createDatabase, databaseUrl, dropDatabase } from "./lib/Setup.js"
+import { rng } from "./lib/Workload.js"
 
 const { values } = parseArgs({
   options: {
@@ -20,13 +21,8 @@ const { values } = parseArgs({
 })
 const ORDERS = Number(values.orders)
 const PRODUCTS = Number(values.products)
-let seed = 7
-const rand = (n: number) => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-}
+const random = rng(7)
+const rand = (n: number) => Math.floor(random() * n)
 
 const dbName = `inventory_engine_${Date.now().toString(36)}`
 await createDatabase(dbName)

@@ -16,6 +16,7 @@ import {
   topicsFor,
   withAdminDb,
 } from "./lib/Setup.js"
+import { rng } from "./lib/Workload.js"
 
 ensureBroker()
 const { values } = parseArgs({
@@ -37,14 +38,8 @@ const dbName = `inventory_${suffix}`
 const url = databaseUrl(dbName)
 const log = (...args: Array<unknown>) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...args)
 
-// mulberry32: small, deterministic, and uniform enough (an LCG's low bits repeat quickly)
-let seed = 42
-const rand = (n: number) => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-}
+const random = rng(42)
+const rand = (n: number) => Math.floor(random() * n)
 
 await createDatabase(dbName)
 await createTopics(Object.values(topics), PARTITIONS)

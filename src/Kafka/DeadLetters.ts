@@ -18,12 +18,12 @@ export const deadLettered = Metric.counter("inventory_dead_letters_total", {
 /** Parks messages that cannot be processed, with the original bytes and where they came from. */
 export class DeadLetters extends Effect.Service<DeadLetters>()("DeadLetters", {
   effect: Effect.gen(function* () {
-    const { producer } = yield* KafkaClient
+    const kafka = yield* KafkaClient
     const { topics } = yield* AppConfig
 
     const park = Effect.fn("DeadLetters.park")(function* (letters: ReadonlyArray<DeadLetter>) {
       if (letters.length === 0) return
-      yield* Effect.tryPromise(() =>
+      yield* kafka.send((producer) =>
         producer.send({
           topic: topics.deadLetter,
           acks: -1,

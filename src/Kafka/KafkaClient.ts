@@ -41,7 +41,7 @@ export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
   }
 }
 
-/** The Kafka client, one idempotent producer, and the topics the service uses. */
+/** The Kafka client, an idempotent producer (replaced when it fails), and the topics the service uses. */
 export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
   scoped: Effect.gen(function* () {
     const config = yield* AppConfig
@@ -72,22 +72,39 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
         Effect.orDie,
       )
     }
-    const producer: Producer = yield* Effect.acquireRelease(
-      Effect.tryPromise(async () => {
-        // Idempotent: a retried send is not duplicated by the broker. Retries are not capped (a cap
-        // voids that guarantee); the relay simply waits while the broker is away.
-        const p = kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
-          retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
-        })
-        await p.connect()
-        return p
-      }).pipe(Effect.orDie),
-      (p) => Effect.promise(() => p.disconnect()),
+    // Idempotent: a retry within one producer session is not duplicated by the broker. Retries are
+    // bounded so that a producer wedged by a broker crash (out-of-order sequence, unknown producer
+    // id) is replaced instead of retrying forever; what it had not delivered is sent again by the
+    // caller, and consumers drop the repeat by event_id.
+    const connect = async () => {
+      const p = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+      })
+      await p.connect()
+      return p
+    }
+    let current: Producer = yield* Effect.tryPromise(connect).pipe(
+      Effect.retry({ times: 30, schedule: Schedule.spaced("1 second") }),
+      Effect.orDie,
     )
-    return { kafka, producer } as const
+    yield* Effect.addFinalizer(() => Effect.promise(() => current.disconnect().catch(() => {})))
+
+    /** Sends with the current producer; on failure replaces it, then fails so the caller retries. */
+    const send = <A>(use: (producer: Producer) => Promise<A>) =>
+      Effect.tryPromise(() => use(current)).pipe(
+        Effect.tapError((error) =>
+          Effect.gen(function* () {
+            yield* Effect.logWarning("produce failed; replacing the producer", String(error))
+            const old = current
+            yield* Effect.promise(() => old.disconnect().catch(() => {}))
+            current = yield* Effect.tryPromise(connect).pipe(Effect.orElseSucceed(() => old))
+          }),
+        ),
+      )
+    return { kafka, send } as const
   }),
 }) {}

@@ -20,13 +20,13 @@ const byTopic = (events: ReadonlyArray<PendingEvent>) => {
 export class OutboxRelay extends Effect.Service<OutboxRelay>()("OutboxRelay", {
   scoped: Effect.gen(function* () {
     const outbox = yield* Outbox
-    const { producer } = yield* KafkaClient
+    const kafka = yield* KafkaClient
     const { engine } = yield* AppConfig
 
     const publish = (events: ReadonlyArray<PendingEvent>) =>
-      Effect.tryPromise(() => producer.sendBatch({ acks: -1, topicMessages: byTopic(events) })).pipe(
-        Effect.zipRight(Metric.incrementBy(eventsPublished, events.length)),
-      )
+      kafka
+        .send((producer) => producer.sendBatch({ acks: -1, topicMessages: byTopic(events) }))
+        .pipe(Effect.zipRight(Metric.incrementBy(eventsPublished, events.length)))
 
     const relayOnce = outbox.relayOnce(engine.outboxBatchSize, publish)
 

@@ -1,38 +1,10 @@
-import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
 import { invariantViolations, processHarness, SuiteEnv } from "../support/Harness.js"
+import { makeOrders, seedHot } from "../support/Load.js"
 import { outcomeReport, waitForDrain } from "../support/Outcomes.js"
 import { kill9, startService, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
-
-const HOT = 5
-
-/** Orders of 1-3 lines over a few hot products, deterministic from `seed`. */
-const makeOrders = (prefix: string, count: number, seed: number) => {
-  let x = seed
-  const next = (n: number) => {
-    x = (x * 1103515245 + 12345) >>> 0
-    return x % n
-  }
-  return Array.from({ length: count }, (_, i) => {
-    const order_id = `${prefix}-${i}`
-    const items = Array.from({ length: 1 + next(3) }, () => ({
-      product_id: `hot-${next(HOT)}`,
-      quantity: 1 + next(3),
-      price: "1.00",
-    }))
-    return { key: order_id, value: JSON.stringify({ order_id, user_id: "u", items_count: items.length, items }) }
-  })
-}
-
-const seedHot = (each: number) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`
-      INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
-      SELECT 'hot-' || i, ${each}, 0, ${each}, 10 FROM generate_series(0, ${HOT - 1}) AS i`,
-  )
 
 layer(processHarness({ label: "twoinstances", env: { KAFKA_SESSION_TIMEOUT_MS: "6000" } }), {
   excludeTestServices: true,

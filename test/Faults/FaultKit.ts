@@ -1,12 +1,14 @@
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { SqlClient } from "@effect/sql"
+import { expect } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
 import { freePort } from "../support/Env.js"
 import { invariantViolations, SuiteEnv } from "../support/Harness.js"
 import { waitForDrain } from "../support/Outcomes.js"
 import { type ServiceProcess, startService, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
+
+export { HOT, makeOrders, seedHot } from "../support/Load.js"
 
 /** Reduced in CI (`FAULTS=reduced`, the default), full with `FAULTS=full` (npm run test:faults). */
 export const full = process.env.FAULTS === "full"
@@ -41,36 +43,6 @@ export const broker = (command: "start" | "stop" | "kill") =>
       resume(error ? Effect.die(new Error(`scripts/kafka ${command}: ${stderr}`)) : Effect.void),
     )
   })
-
-export const HOT = 5
-
-/** Orders of 1-3 lines over a few hot products, as Kafka messages. */
-export const makeOrders = (prefix: string, count: number, seed: number) => {
-  let x = seed
-  const next = (n: number) => {
-    x = (x + 0x6d2b79f5) | 0
-    let t = Math.imul(x ^ (x >>> 15), 1 | x)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-  }
-  return Array.from({ length: count }, (_, i) => {
-    const order_id = `${prefix}-${i}`
-    const items = Array.from({ length: 1 + next(3) }, () => ({
-      product_id: `hot-${next(HOT)}`,
-      quantity: 1 + next(3),
-      price: "1.00",
-    }))
-    return { key: order_id, value: JSON.stringify({ order_id, user_id: "u", items_count: items.length, items }) }
-  })
-}
-
-export const seedHot = (each: number) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`
-      INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
-      SELECT 'hot-' || i, ${each}, 0, ${each}, 10 FROM generate_series(0, ${HOT - 1}) AS i`,
-  )
 
 /** Produces `orders` in slices, with a pause between slices: steady load while faults land. */
 export const steadyLoad = (
@@ -145,3 +117,26 @@ export const start = (name: string, extra: Record<string, string> = {}) =>
   })
 
 export { Fiber }
+
+/** Settles, checks the verdict every scenario shares, and stops the surviving instance cleanly. */
+export const conclude = (
+  scenario: string,
+  faults: number,
+  orderIds: ReadonlyArray<string>,
+  lastFaultAt: number,
+  survivor: { readonly service: ServiceProcess; readonly port: number },
+) =>
+  Effect.gen(function* () {
+    const { row, violations } = yield* settle(scenario, faults, orderIds, lastFaultAt, []).pipe(
+      Effect.tapDefect(() =>
+        Effect.sync(() =>
+          console.error(`${scenario}: service output (tail):\n${survivor.service.output.slice(-40).join("")}`),
+        ),
+      ),
+    )
+    yield* waitReady(survivor.port)
+    expect(yield* stop(survivor.service)).toBe(0)
+    expect(violations).toEqual([])
+    expect(row).toMatchObject({ lost: 0, doubled: 0 })
+    return row
+  })

@@ -59,7 +59,13 @@ export class TestKafka extends Context.Tag("TestKafka")<
     Layer.scoped(
       TestKafka,
       Effect.gen(function* () {
-        const kafka = new Kafka({ clientId: "test", brokers: testBrokers, logLevel: logLevel.NOTHING })
+        // patient retries: the fault suite takes the broker away for seconds at a time
+        const kafka = new Kafka({
+          clientId: "test",
+          brokers: testBrokers,
+          logLevel: logLevel.NOTHING,
+          retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2000 },
+        })
         const admin = kafka.admin()
         // A broker that just started may not lead every new partition yet: retry until it does.
         yield* Effect.tryPromise(async () => {
