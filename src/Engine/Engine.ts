@@ -14,7 +14,7 @@ import * as EngineMetrics from "./EngineMetrics.js"
 import { Generation } from "./Generation.js"
 import { releaseAll, reserveAll } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
-import type { Definition, InconsistentMemory, Move } from "./ProductActor.js"
+import type { InconsistentMemory } from "./ProductActor.js"
 import { StaleGeneration } from "./ProductActor.js"
 import { makeStockWrites } from "./StockWrites.js"
 
@@ -295,5 +295,3 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
   }),
   dependencies: [StockStore.Default, Outbox.Default],
 }) {}
-
-export type { Definition, Move, ProductId }

@@ -3,7 +3,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
-import { AdjustmentResult, IdempotencyKeyReused, InsufficientStock, InventoryApi, type ProductNotFound } from "./Api.js"
+import { AdjustmentResult, IdempotencyKeyReused, InsufficientStock, InventoryApi } from "./Api.js"
 import { notFound } from "./InventoryHandlers.js"
 
 const decodeStored = Schema.decodeUnknownSync(Schema.parseJson(AdjustmentResult))
@@ -125,5 +125,3 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
       })
   }),
 )
-
-export type { ProductNotFound }

@@ -1,6 +1,7 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Metric, Option } from "effect"
 import { Engine } from "../Engine/Engine.js"
+import { activeActors } from "../Engine/EngineMetrics.js"
 import { OrderConsumer } from "../Kafka/OrderConsumer.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { render } from "./Prometheus.js"
@@ -11,7 +12,6 @@ export const httpRequests = Metric.counter("http_requests_total", {
 })
 
 const outboxBacklog = Metric.gauge("inventory_outbox_backlog", { description: "events committed and not yet on Kafka" })
-const activeActors = Metric.gauge("inventory_active_actors", { description: "product actors in memory" })
 const mailboxDepth = Metric.gauge("inventory_mailbox_depth", { description: "commands waiting in actor mailboxes" })
 const consumerLag = Metric.gauge("inventory_consumer_lag", {
   description: "messages behind the partition end, per partition",
