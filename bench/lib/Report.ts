@@ -75,15 +75,7 @@ export const renderHtml = (r: Results) => {
   return `<!doctype html><html><head><meta charset="utf-8"><title>inventory-service benchmark ${esc(r.startedAt)}</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:900px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}</style></head><body>
 <h1>inventory-service benchmark</h1><p>${esc(r.startedAt)} on ${esc(r.machine)}; options ${esc(JSON.stringify(r.options))}</p>
-${bars(
-  "End-to-end throughput (orders/s)",
-  "orders/s",
-  r.throughput.map((t) => ({
-    label: `${t.system} / ${t.distribution}`,
-    value: t.ordersPerSecond,
-    color: colors[t.system] ?? "#777",
-  })),
-)}
+${throughputSvg(r)}
 ${table(
   [
     "system",
