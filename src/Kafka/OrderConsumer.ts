@@ -94,25 +94,55 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     consumer.on(consumer.events.REBALANCING, () => {
       joined = false
     })
+    const start = Effect.tryPromise(async () => {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topics.ordersCreated, topics.ordersCancelled], fromBeginning: true })
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+        eachBatch,
+      })
+    })
+
+    // kafkajs restarts a crashed consumer only after retriable errors; after another one (say
+    // "Failed to find group coordinator" while the broker restarts) it stays down. Not here: the
+    // service starts it again, with backoff, until it runs or the service stops.
+    let stopping = false
     consumer.on(consumer.events.CRASH, (event) => {
       joined = false
-      Runtime.runFork(runtime)(Effect.logError("consumer crashed; kafkajs restarts it", String(event.payload.error)))
+      const restartedByKafkajs = event.payload.restart
+      Runtime.runFork(runtime)(
+        Effect.gen(function* () {
+          yield* Effect.logError(
+            restartedByKafkajs ? "consumer crashed; kafkajs restarts it" : "consumer crashed; starting it again",
+            String(event.payload.error),
+          )
+          if (restartedByKafkajs) return
+          yield* Effect.sleep(Duration.seconds(1))
+          if (stopping) return
+          yield* start.pipe(
+            Effect.tapError((error) => Effect.logWarning("consumer restart failed; retrying", String(error))),
+            Effect.retry({
+              schedule: Schedule.exponential(Duration.millis(500)).pipe(
+                Schedule.either(Schedule.spaced(Duration.seconds(5))),
+              ),
+              while: () => !stopping,
+            }),
+            Effect.ignore,
+          )
+        }),
+      )
     })
 
     yield* Effect.acquireRelease(
-      Effect.tryPromise(async () => {
-        await consumer.connect()
-        await consumer.subscribe({ topics: [topics.ordersCreated, topics.ordersCancelled], fromBeginning: true })
-        await consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
-          eachBatch,
-        })
-      }).pipe(Effect.orDie),
+      start.pipe(Effect.orDie),
       // kafkajs finishes the batch in flight before it leaves the group.
       () =>
-        Effect.promise(() => consumer.disconnect()).pipe(
+        Effect.suspend(() => {
+          stopping = true
+          return Effect.promise(() => consumer.disconnect())
+        }).pipe(
           Effect.timeout(Duration.seconds(30)),
           Effect.exit,
           Effect.tap((exit) =>
