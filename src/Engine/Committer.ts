@@ -119,10 +119,5 @@ export const makeCommitter = (deps: CommitterDeps) =>
         return done
       })
 
-    const backlog = () => {
-      const size = queue.unsafeSize()
-      return size._tag === "Some" ? size.value : 0
-    }
-
-    return { submit, backlog } as const
+    return { submit } as const
   })

@@ -290,7 +290,6 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       mailboxDepth: () => current.mailDepth(),
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
       inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
-      commitBacklog: committer.backlog,
     } as const
   }),
   dependencies: [StockStore.Default, Outbox.Default],

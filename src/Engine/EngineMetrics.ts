@@ -12,8 +12,6 @@ export const versionConflicts = Metric.counter("inventory_version_conflicts_tota
   incremental: true,
 })
 
-export const commitFailures = Metric.counter("inventory_commit_failures_total", { incremental: true })
-
 export const commitSize = Metric.histogram(
   "inventory_commit_decisions",
   MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }),

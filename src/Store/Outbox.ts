@@ -58,13 +58,8 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
         }),
       )
 
-    const backlog = sql<{ n: string }>`SELECT count(*)::text AS n FROM outbox`.pipe(
-      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
-    )
-
     return {
       relayOnce,
-      backlog,
       ring: () => doorbell.unsafeOffer(undefined),
       waitForBell: Queue.take(doorbell),
     } as const
