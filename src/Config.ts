@@ -76,6 +76,13 @@ export const AppConfigSchema = Config.all({
     topicPartitions: positiveInt("KAFKA_TOPIC_PARTITIONS", 6),
     partitionsConsumedConcurrently: positiveInt("KAFKA_PARTITIONS_CONCURRENCY", 6),
     sessionTimeoutMs: positiveInt("KAFKA_SESSION_TIMEOUT_MS", 30000),
+    compression: Config.literal(
+      "none",
+      "gzip",
+      "snappy",
+      "lz4",
+      "zstd",
+    )("KAFKA_COMPRESSION").pipe(Config.withDefault("none")),
   }),
   topics: TopicsConfig,
   http: Config.all({

@@ -16,9 +16,10 @@ export const HealthHandlersLive = HttpApiBuilder.group(InventoryApi, "health", (
         Effect.gen(function* () {
           const database = yield* Effect.exit(queries.ping.pipe(Effect.timeout(Duration.seconds(2))))
           const backlog = Exit.isSuccess(database) ? yield* queries.outboxBacklog : -1
+          const { joined, unreadable } = consumer.status()
           const checks: Record<string, string> = {
             database: Exit.isSuccess(database) ? "ok" : "unreachable",
-            consumer: consumer.status().joined ? "ok" : "not in its group yet",
+            consumer: unreadable ?? (joined ? "ok" : "not in its group yet"),
             outbox:
               backlog < 0
                 ? "unknown"

@@ -23,10 +23,9 @@ export class DeadLetters extends Effect.Service<DeadLetters>()("DeadLetters", {
 
     const park = Effect.fn("DeadLetters.park")(function* (letters: ReadonlyArray<DeadLetter>) {
       if (letters.length === 0) return
-      yield* kafka.send((producer) =>
-        producer.send({
+      yield* kafka.publish([
+        {
           topic: topics.deadLetter,
-          acks: -1,
           messages: letters.map(({ topic, partition, message, reason }) => ({
             key: message.key,
             value: message.value,
@@ -39,8 +38,8 @@ export class DeadLetters extends Effect.Service<DeadLetters>()("DeadLetters", {
               dlq_parked_at: new Date().toISOString(),
             },
           })),
-        }),
-      )
+        },
+      ])
       yield* Metric.incrementBy(deadLettered, letters.length)
       yield* Effect.logWarning("messages parked on the dead-letter topic").pipe(
         Effect.annotateLogs({

@@ -1,12 +1,30 @@
 import { Effect, Option, Redacted, Schedule } from "effect"
-import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs"
+import {
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+  type TopicMessages,
+} from "kafkajs"
 import { AppConfig, type AppConfigShape } from "../Config.js"
+import { compressionTypes } from "./Codecs.js"
+import "./TimerWarning.js"
 
-// kafkajs logs through its own hook; keep its lines JSON like ours, warnings and up.
+// kafkajs logs through its own hook; keep its lines JSON like ours, warnings and up. A failed fetch
+// is logged by kafkajs on every retry and its crash once more: the consumer logs each crash itself,
+// once per back-off step, so those lines show only at debug level.
 const levelName: Record<number, string> = { 1: "ERROR", 2: "WARN", 4: "INFO", 5: "DEBUG" }
+const repeatsOurOwnLog = (namespace: string, message: string) =>
+  (namespace === "Connection" && message.startsWith("Response ")) ||
+  (namespace === "Consumer" && (message.startsWith("Crash") || message.startsWith("Restarting")))
 const logCreator =
-  () => (entry: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
+  (debug: boolean) =>
+  () =>
+  (entry: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
     const { message, timestamp: _t, logger: _l, ...rest } = entry.log
+    if (!debug && repeatsOurOwnLog(entry.namespace, message)) return
     console.log(
       JSON.stringify({
         message: `kafkajs ${entry.namespace}: ${message}`,
@@ -34,7 +52,7 @@ export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
     ssl: kafka.ssl,
     ...(sasl ? { sasl } : {}),
     logLevel: logLevel.WARN,
-    logCreator,
+    logCreator: logCreator(["all", "trace", "debug"].includes(config.logLevel)),
     connectionTimeout: 3000,
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
@@ -105,6 +123,11 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
           }),
         ),
       )
-    return { kafka, send } as const
+
+    const compression = compressionTypes[config.kafka.compression]
+    /** Publishes durably (acks from all in-sync replicas), compressed with KAFKA_COMPRESSION. */
+    const publish = (topicMessages: Array<TopicMessages>) =>
+      send((producer) => producer.sendBatch({ acks: -1, compression, topicMessages }))
+    return { kafka, publish } as const
   }),
 }) {}

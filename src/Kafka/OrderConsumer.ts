@@ -3,15 +3,23 @@ import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
 import { AppConfig } from "../Config.js"
 import { decodeOrderMessage, type OrderKind, type OrderMessage } from "../Domain/Orders.js"
 import { Engine } from "../Engine/Engine.js"
+import { describeFailure } from "../Fatal.js"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.js"
 import { KafkaClient } from "./KafkaClient.js"
 import { OutboxRelay } from "./OutboxRelay.js"
 
 export const messagesConsumed = Metric.counter("inventory_messages_consumed_total", { incremental: true })
 
+export const consumerCrashes = Metric.counter("inventory_consumer_crashes_total", {
+  description: "times the Kafka consumer crashed and was started again",
+  incremental: true,
+})
+
 export interface ConsumerStatus {
   readonly joined: boolean
   readonly lag: ReadonlyMap<string, number>
+  /** why the consumer cannot read its partitions, while it cannot */
+  readonly unreadable: string | undefined
 }
 
 /**
@@ -87,6 +95,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       minBytes: 1,
       maxBytes: 16 * 1024 * 1024,
       allowAutoTopicCreation: false,
+      retry: { retries: 5, restartOnFailure: async () => false },
     })
     consumer.on(consumer.events.GROUP_JOIN, () => {
       joined = true
@@ -105,21 +114,31 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       })
     })
 
-    // kafkajs restarts a crashed consumer only after retriable errors; after another one (say
-    // "Failed to find group coordinator" while the broker restarts) it stays down. Not here: the
-    // service starts it again, with backoff, until it runs or the service stops.
+    // The service, not kafkajs, starts a crashed consumer again (kafkajs would not after some
+    // errors, say "Failed to find group coordinator" while the broker restarts or a batch it cannot
+    // decode, and would retry others every second forever). It backs off from 1 s to 60 s while the
+    // consumer keeps crashing, and /ready names what it cannot read until a fetch succeeds again.
     let stopping = false
+    let crashes = 0
+    let unreadable: string | undefined
+    consumer.on(consumer.events.FETCH, () => {
+      crashes = 0
+      unreadable = undefined
+    })
     consumer.on(consumer.events.CRASH, (event) => {
       joined = false
-      const restartedByKafkajs = event.payload.restart
+      crashes += 1
+      const backoff = Duration.seconds(Math.min(60, 2 ** (crashes - 1)))
       Runtime.runFork(runtime)(
         Effect.gen(function* () {
-          yield* Effect.logError(
-            restartedByKafkajs ? "consumer crashed; kafkajs restarts it" : "consumer crashed; starting it again",
-            String(event.payload.error),
+          yield* Metric.increment(consumerCrashes)
+          const reason = describeFailure(event.payload.error)
+          const stalled = yield* stalledPartitions
+          unreadable = `cannot read ${stalled.length > 0 ? stalled.join(", ") : "its partitions"}: ${reason}`
+          yield* Effect.logError(`consumer crashed; starting it again in ${Duration.format(backoff)}`).pipe(
+            Effect.annotateLogs({ reason, crashes, stalled }),
           )
-          if (restartedByKafkajs) return
-          yield* Effect.sleep(Duration.seconds(1))
+          yield* Effect.sleep(backoff)
           if (stopping) return
           yield* start.pipe(
             Effect.tapError((error) => Effect.logWarning("consumer restart failed; retrying", String(error))),
@@ -134,6 +153,31 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         }),
       )
     })
+
+    // The partitions that have orders waiting beyond the group's committed offset: the ones a crash
+    // in the fetch leaves unread. (kafkajs does not say which partition's batch it failed to decode.)
+    const stalledPartitions = Effect.tryPromise(async () => {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        const subscribed = [topics.ordersCreated, topics.ordersCancelled]
+        const committed = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: subscribed })
+        const stalled: Array<string> = []
+        for (const { topic, partitions } of committed) {
+          const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]))
+          for (const { partition, offset } of partitions) {
+            const from = BigInt(offset) < 0n ? 0n : BigInt(offset)
+            if (from < (ends.get(partition) ?? 0n)) stalled.push(`${topic}/${partition} from offset ${from}`)
+          }
+        }
+        return stalled
+      } finally {
+        await admin.disconnect()
+      }
+    }).pipe(
+      Effect.timeout(Duration.seconds(10)),
+      Effect.orElseSucceed((): Array<string> => []),
+    )
 
     yield* Effect.acquireRelease(
       start.pipe(Effect.orDie),
@@ -154,6 +198,6 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       Effect.annotateLogs({ topics: [topics.ordersCreated, topics.ordersCancelled], group: config.kafka.groupId }),
     )
 
-    return { status: (): ConsumerStatus => ({ joined, lag }) } as const
+    return { status: (): ConsumerStatus => ({ joined, lag, unreadable }) } as const
   }),
 }) {}

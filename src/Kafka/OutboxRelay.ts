@@ -24,9 +24,7 @@ export class OutboxRelay extends Effect.Service<OutboxRelay>()("OutboxRelay", {
     const { engine } = yield* AppConfig
 
     const publish = (events: ReadonlyArray<PendingEvent>) =>
-      kafka
-        .send((producer) => producer.sendBatch({ acks: -1, topicMessages: byTopic(events) }))
-        .pipe(Effect.zipRight(Metric.incrementBy(eventsPublished, events.length)))
+      kafka.publish(byTopic(events)).pipe(Effect.zipRight(Metric.incrementBy(eventsPublished, events.length)))
 
     const relayOnce = outbox.relayOnce(engine.outboxBatchSize, publish)
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Effect, Layer, Redacted } from "effect"
+import { Data, Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { AppConfig } from "../Config.js"
 
@@ -39,7 +39,9 @@ export const ensureDatabase = (url: Redacted.Redacted<string>, ssl = false) =>
         const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
         if (found.rowCount === 0) {
           await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: { code?: string }) => {
-            if (error.code !== "42P04") throw error // created concurrently by someone else: fine
+            // Another instance starting beside us created it first: 42P04 when it had committed,
+            // 23505 (pg_database_datname_index) when both were creating it at the same moment.
+            if (error.code !== "42P04" && error.code !== "23505") throw error
           })
         }
       } finally {
@@ -47,14 +49,45 @@ export const ensureDatabase = (url: Redacted.Redacted<string>, ssl = false) =>
       }
       return name
     },
-    catch: (cause) => new Error(`cannot reach or create the database in DATABASE_URL: ${String(cause)}`),
+    catch: (cause) => new DatabaseUnavailable({ reason: messageOf(cause) }),
   })
+
+export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")<{ readonly reason: string }> {
+  override get message() {
+    return `cannot reach or create the database in DATABASE_URL: ${this.reason}`
+  }
+}
+
+const messageOf = (cause: unknown): string =>
+  cause instanceof AggregateError && cause.errors.length > 0
+    ? cause.errors.map(messageOf).join("; ")
+    : cause instanceof Error
+      ? cause.message || cause.name
+      : String(cause)
+
+// Any fixed key: instances (and `npm run migrate`) starting together take turns, so each
+// migration runs once and nobody races to create the migrations table.
+const migrationLockKey = 7_246_301_015
+
+/**
+ * Applies migrations/*.sql under a PostgreSQL advisory lock held by one reserved connection
+ * for the whole run; a crashed holder's session ends and frees the lock.
+ */
+export const migrate = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const connection = yield* sql.reserve
+  yield* connection.executeRaw("SELECT pg_advisory_lock($1)", [migrationLockKey])
+  yield* Effect.addFinalizer(() =>
+    connection.executeRaw("SELECT pg_advisory_unlock($1)", [migrationLockKey]).pipe(Effect.ignore),
+  )
+  return yield* PgMigrator.run({ loader: sqlMigrations() })
+}).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
 
 /** PgClient for the configured database, created and migrated before anyone uses it. */
 export const DatabaseLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const { database } = yield* AppConfig
-    yield* ensureDatabase(database.url, database.ssl).pipe(Effect.orDie)
+    yield* ensureDatabase(database.url, database.ssl)
     const client = PgClient.layer({
       url: database.url,
       ssl: database.ssl ? { rejectUnauthorized: false } : false,
@@ -62,7 +95,6 @@ export const DatabaseLive = Layer.unwrapEffect(
       applicationName: "inventory-service",
       transformResultNames: (name) => name,
     })
-    const migrate = PgMigrator.layer({ loader: sqlMigrations() }).pipe(Layer.provide(NodeContext.layer))
-    return Layer.provideMerge(migrate, client)
+    return Layer.provideMerge(Layer.effectDiscard(migrate), client)
   }),
 )
