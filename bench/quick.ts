@@ -132,6 +132,7 @@ const { rows: statuses } = await db.query(
 await db.end()
 
 console.log("")
+console.log(`runtime           node ${process.version}`)
 console.log(`orders            ${ORDERS} (${lines} lines, ${PRODUCTS} products)`)
 console.log(
   `drain time        ${total.toFixed(2)} s from service start (${(total - seconds).toFixed(2)} s to the first outcome)`,

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [--orders N] [--products N] [--lines N] [--dist uniform,hot,zipf]
 //                 [--systems service,original,rawpipe] [--rates 1000,5000,10000] [--memory] [--runs N]
+//                 [--input-compression none|gzip|snappy|lz4|zstd]
 // End-to-end throughput of the real service against a port of the original design and the raw
 // Kafka pipe, latency at fixed offered rates, memory; invariants checked after every run.
 import { execFileSync } from "node:child_process"
@@ -7,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { parseArgs } from "node:util"
 import pg from "pg"
+import { type CompressionName, compressionTypes } from "../src/Kafka/Codecs.js"
 import { median, observe, percentile } from "./lib/Observer.js"
 import { type LatencyRow, type Results, renderHtml, type ThroughputRow, throughputSvg } from "./lib/Report.js"
 import {
@@ -37,8 +39,13 @@ const { values } = parseArgs({
     memory: { type: "boolean", default: false },
     runs: { type: "string", default: "1" },
     "original-seconds": { type: "string", default: "30" },
+    "input-compression": { type: "string", default: "none" },
   },
 })
+const INPUT_COMPRESSION = values["input-compression"] as CompressionName
+if (!(INPUT_COMPRESSION in compressionTypes)) {
+  throw new Error(`--input-compression must be one of ${Object.keys(compressionTypes).join(", ")}`)
+}
 const quick = values.quick
 const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
 const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
@@ -123,7 +130,11 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   const run = await prepare(system, seedFor(workload.demand, PRODUCTS))
   const p = await producer()
   for (let i = 0; i < workload.orders.length; i += 2000) {
-    await p.send({ topic: run.topics.TOPIC_ORDERS_CREATED, messages: workload.orders.slice(i, i + 2000) })
+    await p.send({
+      topic: run.topics.TOPIC_ORDERS_CREATED,
+      compression: compressionTypes[INPUT_COMPRESSION],
+      messages: workload.orders.slice(i, i + 2000),
+    })
   }
   await p.disconnect()
   const observer = await observe(
@@ -297,7 +308,9 @@ if (uniform && hot) ratios["hot / uniform (service)"] = hot / uniform
 const results: Results = {
   startedAt: new Date().toISOString(),
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}`,
+  runtime: `node ${process.version}`,
   options: {
+    inputCompression: INPUT_COMPRESSION,
     quick,
     orders: ORDERS,
     products: PRODUCTS,

@@ -26,6 +26,8 @@ export interface LatencyRow {
 export interface Results {
   readonly startedAt: string
   readonly machine: string
+  /** the Node.js version the service and its yardsticks ran on */
+  readonly runtime: string
   readonly options: Record<string, unknown>
   readonly throughput: ReadonlyArray<ThroughputRow>
   readonly latency: ReadonlyArray<LatencyRow>

@@ -127,31 +127,35 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     })
     consumer.on(consumer.events.CRASH, (event) => {
       joined = false
-      crashes += 1
-      const backoff = Duration.seconds(Math.min(60, 2 ** (crashes - 1)))
-      Runtime.runFork(runtime)(
-        Effect.gen(function* () {
-          yield* Metric.increment(consumerCrashes)
-          const reason = describeFailure(event.payload.error)
-          const stalled = yield* stalledPartitions
-          unreadable = `cannot read ${stalled.length > 0 ? stalled.join(", ") : "its partitions"}: ${reason}`
-          yield* Effect.logError(`consumer crashed; starting it again in ${Duration.format(backoff)}`).pipe(
-            Effect.annotateLogs({ reason, crashes, stalled }),
-          )
-          yield* Effect.sleep(backoff)
-          if (stopping) return
-          yield* start.pipe(
-            Effect.tapError((error) => Effect.logWarning("consumer restart failed; retrying", String(error))),
-            Effect.retry({
-              schedule: Schedule.exponential(Duration.millis(500)).pipe(
-                Schedule.either(Schedule.spaced(Duration.seconds(5))),
-              ),
-              while: () => !stopping,
-            }),
-            Effect.ignore,
-          )
-        }),
-      )
+      const streak = ++crashes
+      const backoff = Duration.seconds(Math.min(60, 2 ** (streak - 1)))
+      const reason = describeFailure(event.payload.error)
+      unreadable = `cannot read its partitions: ${reason}`
+      // Which partitions are stuck is looked up beside the back-off, so a slow lookup (the broker
+      // is down) never delays the restart.
+      const report = Effect.gen(function* () {
+        yield* Metric.increment(consumerCrashes)
+        const stalled = yield* stalledPartitions
+        if (stalled.length > 0 && unreadable !== undefined) unreadable = `cannot read ${stalled.join(", ")}: ${reason}`
+        yield* Effect.logError(`consumer crashed; starting it again in ${Duration.format(backoff)}`).pipe(
+          Effect.annotateLogs({ reason, crashes: streak, stalled }),
+        )
+      })
+      const restart = Effect.gen(function* () {
+        yield* Effect.sleep(backoff)
+        if (stopping) return
+        yield* start.pipe(
+          Effect.tapError((error) => Effect.logWarning("consumer restart failed; retrying", String(error))),
+          Effect.retry({
+            schedule: Schedule.exponential(Duration.millis(500)).pipe(
+              Schedule.either(Schedule.spaced(Duration.seconds(5))),
+            ),
+            while: () => !stopping,
+          }),
+          Effect.ignore,
+        )
+      })
+      Runtime.runFork(runtime)(Effect.all([report, restart], { concurrency: 2, discard: true }))
     })
 
     // The partitions that have orders waiting beyond the group's committed offset: the ones a crash

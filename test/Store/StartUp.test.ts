@@ -1,0 +1,120 @@
+import { spawn } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import pg from "pg"
+import { adminDatabaseUrl, freePort, uniqueSuffix } from "../support/Env.js"
+import { processHarness, SuiteEnv } from "../support/Harness.js"
+import { startService, stop } from "../support/ServiceProcess.js"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const migrationIds = readdirSync(`${root}migrations`)
+  .filter((file) => /^\d+_.+\.sql$/.test(file))
+  .map((file) => Number(file.split("_")[0]))
+
+/** The URL of a database that does not exist yet, and its removal afterwards. */
+const databaseNotCreatedYet = Effect.acquireRelease(
+  Effect.sync(() => {
+    const url = new URL(adminDatabaseUrl)
+    url.pathname = `/inv_test_race_${uniqueSuffix()}`
+    return url.toString()
+  }),
+  (url) => query(adminDatabaseUrl, `DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`),
+)
+
+const query = (url: string, text: string) =>
+  Effect.promise(async () => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      return (await client.query(text)).rows as Array<Record<string, unknown>>
+    } finally {
+      await client.end()
+    }
+  })
+
+/** Runs a script of the project to its end: exit code and everything it printed. */
+const runScript = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.promise(
+    () =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+          cwd: root,
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+        let output = ""
+        child.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString()
+        })
+        child.stderr.on("data", (chunk: Buffer) => {
+          output += chunk.toString()
+        })
+        child.on("exit", (code) => resolve({ code, output }))
+      }),
+  )
+
+const appliedMigrations = (url: string) =>
+  query(url, "SELECT migration_id, count(*)::int AS n FROM effect_sql_migrations GROUP BY 1 ORDER BY 1")
+
+layer(processHarness({ label: "startup" }), { excludeTestServices: true })("instances starting together", (it) => {
+  it.scoped(
+    "three instances started at once on a database that does not exist yet all become ready; each migration runs once",
+    () =>
+      Effect.gen(function* () {
+        const env = yield* SuiteEnv
+        for (let round = 0; round < 3; round++) {
+          const url = yield* databaseNotCreatedYet
+          const instances = yield* Effect.all(
+            ["a", "b", "c"].map((name) => startService(`race-${round}-${name}`, { ...env, DATABASE_URL: url })),
+            { concurrency: "unbounded" },
+          )
+          expect(yield* Effect.all(instances.map(stop))).toEqual([0, 0, 0])
+          expect(yield* appliedMigrations(url)).toEqual(migrationIds.map((id) => ({ migration_id: id, n: 1 })))
+        }
+      }),
+    240_000,
+  )
+
+  it.scoped(
+    "npm run migrate beside an instance that is starting: both succeed",
+    () =>
+      Effect.gen(function* () {
+        const env = yield* SuiteEnv
+        const url = yield* databaseNotCreatedYet
+        const [migrated, service] = yield* Effect.all(
+          [
+            runScript(["scripts/migrate.ts"], { DATABASE_URL: url }),
+            startService("beside-migrate", { ...env, DATABASE_URL: url }),
+          ],
+          { concurrency: "unbounded" },
+        )
+        expect(migrated.code, migrated.output).toBe(0)
+        expect(yield* stop(service)).toBe(0)
+        expect(yield* appliedMigrations(url)).toEqual(migrationIds.map((id) => ({ migration_id: id, n: 1 })))
+      }),
+    120_000,
+  )
+
+  it.effect(
+    "a fatal start-up error is one log line naming what failed, no stack trace, exit code 1",
+    () =>
+      Effect.gen(function* () {
+        const env = yield* SuiteEnv
+        const closed = yield* Effect.promise(freePort)
+        const { code, output } = yield* runScript(["src/main.ts"], {
+          ...env,
+          DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/inventory`,
+        })
+        expect(code).toBe(1)
+        const fatal = output.split("\n").filter((line) => line.includes('"FATAL"'))
+        expect(fatal).toHaveLength(1)
+        const { message } = JSON.parse(fatal[0]!) as { message: string }
+        expect(message).toContain("DATABASE_URL")
+        expect(message).toContain(`ECONNREFUSED 127.0.0.1:${closed}`)
+        expect(output).not.toMatch(/^\s+at /m)
+      }),
+    60_000,
+  )
+})
