@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto"
 import { parseArgs } from "node:util"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import "../src/Kafka/TimerWarning.js"
 import pg from "pg"
 
 const { values } = parseArgs({

@@ -2,6 +2,10 @@
 // Usage: node scripts/kafka-ready.mjs 127.0.0.1:9092 [timeoutSeconds]
 import { Kafka, logLevel } from "kafkajs"
 
+// kafkajs 2.2.4 sets a timer with a negative delay, which Node 24+ warns about (src/Kafka/TimerWarning.ts);
+// this probe prints nothing but its verdict.
+process.removeAllListeners("warning")
+
 const [broker = "127.0.0.1:9092", timeoutArg = "60"] = process.argv.slice(2)
 const deadline = Date.now() + Number(timeoutArg) * 1000
 const kafka = new Kafka({

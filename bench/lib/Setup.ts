@@ -2,6 +2,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import "../../src/Kafka/TimerWarning.js"
 import pg from "pg"
 
 export const root = fileURLToPath(new URL("../../", import.meta.url))

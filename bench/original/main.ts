@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import "../../src/Kafka/TimerWarning.js"
 import pg from "pg"
 
 const env = process.env

@@ -2,6 +2,7 @@
 // What kafkajs and the broker allow on this machine. Env: as the service.
 import { createServer } from "node:http"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import "../../src/Kafka/TimerWarning.js"
 
 const env = process.env
 const kafka = new Kafka({

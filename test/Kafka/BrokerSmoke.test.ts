@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Kafka, logLevel } from "kafkajs"
+import "../../src/Kafka/TimerWarning.js"
 import { testBrokers, uniqueSuffix } from "../support/Env.js"
 
 describe("the project's Kafka broker", () => {

@@ -82,7 +82,8 @@ layer(processHarness({ label: "unreadable" }), { excludeTestServices: true })("a
         const ready = yield* Effect.tryPromise(async () => {
           const response = await fetch(`http://127.0.0.1:${port}/ready`)
           const body = (await response.json()) as { checks?: { consumer?: string } }
-          if (response.status !== 503 || !body.checks?.consumer?.startsWith("cannot read")) {
+          // first "cannot read its partitions: <reason>", then the stalled partitions once looked up
+          if (response.status !== 503 || !body.checks?.consumer?.includes(kafka.topics.ordersCreated)) {
             throw new Error(`not yet: ${response.status} ${JSON.stringify(body)}`)
           }
           return body.checks.consumer

@@ -1,5 +1,6 @@
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import "../../src/Kafka/TimerWarning.js"
 import type { Topics } from "../../src/Config.js"
 import { testBrokers, uniqueSuffix } from "./Env.js"
 
