@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
+import kafkajs from "kafkajs"
 import { testBrokers } from "./Env.js"
 
 // Apache Kafka's own Java clients, from the jars scripts/kafka already resolves: a client the
@@ -10,8 +11,24 @@ import { testBrokers } from "./Env.js"
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const classpath = join(root, ".kafka", "lib", "*")
 const bootstrap = testBrokers.join(",")
-/** the data folder of the project's broker the tests run against */
-const brokerData = join(root, ".kafka", `broker-${process.env.KAFKA_PORT ?? "9092"}`, "data")
+/** The data folder of the broker the tests run against (it must run on this machine), from its own config. */
+const { ConfigResourceTypes, Kafka, logLevel } = kafkajs // named imports of these fail under Node's CommonJS interop
+const brokerData = Effect.promise(async () => {
+  const admin = new Kafka({ clientId: "test-log-dirs", brokers: testBrokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const [broker] = (await admin.describeCluster()).brokers
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.BROKER, name: String(broker?.nodeId ?? 1), configNames: ["log.dirs"] }],
+    })
+    const dirs = resources[0]?.configEntries.find((e) => e.configName === "log.dirs")?.configValue
+    if (!dirs) throw new Error("the broker does not say where its log.dirs are")
+    return dirs.split(",")[0]!
+  } finally {
+    await admin.disconnect()
+  }
+})
 
 const java = (args: ReadonlyArray<string>, input?: string) =>
   Effect.async<string, Error>((resume) => {
@@ -76,7 +93,7 @@ export const javaConsume = (topic: string, count: number, timeoutMs = 30_000) =>
     ),
   )
 
-const segmentsOf = (topic: string) =>
+const segmentsOf = (brokerData: string, topic: string) =>
   readdirSync(brokerData)
     .filter((dir) => dir.startsWith(`${topic}-`) && /^\d+$/.test(dir.slice(topic.length + 1)))
     .flatMap((dir) =>
@@ -87,14 +104,19 @@ const segmentsOf = (topic: string) =>
 
 /** The compression codecs of the batches stored for `topic`, as the broker's DumpLogSegments tool reports them. */
 export const storedCodecs = (topic: string) =>
-  Effect.tryPromise(
-    () =>
-      new Promise<Set<string>>((resolve, reject) => {
-        const files = segmentsOf(topic).map((s) => s.path)
-        execFile("java", ["-cp", classpath, "kafka.tools.DumpLogSegments", "--files", files.join(",")], (error, out) =>
-          error ? reject(error) : resolve(new Set(Array.from(out.matchAll(/compresscodec: (\w+)/g), (m) => m[1]!))),
-        )
-      }),
+  Effect.flatMap(brokerData, (data) =>
+    Effect.tryPromise(
+      () =>
+        new Promise<Set<string>>((resolve, reject) => {
+          const files = segmentsOf(data, topic).map((s) => s.path)
+          execFile(
+            "java",
+            ["-cp", classpath, "kafka.tools.DumpLogSegments", "--files", files.join(",")],
+            (error, out) =>
+              error ? reject(error) : resolve(new Set(Array.from(out.matchAll(/compresscodec: (\w+)/g), (m) => m[1]!))),
+          )
+        }),
+    ),
   )
 
 /**
@@ -103,10 +125,10 @@ export const storedCodecs = (topic: string) =>
  * Returns the partitions it corrupted.
  */
 export const corruptLz4Batches = (topic: string) =>
-  Effect.sync(() => {
+  Effect.map(brokerData, (data) => {
     const magic = Buffer.from([0x04, 0x22, 0x4d, 0x18])
     const corrupted = new Set<number>()
-    for (const { partition, path } of segmentsOf(topic)) {
+    for (const { partition, path } of segmentsOf(data, topic)) {
       const bytes = readFileSync(path)
       let at = bytes.indexOf(magic)
       if (at < 0) continue
