@@ -1,8 +1,9 @@
 // npm run bench [-- --quick] [--orders N] [--products N] [--lines N] [--dist uniform,hot,zipf]
-//                 [--systems service,original,rawpipe] [--rates 1000,5000,10000] [--memory] [--runs N]
+//                 [--systems service,ceiling,original,rawpipe] [--rates 1000,5000,10000] [--memory] [--runs N]
 //                 [--input-compression none|gzip|snappy|lz4|zstd]
-// End-to-end throughput of the real service against a port of the original design and the raw
-// Kafka pipe, latency at fixed offered rates, memory; invariants checked after every run.
+// End-to-end throughput of the real service (compiled, as the image runs it) against the durable
+// ceiling of its own rows, a port of the original design and the raw Kafka pipe; latency at
+// fixed offered rates; memory; invariants checked after every run.
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
@@ -33,7 +34,7 @@ const { values } = parseArgs({
     products: { type: "string" },
     lines: { type: "string", default: "5" },
     dist: { type: "string" },
-    systems: { type: "string", default: "service,original,rawpipe" },
+    systems: { type: "string", default: "service,ceiling,original,rawpipe" },
     rates: { type: "string" },
     "rate-seconds": { type: "string" },
     memory: { type: "boolean", default: false },
@@ -52,16 +53,24 @@ const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
 const LINES = Number(values.lines)
 const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
 const SYSTEMS = values.systems.split(",")
+// the service runs as users run it: compiled JavaScript, as in the Docker image
+if (SYSTEMS.includes("service") || values.memory)
+  execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" })
 const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").map(Number)
-const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 5 : 15))
+const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 10 : 30))
+const WARMUP_SECONDS = quick ? 3 : 5
+// the raw pipe is so fast that the service's order count would time a fraction of a second
+const RAWPIPE_ORDERS = Math.max(ORDERS, quick ? 600_000 : 1_000_000)
 const RUNS = Number(values.runs)
 const scripts: Record<string, string> = {
-  service: "src/main.ts",
+  service: "dist/main.js",
+  ceiling: "bench/ceiling/main.ts",
   original: "bench/original/main.ts",
   rawpipe: "bench/rawpipe/main.ts",
 }
 const budgetSeconds: Record<string, number> = {
   service: 600,
+  ceiling: 600,
   original: Number(values["original-seconds"]),
   rawpipe: 300,
 }
@@ -100,20 +109,32 @@ const prepare = async (label: string, stock: (client: pg.Client) => Promise<void
   return { env, topics, client, cleanup }
 }
 
-/** Most orders succeed, and every product in demand runs out near the end of the run. */
-const seedFor = (demand: Map<number, number>, products: number) => async (client: pg.Client) => {
-  const quantities = Array.from({ length: products }, (_, i) => Math.floor((demand.get(i) ?? 0) * 0.95))
-  await client.query(
-    `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
-     SELECT 'p' || (t.i - 1), t.q, 0, t.q, 5 FROM unnest($1::int[]) WITH ORDINALITY AS t(q, i)`,
-    [quantities],
-  )
-}
+/**
+ * Most orders succeed, and every product in demand runs out near the end of the run (`share` of
+ * the demand; the ceiling gets all of it, since it decides nothing). No low-stock threshold, so
+ * every distribution emits one event per order and events/s compare.
+ */
+const seedFor =
+  (demand: Map<number, number>, products: number, share = 0.95) =>
+  async (client: pg.Client) => {
+    const quantities = Array.from({ length: products }, (_, i) => Math.floor((demand.get(i) ?? 0) * share))
+    await client.query(
+      `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
+       SELECT 'p' || (t.i - 1), t.q, 0, t.q, 0 FROM unnest($1::int[]) WITH ORDINALITY AS t(q, i)`,
+      [quantities],
+    )
+  }
+
+const eventTopics = (topics: ReturnType<typeof topicsFor>) => [
+  topics.TOPIC_INVENTORY_RESERVED,
+  topics.TOPIC_INVENTORY_OUT_OF_STOCK,
+  topics.TOPIC_INVENTORY_LOW_STOCK,
+]
 
 const invariants = async (client: pg.Client, system: string) => {
-  // the original design keeps no reservation records: only its stock rows can be checked
+  // the original design keeps no reservation records, the ceiling decides nothing: only stock rows are checked
   const sql =
-    system === "original"
+    system === "original" || system === "ceiling"
       ? "SELECT count(*)::int AS n FROM stock WHERE available < 0 OR reserved < 0 OR on_hand <> available + reserved"
       : `
     SELECT count(*)::int AS n FROM stock s
@@ -125,9 +146,10 @@ const invariants = async (client: pg.Client, system: string) => {
 }
 
 const throughputRun = async (system: string, distribution: Distribution): Promise<ThroughputRow> => {
-  const workload = makeWorkload({ orders: ORDERS, products: PRODUCTS, maxLines: LINES, distribution, prefix: "o" })
+  const orders = system === "rawpipe" ? RAWPIPE_ORDERS : ORDERS
+  const workload = makeWorkload({ orders, products: PRODUCTS, maxLines: LINES, distribution, prefix: "o" })
   const lines = workload.orders.reduce((n, o) => n + o.lines, 0)
-  const run = await prepare(system, seedFor(workload.demand, PRODUCTS))
+  const run = await prepare(system, seedFor(workload.demand, PRODUCTS, system === "ceiling" ? 1 : 0.95))
   const p = await producer()
   for (let i = 0; i < workload.orders.length; i += 2000) {
     await p.send({
@@ -137,21 +159,18 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     })
   }
   await p.disconnect()
-  const observer = await observe(
-    [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
-    `obs-${Date.now()}`,
-  )
+  const observer = await observe(eventTopics(run.topics), `obs-${Date.now()}`)
   const service = await startService(run.env, scripts[system])
   // the clock starts at the first outcome: start-up and the consumer group join are not throughput
   while (observer.count() === 0) await new Promise((r) => setTimeout(r, 10))
   const started = performance.now()
   let last = 0
   let tick = 0
-  while (observer.count() < ORDERS && (performance.now() - started) / 1000 < budgetSeconds[system]!) {
+  while (observer.count() < orders && (performance.now() - started) / 1000 < budgetSeconds[system]!) {
     await new Promise((r) => setTimeout(r, 50))
     if (++tick % 20 === 0) {
       const count = observer.count()
-      log(`${system}/${distribution}: ${count}/${ORDERS} outcomes, ${count - last}/s now`)
+      log(`${system}/${distribution}: ${count}/${orders} outcomes, ${count - last}/s now`)
       last = count
     }
   }
@@ -161,9 +180,10 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     system,
     distribution,
     ordersPerSecond: completed / seconds,
-    linesPerSecond: (lines * completed) / ORDERS / seconds,
+    linesPerSecond: (lines * completed) / orders / seconds,
+    eventsPerSecond: observer.events() / seconds,
     completed,
-    orders: ORDERS,
+    orders,
     seconds,
     peakRssMb: service.peakRssMb(),
     cpuSeconds: service.cpuSeconds(),
@@ -177,8 +197,9 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   return row
 }
 
+/** Orders offered at a fixed rate; latency from produce to the first outcome event, after a warm-up. */
 const latencyRun = async (rate: number): Promise<LatencyRow> => {
-  const total = rate * RATE_SECONDS
+  const total = rate * (WARMUP_SECONDS + RATE_SECONDS)
   const workload = makeWorkload({
     orders: total,
     products: PRODUCTS,
@@ -187,11 +208,8 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     prefix: `l${rate}-`,
   })
   const run = await prepare(`latency${rate}`, seedFor(workload.demand, PRODUCTS))
-  const observer = await observe(
-    [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
-    `obs-${Date.now()}`,
-  )
-  const service = await startService(run.env)
+  const observer = await observe(eventTopics(run.topics), `obs-${Date.now()}`)
+  const service = await startService(run.env, scripts.service)
   await new Promise((r) => setTimeout(r, 3000)) // let the consumer join before the clock starts
   const p = await producer()
   const sentAt = new Map<string, number>()
@@ -211,9 +229,23 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
   const producedIn = (performance.now() - started) / 1000
   const deadline = performance.now() + 60_000
   while (observer.count() < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-  const latencies = [...sentAt]
-    .map(([key, at]) => (observer.firstSeen.get(key) ?? Number.POSITIVE_INFINITY) - at)
-    .sort((a, b) => a - b)
+  const measuredFrom = started + WARMUP_SECONDS * 1000
+  const samples = [...sentAt]
+    .filter(([, at]) => at >= measuredFrom)
+    .map(([key, at]) => ({ at, ms: (observer.firstSeen.get(key) ?? Number.POSITIVE_INFINITY) - at }))
+  const latencies = samples.map((x) => x.ms).sort((a, b) => a - b)
+  // per second of the measured window: p50 and p99 of the orders sent in it
+  const seconds = new Map<number, Array<number>>()
+  for (const { at, ms } of samples) {
+    const second = Math.floor((at - measuredFrom) / 1000)
+    seconds.set(second, [...(seconds.get(second) ?? []), ms])
+  }
+  const series = [...seconds]
+    .sort(([a], [b]) => a - b)
+    .map(([second, values]) => {
+      const sorted = values.sort((a, b) => a - b)
+      return { second, p50: percentile(sorted, 50), p99: percentile(sorted, 99) }
+    })
   await p.disconnect()
   await service.stop()
   await observer.stop()
@@ -225,6 +257,7 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1] ?? 0,
+    series,
   }
   log(`latency at ${rate}/s: p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, max ${row.max.toFixed(1)} ms`)
   return row
@@ -253,7 +286,7 @@ const memoryRun = async () => {
     [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
     `obs-${Date.now()}`,
   )
-  const service = await startService({ ...run.env, ACTOR_IDLE_SECONDS: "5" })
+  const service = await startService({ ...run.env, ACTOR_IDLE_SECONDS: "5" }, scripts.service)
   const actors = async () => {
     const text = await fetch(`http://127.0.0.1:${run.env.SERVICE_PORT}/metrics`).then((r) => r.text())
     return Number(/^inventory_active_actors (\d+)/m.exec(text)?.[1] ?? -1)
@@ -298,6 +331,8 @@ for (const dist of DISTS) {
   const us = rateOf("service", dist)
   const original = rateOf("original", dist)
   const raw = rateOf("rawpipe", dist)
+  const ceiling = rateOf("ceiling", dist)
+  if (us && ceiling) ratios[`service / ceiling (${dist})`] = us / ceiling
   if (us && original) ratios[`service / original (${dist})`] = us / original
   if (us && raw) ratios[`service / raw pipe (${dist})`] = us / raw
 }
@@ -329,15 +364,18 @@ mkdirSync(`${root}bench/results`, { recursive: true })
 const stamp = results.startedAt.replace(/[:.]/g, "-")
 writeFileSync(`${root}bench/results/${stamp}.json`, JSON.stringify(results, null, 2))
 writeFileSync(`${root}bench/results/report.html`, renderHtml(results))
-// the latest run, kept in the repository for the README
-writeFileSync(`${root}bench/results/latest.json`, JSON.stringify(results, null, 2))
-writeFileSync(`${root}bench/results/latest.html`, renderHtml(results))
-writeFileSync(`${root}bench/results/latest-throughput.svg`, throughputSvg(results))
+// the latest full run is kept in the repository for the README; quick and partial runs are not
+if (!quick && values.systems === "service,ceiling,original,rawpipe" && values.orders === undefined) {
+  writeFileSync(`${root}bench/results/latest.json`, JSON.stringify(results, null, 2))
+  writeFileSync(`${root}bench/results/latest.html`, renderHtml(results))
+  writeFileSync(`${root}bench/results/latest-throughput.svg`, throughputSvg(results))
+}
 
-console.log("\nsystem     distribution   orders/s   lines/s  completed       peak RSS  CPU s  invariants")
+console.log(`\n${results.runtime}`)
+console.log("system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  invariants")
 for (const t of throughput) {
   console.log(
-    `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(14)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.invariants}`,
+    `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.invariants}`,
   )
 }
 for (const l of latency)

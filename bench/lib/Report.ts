@@ -5,6 +5,8 @@ export interface ThroughputRow {
   readonly distribution: string
   readonly ordersPerSecond: number
   readonly linesPerSecond: number
+  /** events on the outcome and low-stock topics per second */
+  readonly eventsPerSecond: number
   readonly completed: number
   readonly orders: number
   readonly seconds: number
@@ -21,6 +23,8 @@ export interface LatencyRow {
   readonly p95: number
   readonly p99: number
   readonly max: number
+  /** per second of the measured window: p50 and p99 of the orders offered in it */
+  readonly series: ReadonlyArray<{ readonly second: number; readonly p50: number; readonly p99: number }>
 }
 
 export interface Results {
@@ -56,7 +60,48 @@ const bars = (title: string, unit: string, data: ReadonlyArray<{ label: string; 
 <text x="0" y="18" font-size="15" font-weight="bold">${esc(title)}</text>${rows}</svg>`
 }
 
-const colors: Record<string, string> = { service: "#2b7a4b", original: "#b5523b", rawpipe: "#4a6fa5" }
+const colors: Record<string, string> = {
+  service: "#2b7a4b",
+  ceiling: "#c9a227",
+  original: "#b5523b",
+  rawpipe: "#4a6fa5",
+}
+
+/** Latency over the measured window of each offered rate: p99 solid, p50 dashed, log scale. */
+export const latencySvg = (latency: ReadonlyArray<LatencyRow>) => {
+  const width = 720
+  const height = 260
+  const left = 60
+  const top = 30
+  const plotW = width - left - 150
+  const plotH = height - top - 40
+  const points = latency.flatMap((l) => l.series)
+  if (points.length === 0) return ""
+  const seconds = Math.max(1, ...points.map((p) => p.second))
+  const finite = points.flatMap((p) => [p.p50, p.p99]).filter(Number.isFinite)
+  const maxMs = Math.max(10, ...finite)
+  const y = (ms: number) => top + plotH - (plotH * Math.log10(1 + Math.min(ms, maxMs))) / Math.log10(1 + maxMs)
+  const x = (second: number) => left + (plotW * second) / seconds
+  const palette = ["#2b7a4b", "#8a5fb0", "#b5523b", "#4a6fa5"]
+  const lines = latency
+    .map((l, i) => {
+      const color = palette[i % palette.length]!
+      const path = (pick: (p: { p50: number; p99: number }) => number) =>
+        l.series.map((p, j) => `${j === 0 ? "M" : "L"}${x(p.second).toFixed(1)},${y(pick(p)).toFixed(1)}`).join(" ")
+      return `<path d="${path((p) => p.p99)}" fill="none" stroke="${color}" stroke-width="2"/>
+<path d="${path((p) => p.p50)}" fill="none" stroke="${color}" stroke-width="1" stroke-dasharray="4 3"/>
+<text x="${left + plotW + 10}" y="${top + 16 + i * 18}" font-size="12" fill="${color}">${l.rate}/s offered</text>`
+    })
+    .join("\n")
+  const ticks = [1, 10, 100, 1000, 10000]
+    .filter((t) => t <= maxMs)
+    .map((t) => `<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end" font-size="11">${t} ms</text>`)
+    .join("")
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<text x="0" y="18" font-size="15" font-weight="bold">Latency over time (p99 solid, p50 dashed; seconds after warm-up)</text>
+<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#ccc"/>${ticks}${lines}
+<text x="${left}" y="${height - 12}" font-size="11">0 s</text><text x="${left + plotW}" y="${height - 12}" font-size="11" text-anchor="end">${seconds} s</text></svg>`
+}
 
 export const throughputSvg = (r: Results) =>
   bars(
@@ -76,13 +121,14 @@ export const renderHtml = (r: Results) => {
       .join("")}</table>`
   return `<!doctype html><html><head><meta charset="utf-8"><title>inventory-service benchmark ${esc(r.startedAt)}</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:900px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}</style></head><body>
-<h1>inventory-service benchmark</h1><p>${esc(r.startedAt)} on ${esc(r.machine)}; options ${esc(JSON.stringify(r.options))}</p>
+<h1>inventory-service benchmark</h1><p>${esc(r.startedAt)} on ${esc(r.machine)} (${esc(r.runtime)}); options ${esc(JSON.stringify(r.options))}</p>
 ${throughputSvg(r)}
 ${table(
   [
     "system",
     "distribution",
     "orders/s",
+    "events/s",
     "lines/s",
     "completed",
     "seconds",
@@ -95,6 +141,7 @@ ${table(
     t.system,
     t.distribution,
     Math.round(t.ordersPerSecond),
+    Math.round(t.eventsPerSecond),
     Math.round(t.linesPerSecond),
     `${t.completed}/${t.orders}`,
     t.seconds.toFixed(1),
@@ -117,6 +164,7 @@ ${
       )
     : ""
 }
+${latencySvg(r.latency)}
 ${table(
   ["offered/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
   r.latency.map((l) => [

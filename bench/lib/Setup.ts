@@ -92,7 +92,8 @@ const procStat = (pid: number) => {
 export const startService = (env: Record<string, string>, script = "src/main.ts") =>
   new Promise<RunningService>((resolve, reject) => {
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
+    const loader = script.endsWith(".ts") ? ["--import", "tsx"] : []
+    const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: "warning", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,9 @@
 // A faithful TypeScript port of the original Go service's approach, for comparison only:
 // one transaction per order line with SELECT ... FOR UPDATE, a ledger insert per line, one
 // synchronous produce per event, best-effort rollback of earlier lines. Its defects are kept
-// on purpose (no idempotency, offsets auto-committed). Env: as the service.
+// on purpose (no idempotency, offsets auto-committed). Like sarama's one ConsumeClaim goroutine
+// per claimed partition on a pgx pool, it consumes every partition concurrently, one message at
+// a time within a partition, on a connection pool. Env: as the service.
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
@@ -101,6 +103,7 @@ await producer.connect()
 await consumer.connect()
 await consumer.subscribe({ topics: [topics.created], fromBeginning: true })
 await consumer.run({
+  partitionsConsumedConcurrently: Number(env.KAFKA_PARTITIONS_CONCURRENCY ?? 6),
   eachMessage: async ({ message }) => {
     try {
       await handle(JSON.parse(message.value?.toString() ?? "{}"))

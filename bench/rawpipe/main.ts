@@ -29,7 +29,7 @@ await consumer.subscribe({ topics: [created], fromBeginning: true })
 await consumer.run({
   autoCommit: false,
   eachBatchAutoResolve: false,
-  partitionsConsumedConcurrently: 4,
+  partitionsConsumedConcurrently: Number(env.KAFKA_PARTITIONS_CONCURRENCY ?? 6), // as the service
   eachBatch: async ({ batch, resolveOffset }) => {
     const messages = batch.messages.map((m) => {
       const order = JSON.parse(m.value?.toString() ?? "{}")

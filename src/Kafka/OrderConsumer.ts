@@ -168,10 +168,13 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         const committed = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: subscribed })
         const stalled: Array<string> = []
         for (const { topic, partitions } of committed) {
-          const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]))
+          const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p]))
           for (const { partition, offset } of partitions) {
-            const from = BigInt(offset) < 0n ? 0n : BigInt(offset)
-            if (from < (ends.get(partition) ?? 0n)) stalled.push(`${topic}/${partition} from offset ${from}`)
+            const end = ends.get(partition)
+            if (end === undefined) continue
+            // no committed offset yet (-1): the group starts from the earliest message
+            const from = BigInt(offset) < 0n ? BigInt(end.low) : BigInt(offset)
+            if (from < BigInt(end.high)) stalled.push(`${topic}/${partition} from offset ${from}`)
           }
         }
         return stalled
