@@ -36,7 +36,25 @@ interface Order {
   readonly items: ReadonlyArray<{ product_id: string; quantity: number }>
 }
 
-const writeChunk = async (orders: ReadonlyArray<Order>) => {
+// One writer at a time, as the service's committer: concurrent chunk transactions only compete
+// for the same two cores (CEILING_WRITERS raises it).
+const writers = Number(env.CEILING_WRITERS ?? 1)
+let active = 0
+const waiting: Array<() => void> = []
+const exclusive = async <A>(f: () => Promise<A>): Promise<A> => {
+  if (active >= writers) await new Promise<void>((resolve) => waiting.push(resolve))
+  active++
+  try {
+    return await f()
+  } finally {
+    active--
+    waiting.shift()?.()
+  }
+}
+
+const writeChunk = (orders: ReadonlyArray<Order>) => exclusive(() => writeRows(orders))
+
+const writeRows = async (orders: ReadonlyArray<Order>) => {
   const deltas = new Map<string, number>()
   const lines: Array<{ o: string; p: string; q: number }> = []
   for (const order of orders) {
