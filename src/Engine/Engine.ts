@@ -113,7 +113,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
           if (short._tag !== "LineShort") return yield* short
           const productId = short.cell.productId
           decided(generation, order.order_id, { status: "rejected", reservationId: null, lines: [] })
-          yield* Metric.increment(EngineMetrics.ordersByOutcome("out_of_stock"))
+          yield* EngineMetrics.countOrder("out_of_stock")
           return decision({
             writes: [checkOf(short.cell)],
             orderInserts: [
@@ -139,7 +139,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         const moves = outcome.right
         const reservationId = randomUUID()
         decided(generation, order.order_id, { status: "reserved", reservationId, lines })
-        yield* Metric.increment(EngineMetrics.ordersByOutcome("reserved"))
+        yield* EngineMetrics.countOrder("reserved")
         const items = lines.map((l) => ({ product_id: l.productId, quantity: l.quantity }))
         return decision({
           writes: moves.map(writeOf),
@@ -162,7 +162,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         const orderId = order.order_id
         if (known === undefined) {
           decided(generation, orderId, { status: "cancelled_before_create", reservationId: null, lines: [] })
-          yield* Metric.increment(EngineMetrics.ordersByOutcome("cancelled_before_create"))
+          yield* EngineMetrics.countOrder("cancelled_before_create")
           return decision({
             orderInserts: [{ orderId, status: "cancelled_before_create", reservationId: null, lines: [] }],
           })
@@ -170,7 +170,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         if (known.status !== "reserved") return undefined
         const moves = yield* releaseAll(generation, known.lines)
         decided(generation, orderId, { ...known, status: "released" })
-        yield* Metric.increment(EngineMetrics.ordersByOutcome("released"))
+        yield* EngineMetrics.countOrder("released")
         return decision({
           writes: moves.map(writeOf),
           ledger: moves.map((m, i) => ledgerOf(m, "release", known.lines[i]!.quantity, { referenceId: orderId })),
@@ -205,7 +205,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         }
         const known = slot ?? stored.get(orderId)
         if (message._tag === "Created" && known !== undefined) {
-          yield* Metric.increment(EngineMetrics.ordersByOutcome("duplicate"))
+          yield* EngineMetrics.countOrder("duplicate")
           return undefined
         }
         const outcome = yield* deciding(

@@ -1,11 +1,22 @@
 import { Effect, Metric, MetricBoundaries } from "effect"
 
-export const ordersByOutcome = (
-  outcome: "reserved" | "out_of_stock" | "released" | "duplicate" | "cancelled_before_create",
-) =>
-  Metric.counter("inventory_orders_total", { description: "order messages by outcome", incremental: true }).pipe(
-    Metric.tagged("outcome", outcome),
-  )
+type Outcome = "reserved" | "out_of_stock" | "released" | "duplicate" | "cancelled_before_create"
+
+const ordersTotal = Metric.counter("inventory_orders_total", {
+  description: "order messages by outcome",
+  incremental: true,
+})
+
+// Built once: a tagged metric made per call hashes its key every time (seen in the profile).
+const byOutcome = Object.fromEntries(
+  (["reserved", "out_of_stock", "released", "duplicate", "cancelled_before_create"] as const).map((outcome) => [
+    outcome,
+    Metric.increment(Metric.tagged(ordersTotal, "outcome", outcome)),
+  ]),
+) as Record<Outcome, Effect.Effect<void>>
+
+/** Counts one order message with its outcome. */
+export const countOrder = (outcome: Outcome): Effect.Effect<void> => byOutcome[outcome]
 
 export const versionConflicts = Metric.counter("inventory_version_conflicts_total", {
   description: "commits refused because a row changed underneath (reload and redo)",

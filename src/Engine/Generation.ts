@@ -47,8 +47,32 @@ export class Generation {
       })
     })
 
-  /** Sends a command to a product's actor (creating it if needed) and waits for the answer. */
+  /**
+   * Sends a command to a product's actor (creating it if needed) and waits for the answer. An
+   * actor with no mail waiting and no fiber running applies it at once, in the sender's fiber
+   * (the fast path: arrival order is kept, since nothing arrived before it); otherwise it goes to
+   * the mailbox and the actor's fiber answers.
+   */
   readonly send = <A, E>(
+    productId: ProductId,
+    make: (reply: ProductActor.Reply<A, E>) => ProductActor.Command,
+  ): Effect.Effect<A, E | ProductActor.StaleGeneration | SqlError> =>
+    Effect.suspend(() => {
+      const actor = this.actors.get(productId)
+      if (this.closed || actor === undefined || !ProductActor.isFree(actor)) return this.post(productId, make)
+      let answer: Effect.Effect<A, E> | undefined
+      ProductActor.apply(
+        actor.cell,
+        make((result) => {
+          answer = result
+        }),
+        false,
+      )
+      actor.cell.lastUsed = Date.now()
+      return answer!
+    })
+
+  private readonly post = <A, E>(
     productId: ProductId,
     make: (reply: ProductActor.Reply<A, E>) => ProductActor.Command,
   ): Effect.Effect<A, E | ProductActor.StaleGeneration | SqlError> =>

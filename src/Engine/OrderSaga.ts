@@ -10,36 +10,47 @@ export interface SagaLine {
 }
 
 /**
- * Reserves every line or none. Each line is acquired in the saga's scope with a release
- * that runs only if the scope closes with a failure: a short line (or anything else going
- * wrong) compensates every line taken before it. Lines go in order, so the first short
- * line is the one reported.
+ * Reserves every line or none, in the saga's scope: its one finalizer runs only if the scope
+ * closes with a failure, and then releases every line taken so far. A short line (or anything
+ * else going wrong) thus compensates every line taken before it. Lines go in order, so the first
+ * short line is the one reported.
  */
 export const reserveAll = (
   generation: Generation,
   lines: ReadonlyArray<SagaLine>,
 ): Effect.Effect<ReadonlyArray<Move>, LineShort | StaleGeneration | InconsistentMemory | SqlError> =>
   Effect.scoped(
-    Effect.forEach(lines, (line) =>
-      Effect.acquireRelease(
-        generation.send<Move, LineShort | StaleGeneration>(line.productId, (reply) => ({
-          _tag: "Reserve",
-          quantity: line.quantity,
-          reply,
-        })),
-        (_, exit) =>
-          Exit.isSuccess(exit)
-            ? Effect.void
-            : generation
-                .send<Move, InconsistentMemory | StaleGeneration>(line.productId, (reply) => ({
-                  _tag: "Release",
-                  quantity: line.quantity,
-                  compensation: true,
-                  reply,
-                }))
-                .pipe(Effect.ignore),
-      ),
-    ),
+    Effect.suspend(() => {
+      const taken: Array<Move> = []
+      const compensate = Effect.forEach(
+        taken,
+        (move, i) =>
+          generation
+            .send<Move, InconsistentMemory | StaleGeneration>(move.cell.productId, (reply) => ({
+              _tag: "Release",
+              quantity: lines[i]!.quantity,
+              compensation: true,
+              reply,
+            }))
+            .pipe(Effect.ignore),
+        { discard: true },
+      )
+      return Effect.zipRight(
+        Effect.addFinalizer((exit) => (Exit.isSuccess(exit) ? Effect.void : compensate)),
+        Effect.forEach(lines, (line) =>
+          Effect.tap(
+            generation.send<Move, LineShort | StaleGeneration>(line.productId, (reply) => ({
+              _tag: "Reserve",
+              quantity: line.quantity,
+              reply,
+            })),
+            (move) => {
+              taken.push(move)
+            },
+          ),
+        ),
+      )
+    }),
   )
 
 /** Releases what an order holds (a cancellation): every line goes back to available. */

@@ -111,6 +111,10 @@ export const post = (actor: Actor, command: Command, capacity: number): boolean 
   return true
 }
 
+/** No mail waiting and no fiber applying it: a command may be applied at once, keeping arrival order. */
+export const isFree = (actor: Actor): boolean =>
+  !actor.draining && actor.mailbox.length === 0 && actor.overflow.length === 0
+
 export const isIdle = (actor: Actor): boolean =>
   !actor.draining && actor.mailbox.length === 0 && actor.overflow.length === 0 && actor.cell.holds === 0
 
