@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import type { Generation } from "./Generation.js"
 import type { InconsistentMemory, LineShort, Move, StaleGeneration } from "./ProductActor.js"
@@ -19,24 +19,28 @@ export const reserveAll = (
   generation: Generation,
   lines: ReadonlyArray<SagaLine>,
 ): Effect.Effect<ReadonlyArray<Move>, LineShort | StaleGeneration | InconsistentMemory | SqlError> =>
-  Effect.scoped(
-    Effect.suspend(() => {
-      const taken: Array<Move> = []
-      const compensate = Effect.forEach(
-        taken,
-        (move, i) =>
-          generation
-            .send<Move, InconsistentMemory | StaleGeneration>(move.cell.productId, (reply) => ({
-              _tag: "Release",
-              quantity: lines[i]!.quantity,
-              compensation: true,
-              reply,
-            }))
-            .pipe(Effect.ignore),
-        { discard: true },
-      )
-      return Effect.zipRight(
-        Effect.addFinalizer((exit) => (Exit.isSuccess(exit) ? Effect.void : compensate)),
+  Effect.suspend(() => {
+    const taken: Array<Move> = []
+    const compensate = Effect.forEach(
+      taken,
+      (move, i) =>
+        generation
+          .send<Move, InconsistentMemory | StaleGeneration>(move.cell.productId, (reply) => ({
+            _tag: "Release",
+            quantity: lines[i]!.quantity,
+            compensation: true,
+            reply,
+          }))
+          .pipe(Effect.ignore),
+      { discard: true },
+    )
+    // The saga's scope is made and closed here rather than provided through the context
+    // (Effect.scoped): same semantics, without a context update per order.
+    return Effect.acquireUseRelease(
+      Effect.tap(Scope.make(), (scope) =>
+        Scope.addFinalizerExit(scope, (exit) => (Exit.isSuccess(exit) ? Effect.void : compensate)),
+      ),
+      () =>
         Effect.forEach(lines, (line) =>
           Effect.tap(
             generation.send<Move, LineShort | StaleGeneration>(line.productId, (reply) => ({
@@ -49,9 +53,9 @@ export const reserveAll = (
             },
           ),
         ),
-      )
-    }),
-  )
+      (scope, exit) => Scope.close(scope, exit),
+    )
+  })
 
 /** Releases what an order holds (a cancellation): every line goes back to available. */
 export const releaseAll = (generation: Generation, lines: ReadonlyArray<SagaLine>) =>
