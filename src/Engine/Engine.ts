@@ -12,9 +12,9 @@ import { makeCommitter } from "./Committer.js"
 import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import { Generation } from "./Generation.js"
-import { releaseAll, reserveAll } from "./OrderSaga.js"
+import { releaseAll, reserveAll, type SagaLine } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
-import type { InconsistentMemory } from "./ProductActor.js"
+import type { InconsistentMemory, LineShort, Move } from "./ProductActor.js"
 import { StaleGeneration } from "./ProductActor.js"
 import { makeStockWrites } from "./StockWrites.js"
 
@@ -104,58 +104,70 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       )
     }
 
-    const reserveOrder = (generation: Generation, order: OrderCreated) =>
-      Effect.gen(function* () {
-        const lines = Stock.sumLines(order.items)
-        const outcome = yield* Effect.either(reserveAll(generation, lines))
-        if (outcome._tag === "Left") {
-          const short = outcome.left
-          if (short._tag !== "LineShort") return yield* short
-          const productId = short.cell.productId
-          decided(generation, order.order_id, { status: "rejected", reservationId: null, lines: [] })
-          yield* EngineMetrics.countOrder("out_of_stock")
-          return decision({
-            writes: [checkOf(short.cell)],
-            orderInserts: [
-              {
-                orderId: order.order_id,
-                status: "rejected",
-                reservationId: null,
-                lines: [],
-                short: { productId, requested: short.requested, available: short.available },
-              },
-            ],
-            events: [
-              makeEvent(topics, "inventory.out_of_stock", order.order_id, {
-                order_id: order.order_id,
-                product_id: productId,
-                requested_qty: short.requested,
-                available_qty: short.available,
-                timestamp: nowIso(),
-              }),
-            ],
-          })
-        }
-        const moves = outcome.right
-        const reservationId = randomUUID()
-        decided(generation, order.order_id, { status: "reserved", reservationId, lines })
-        yield* EngineMetrics.countOrder("reserved")
-        const items = lines.map((l) => ({ product_id: l.productId, quantity: l.quantity }))
-        return decision({
-          writes: moves.map(writeOf),
-          ledger: moves.map((m, i) => ledgerOf(m, "reserve", lines[i]!.quantity, { referenceId: order.order_id })),
-          orderInserts: [{ orderId: order.order_id, status: "reserved", reservationId, lines }],
-          events: [
-            makeEvent(topics, "inventory.reserved", order.order_id, {
-              reservation_id: reservationId,
-              order_id: order.order_id,
-              items,
-              reserved_at: nowIso(),
-            }),
-            ...stockWrites.lowStockEvents(moves),
-          ],
-        })
+    /** The decision for an order with a short line: nothing reserved, the real available reported. */
+    const rejected = (generation: Generation, order: OrderCreated, short: LineShort): Decision => {
+      const productId = short.cell.productId
+      decided(generation, order.order_id, { status: "rejected", reservationId: null, lines: [] })
+      return decision({
+        writes: [checkOf(short.cell)],
+        orderInserts: [
+          {
+            orderId: order.order_id,
+            status: "rejected",
+            reservationId: null,
+            lines: [],
+            short: { productId, requested: short.requested, available: short.available },
+          },
+        ],
+        events: [
+          makeEvent(topics, "inventory.out_of_stock", order.order_id, {
+            order_id: order.order_id,
+            product_id: productId,
+            requested_qty: short.requested,
+            available_qty: short.available,
+            timestamp: nowIso(),
+          }),
+        ],
       })
+    }
+
+    /** The decision for an order whose every line was reserved. */
+    const reserved = (
+      generation: Generation,
+      order: OrderCreated,
+      lines: ReadonlyArray<SagaLine>,
+      moves: ReadonlyArray<Move>,
+    ): Decision => {
+      const reservationId = randomUUID()
+      decided(generation, order.order_id, { status: "reserved", reservationId, lines })
+      const items = lines.map((l) => ({ product_id: l.productId, quantity: l.quantity }))
+      return decision({
+        writes: moves.map(writeOf),
+        ledger: moves.map((m, i) => ledgerOf(m, "reserve", lines[i]!.quantity, { referenceId: order.order_id })),
+        orderInserts: [{ orderId: order.order_id, status: "reserved", reservationId, lines }],
+        events: [
+          makeEvent(topics, "inventory.reserved", order.order_id, {
+            reservation_id: reservationId,
+            order_id: order.order_id,
+            items,
+            reserved_at: nowIso(),
+          }),
+          ...stockWrites.lowStockEvents(moves),
+        ],
+      })
+    }
+
+    const reserveOrder = (generation: Generation, order: OrderCreated) => {
+      const lines = Stock.sumLines(order.items)
+      return Effect.matchEffect(reserveAll(generation, lines), {
+        onFailure: (failure) =>
+          failure._tag === "LineShort"
+            ? Effect.as(EngineMetrics.countOrder("out_of_stock"), rejected(generation, order, failure))
+            : Effect.fail(failure),
+        onSuccess: (moves) =>
+          Effect.as(EngineMetrics.countOrder("reserved"), reserved(generation, order, lines, moves)),
+      })
+    }
 
     const cancelOrder = (generation: Generation, order: OrderCancelled, known: KnownOrder | undefined) =>
       Effect.gen(function* () {
