@@ -27,6 +27,12 @@ export const untilDurable = Schedule.exponential(Duration.millis(20), 2).pipe(
   Schedule.whileInput(retryable),
 )
 
+/** A chunk decided in memory, in `generation`: `durable` succeeds once all it changed is committed. */
+export interface DecidedChunk {
+  readonly generation: number
+  readonly durable: Effect.Effect<void, StaleGeneration>
+}
+
 /** Orders decided concurrently within one chunk of messages. */
 const sagaConcurrency = 64
 
@@ -232,9 +238,16 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         return yield* committer.submit(generation, outcome)
       })
 
-    const processOnce = (messages: ReadonlyArray<OrderMessage>) =>
+    /**
+     * Decides a chunk in memory and hands its changes to the committer; what it returns says when
+     * they are durable. With `expected`, only in that generation (else StaleGeneration), so that
+     * pipelined chunks of one partition are never decided across a reload out of order.
+     */
+    const decideOnce = (messages: ReadonlyArray<OrderMessage>, expected?: number) =>
       Effect.gen(function* () {
+        const started = performance.now()
         const generation = current
+        if (expected !== undefined && generation.id !== expected) return yield* new StaleGeneration()
         const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
           (id) => !generation.orders.has(id),
         )
@@ -264,22 +277,29 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
             discard: true,
           },
         )
-        for (const done of pending) if (done !== undefined) yield* Pending.wait(done)
-        generation.trimOrders(recentOrders)
+        const waits = pending.filter((done) => done !== undefined)
+        const durable = Effect.forEach(waits, Pending.wait, { discard: true }).pipe(
+          Effect.tap(() => generation.trimOrders(recentOrders)),
+          Effect.zipRight(
+            Effect.suspend(() => Metric.update(EngineMetrics.reservationSeconds, (performance.now() - started) / 1000)),
+          ),
+        )
+        return { generation: generation.id, durable } satisfies DecidedChunk
       })
+
+    const processOnce = (messages: ReadonlyArray<OrderMessage>) =>
+      Effect.flatMap(decideOnce(messages), (decided) => decided.durable)
 
     /**
      * Decides a chunk of order messages and returns once every resulting change is durable.
      * A failed commit or an unreachable database means: reload, decide the chunk again.
      */
     const process = Effect.fn("Engine.process")(function* (messages: ReadonlyArray<OrderMessage>) {
-      const started = performance.now()
       yield* processOnce(messages).pipe(
         Effect.tapError((e) => Effect.logDebug("deciding again").pipe(Effect.annotateLogs({ reason: e._tag }))),
         Effect.retry(untilDurable),
         Effect.orDie,
       )
-      yield* Metric.update(EngineMetrics.reservationSeconds, (performance.now() - started) / 1000)
     })
 
     const stockWrites = makeStockWrites({ topics, current: () => current, commit, retry: untilDurable })
@@ -296,6 +316,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
 
     return {
       process,
+      decide: decideOnce,
       adjust: stockWrites.adjust,
       define: stockWrites.define,
       activeActors: () => current.actors.size,

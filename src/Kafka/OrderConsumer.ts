@@ -7,6 +7,7 @@ import { describeFailure } from "../Fatal.js"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.js"
 import { KafkaClient } from "./KafkaClient.js"
 import { OutboxRelay } from "./OutboxRelay.js"
+import { partitionPipeline } from "./PartitionPipeline.js"
 
 export const messagesConsumed = Metric.counter("inventory_messages_consumed_total", { incremental: true })
 
@@ -44,7 +45,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     const kindOf = (topic: string): OrderKind => (topic === topics.ordersCreated ? "Created" : "Cancelled")
 
-    const handleChunk = (batch: Batch, messages: ReadonlyArray<KafkaMessage>, heartbeat: () => Promise<void>) =>
+    /** Decodes a chunk; what cannot be decoded is parked on the dead-letter topic. */
+    const decodeChunk = (batch: Batch, messages: ReadonlyArray<KafkaMessage>) =>
       Effect.gen(function* () {
         const kind = kindOf(batch.topic)
         const good: Array<OrderMessage> = []
@@ -54,35 +56,46 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
           if (Either.isRight(decoded)) good.push(decoded.right)
           else bad.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.left })
         }
-        // kafkajs has no background heartbeat: keep the membership alive while we work.
-        yield* Effect.promise(heartbeat).pipe(
-          Effect.ignore,
-          Effect.repeat(Schedule.spaced(heartbeatEvery)),
-          Effect.delay(heartbeatEvery),
-          Effect.forkScoped,
-        )
         yield* deadLetters
           .park(bad)
           .pipe(
             Effect.retry(Schedule.exponential(Duration.millis(100)).pipe(Schedule.upTo(Duration.minutes(1)))),
             Effect.orDie,
           )
-        if (good.length > 0) yield* engine.process(good)
         yield* Metric.incrementBy(messagesConsumed, messages.length)
-      }).pipe(Effect.scoped)
+        return good
+      })
+
+    const run = Runtime.runPromise(runtime)
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-      for (let i = 0; i < batch.messages.length; i += chunkSize) {
-        if (!isRunning() || isStale()) return
-        const chunk = batch.messages.slice(i, i + chunkSize)
-        const last = chunk[chunk.length - 1]!
-        await Runtime.runPromise(runtime)(handleChunk(batch, chunk, heartbeat))
-        resolveOffset(last.offset)
-        await consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-        ])
-        lag.set(`${batch.topic}/${batch.partition}`, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1))
-        await heartbeat()
+      const partition = `${batch.topic}/${batch.partition}`
+      const pipeline = partitionPipeline({
+        run,
+        decide: engine.decide,
+        process: engine.process,
+        acknowledge: async (lastOffset) => {
+          resolveOffset(lastOffset)
+          const offset = (BigInt(lastOffset) + 1n).toString()
+          // after a revoke the commit may be refused: the next owner gets these again and finds them decided
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]).catch((error) => {
+            if (isRunning() && !isStale()) throw error
+          })
+          lag.set(partition, Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1))
+        },
+      })
+      // kafkajs has no background heartbeat: keep the membership alive while we work.
+      const beat = setInterval(() => void heartbeat().catch(() => {}), Duration.toMillis(heartbeatEvery))
+      try {
+        for (let i = 0; i < batch.messages.length; i += chunkSize) {
+          if (!isRunning() || isStale()) break
+          const chunk = batch.messages.slice(i, i + chunkSize)
+          await pipeline.push(await run(decodeChunk(batch, chunk)), chunk[chunk.length - 1]!.offset)
+        }
+        // nothing leaves this partition (a revoke, a stop) before what was decided is durable
+        await pipeline.drain()
+      } finally {
+        clearInterval(beat)
       }
     }
 
