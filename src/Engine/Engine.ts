@@ -33,6 +33,8 @@ export interface DecidedChunk {
   readonly durable: Effect.Effect<void, StaleGeneration>
 }
 
+const stale = new StaleGeneration()
+
 /** Orders decided concurrently within one chunk of messages. */
 const sagaConcurrency = 64
 
@@ -213,29 +215,28 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       Pending.Pending<void, StaleGeneration> | undefined,
       StaleGeneration | SqlError | InconsistentMemory
     > =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
+        // combinators rather than a generator: this runs once per message
         const orderId = message.order.order_id
-        let slot = generation.orders.get(orderId)
-        while (slot?._tag === "Deciding") {
-          yield* Pending.wait(slot.done)
-          if (generation.closed) return yield* new StaleGeneration()
-          slot = generation.orders.get(orderId)
+        const slot = generation.orders.get(orderId)
+        if (slot?._tag === "Deciding") {
+          // another message of this order is being decided: after it, look again
+          return Effect.zipRight(
+            Pending.wait(slot.done),
+            Effect.suspend(() => (generation.closed ? Effect.fail(stale) : handle(generation, message, stored))),
+          )
         }
         const known = slot ?? stored.get(orderId)
         if (message._tag === "Created" && known !== undefined) {
-          yield* EngineMetrics.countOrder("duplicate")
-          return undefined
+          return Effect.as(EngineMetrics.countOrder("duplicate"), undefined)
         }
-        const outcome = yield* deciding(
-          generation,
-          orderId,
-          known,
+        const body =
           message._tag === "Created"
             ? reserveOrder(generation, message.order)
-            : cancelOrder(generation, message.order, known),
+            : cancelOrder(generation, message.order, known)
+        return Effect.flatMap(deciding(generation, orderId, known, body), (outcome) =>
+          outcome === undefined ? Effect.succeed(undefined) : committer.submit(generation, outcome),
         )
-        if (outcome === undefined) return undefined
-        return yield* committer.submit(generation, outcome)
       })
 
     /**
