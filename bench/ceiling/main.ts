@@ -5,31 +5,19 @@
 // event per order, delete the outbox rows as the relay does, commit the offsets.
 // The run seeds enough stock for every order, so nothing is refused. Env: as the service.
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:http"
-import { Kafka, logLevel, Partitioners } from "kafkajs"
-import "../../src/Kafka/TimerWarning.js"
 import pg from "pg"
+import { env, idempotentProducer, serveUntilStopped, topics, yardstickKafka } from "../lib/Yardstick.js"
 
-const env = process.env
 const chunkSize = Number(env.CONSUMER_CHUNK_SIZE ?? 2000)
-const kafka = new Kafka({
-  clientId: "ceiling",
-  brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
-  logLevel: logLevel.NOTHING,
-})
+const kafka = yardstickKafka("ceiling")
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.DATABASE_MAX_CONNECTIONS ?? 8) })
-const producer = kafka.producer({
-  createPartitioner: Partitioners.DefaultPartitioner,
-  idempotent: true,
-  maxInFlightRequests: 1,
-})
+const producer = idempotentProducer(kafka)
 const consumer = kafka.consumer({
   groupId: env.KAFKA_GROUP_ID ?? "ceiling",
   maxWaitTimeInMs: 100,
   maxBytes: 16 * 1024 * 1024,
 })
-const created = env.TOPIC_ORDERS_CREATED ?? "orders.created"
-const reserved = env.TOPIC_INVENTORY_RESERVED ?? "inventory.reserved"
+const { created, reserved } = topics
 
 interface Order {
   readonly order_id: string
@@ -147,12 +135,8 @@ await consumer.run({
     }
   },
 })
-createServer((_, res) => res.end('{"status":"ok"}')).listen(Number(env.SERVICE_PORT ?? 8083), "127.0.0.1")
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, async () => {
-    await consumer.disconnect()
-    await producer.disconnect()
-    await pool.end()
-    process.exit(0)
-  })
-}
+serveUntilStopped(async () => {
+  await consumer.disconnect()
+  await producer.disconnect()
+  await pool.end()
+})

@@ -5,25 +5,14 @@
 // per claimed partition on a pgx pool, it consumes every partition concurrently, one message at
 // a time within a partition, on a connection pool. Env: as the service.
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:http"
-import { Kafka, logLevel, Partitioners } from "kafkajs"
-import "../../src/Kafka/TimerWarning.js"
+import { Partitioners } from "kafkajs"
 import pg from "pg"
+import { env, serveUntilStopped, topics, yardstickKafka } from "../lib/Yardstick.js"
 
-const env = process.env
-const kafka = new Kafka({
-  clientId: "original",
-  brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
-  logLevel: logLevel.NOTHING,
-})
+const kafka = yardstickKafka("original")
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 })
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
 const consumer = kafka.consumer({ groupId: env.KAFKA_GROUP_ID ?? "original", maxWaitTimeInMs: 100 })
-const topics = {
-  created: env.TOPIC_ORDERS_CREATED ?? "orders.created",
-  reserved: env.TOPIC_INVENTORY_RESERVED ?? "inventory.reserved",
-  outOfStock: env.TOPIC_INVENTORY_OUT_OF_STOCK ?? "inventory.out_of_stock",
-}
 
 const reserveLine = async (productId: string, quantity: number) => {
   const client = await pool.connect()
@@ -110,12 +99,8 @@ await consumer.run({
     } catch {}
   },
 })
-createServer((_, res) => res.end('{"status":"ok"}')).listen(Number(env.SERVICE_PORT ?? 8083), "127.0.0.1")
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, async () => {
-    await consumer.disconnect()
-    await producer.disconnect()
-    await pool.end()
-    process.exit(0)
-  })
-}
+serveUntilStopped(async () => {
+  await consumer.disconnect()
+  await producer.disconnect()
+  await pool.end()
+})

@@ -1,27 +1,15 @@
 // The raw pipe ceiling: consume orders and produce one event per order, no state, no database.
 // What kafkajs and the broker allow on this machine. Env: as the service.
-import { createServer } from "node:http"
-import { Kafka, logLevel, Partitioners } from "kafkajs"
-import "../../src/Kafka/TimerWarning.js"
+import { env, idempotentProducer, serveUntilStopped, topics, yardstickKafka } from "../lib/Yardstick.js"
 
-const env = process.env
-const kafka = new Kafka({
-  clientId: "rawpipe",
-  brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
-  logLevel: logLevel.NOTHING,
-})
-const producer = kafka.producer({
-  createPartitioner: Partitioners.DefaultPartitioner,
-  idempotent: true,
-  maxInFlightRequests: 1,
-})
+const kafka = yardstickKafka("rawpipe")
+const producer = idempotentProducer(kafka)
 const consumer = kafka.consumer({
   groupId: env.KAFKA_GROUP_ID ?? "rawpipe",
   maxWaitTimeInMs: 100,
   maxBytes: 16 * 1024 * 1024,
 })
-const created = env.TOPIC_ORDERS_CREATED ?? "orders.created"
-const reserved = env.TOPIC_INVENTORY_RESERVED ?? "inventory.reserved"
+const { created, reserved } = topics
 
 await producer.connect()
 await consumer.connect()
@@ -49,11 +37,7 @@ await consumer.run({
     ])
   },
 })
-createServer((_, res) => res.end('{"status":"ok"}')).listen(Number(env.SERVICE_PORT ?? 8083), "127.0.0.1")
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, async () => {
-    await consumer.disconnect()
-    await producer.disconnect()
-    process.exit(0)
-  })
-}
+serveUntilStopped(async () => {
+  await consumer.disconnect()
+  await producer.disconnect()
+})

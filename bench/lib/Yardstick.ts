@@ -1,0 +1,31 @@
+// What the comparison systems (ceiling, original, raw pipe) share: the service's environment,
+// a Kafka client on its brokers, the /health the bench waits for, and a clean stop on SIGTERM.
+import { createServer } from "node:http"
+import { Kafka, logLevel, Partitioners } from "kafkajs"
+import "../../src/Kafka/TimerWarning.js"
+
+export const env = process.env
+
+export const topics = {
+  created: env.TOPIC_ORDERS_CREATED ?? "orders.created",
+  reserved: env.TOPIC_INVENTORY_RESERVED ?? "inventory.reserved",
+  outOfStock: env.TOPIC_INVENTORY_OUT_OF_STOCK ?? "inventory.out_of_stock",
+}
+
+export const yardstickKafka = (clientId: string) =>
+  new Kafka({ clientId, brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","), logLevel: logLevel.NOTHING })
+
+/** An idempotent producer, as the service's. */
+export const idempotentProducer = (kafka: Kafka) =>
+  kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
+
+/** Answers /health on SERVICE_PORT; on SIGTERM or SIGINT runs `stop` and exits 0. */
+export const serveUntilStopped = (stop: () => Promise<unknown>) => {
+  createServer((_, res) => res.end('{"status":"ok"}')).listen(Number(env.SERVICE_PORT ?? 8083), "127.0.0.1")
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, async () => {
+      await stop()
+      process.exit(0)
+    })
+  }
+}
