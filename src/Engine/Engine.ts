@@ -2,16 +2,21 @@ import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, FiberSet, Metric, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
-import { makeEvent, nowIso } from "../Domain/Events.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { OrderCancelled, OrderCreated, OrderMessage } from "../Domain/Orders.js"
 import * as Stock from "../Domain/Stock.js"
 import { Outbox } from "../Store/Outbox.js"
 import { type KnownOrder, StockStore } from "../Store/StockStore.js"
 import { makeCommitter } from "./Committer.js"
-import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
+import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import { Generation } from "./Generation.js"
+import {
+  cancelledBeforeCreateDecision,
+  rejectedDecision,
+  releasedDecision,
+  reservedDecision,
+} from "./OrderDecisions.js"
 import { releaseAll, reserveAll, type SagaLine } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
 import type { InconsistentMemory, LineShort, Move } from "./ProductActor.js"
@@ -112,57 +117,20 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       )
     }
 
-    /** The decision for an order with a short line: nothing reserved, the real available reported. */
-    const rejected = (generation: Generation, order: OrderCreated, short: LineShort): Decision => {
-      const productId = short.cell.productId
+    const rejected = (generation: Generation, order: OrderCreated, short: LineShort) => {
       decided(generation, order.order_id, { status: "rejected", reservationId: null, lines: [] })
-      return decision({
-        writes: [checkOf(short.cell)],
-        orderInserts: [
-          {
-            orderId: order.order_id,
-            status: "rejected",
-            reservationId: null,
-            lines: [],
-            short: { productId, requested: short.requested, available: short.available },
-          },
-        ],
-        events: [
-          makeEvent(topics, "inventory.out_of_stock", order.order_id, {
-            order_id: order.order_id,
-            product_id: productId,
-            requested_qty: short.requested,
-            available_qty: short.available,
-            timestamp: nowIso(),
-          }),
-        ],
-      })
+      return rejectedDecision(topics, order, short)
     }
 
-    /** The decision for an order whose every line was reserved. */
     const reserved = (
       generation: Generation,
       order: OrderCreated,
       lines: ReadonlyArray<SagaLine>,
       moves: ReadonlyArray<Move>,
-    ): Decision => {
+    ) => {
       const reservationId = randomUUID()
       decided(generation, order.order_id, { status: "reserved", reservationId, lines })
-      const items = lines.map((l) => ({ product_id: l.productId, quantity: l.quantity }))
-      return decision({
-        writes: moves.map(writeOf),
-        ledger: moves.map((m, i) => ledgerOf(m, "reserve", lines[i]!.quantity, { referenceId: order.order_id })),
-        orderInserts: [{ orderId: order.order_id, status: "reserved", reservationId, lines }],
-        events: [
-          makeEvent(topics, "inventory.reserved", order.order_id, {
-            reservation_id: reservationId,
-            order_id: order.order_id,
-            items,
-            reserved_at: nowIso(),
-          }),
-          ...stockWrites.lowStockEvents(moves),
-        ],
-      })
+      return reservedDecision(topics, order, reservationId, lines, moves, stockWrites.lowStockEvents(moves))
     }
 
     const reserveOrder = (generation: Generation, order: OrderCreated) => {
@@ -183,27 +151,13 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         if (known === undefined) {
           decided(generation, orderId, { status: "cancelled_before_create", reservationId: null, lines: [] })
           yield* EngineMetrics.countOrder("cancelled_before_create")
-          return decision({
-            orderInserts: [{ orderId, status: "cancelled_before_create", reservationId: null, lines: [] }],
-          })
+          return cancelledBeforeCreateDecision(orderId)
         }
         if (known.status !== "reserved") return undefined
         const moves = yield* releaseAll(generation, known.lines)
         decided(generation, orderId, { ...known, status: "released" })
         yield* EngineMetrics.countOrder("released")
-        return decision({
-          writes: moves.map(writeOf),
-          ledger: moves.map((m, i) => ledgerOf(m, "release", known.lines[i]!.quantity, { referenceId: orderId })),
-          orderReleases: [orderId],
-          events: [
-            makeEvent(topics, "inventory.released", orderId, {
-              reservation_id: known.reservationId,
-              order_id: orderId,
-              items: known.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
-              released_at: nowIso(),
-            }),
-          ],
-        })
+        return releasedDecision(topics, orderId, known, moves)
       })
 
     /** Decides one message in `generation`; returns the commit to wait for, if it changes anything. */
