@@ -145,6 +145,25 @@ const invariants = async (client: pg.Client, system: string) => {
   return rows[0].n === 0 ? "hold" : `${rows[0].n} products violate`
 }
 
+/** Rows written (inserted, updated, deleted) in the run's database, and the cluster's WAL position. */
+const writeCounters = async (client: pg.Client) => {
+  const { rows } = await client.query(
+    `SELECT pg_current_wal_lsn()::text AS lsn,
+            (SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables)::bigint AS rows`,
+  )
+  return { lsn: rows[0].lsn as string, rows: Number(rows[0].rows) }
+}
+
+/** Write amplification: rows and WAL bytes per order decided (WAL is cluster-wide: nothing else writes meanwhile). */
+const writesPerOrder = async (client: pg.Client, before: { lsn: string; rows: number }, orders: number) => {
+  const after = await writeCounters(client)
+  const { rows } = await client.query("SELECT pg_wal_lsn_diff($1, $2)::bigint AS bytes", [after.lsn, before.lsn])
+  return {
+    rowsPerOrder: orders === 0 ? 0 : (after.rows - before.rows) / orders,
+    walBytesPerOrder: orders === 0 ? 0 : Number(rows[0].bytes) / orders,
+  }
+}
+
 const throughputRun = async (system: string, distribution: Distribution): Promise<ThroughputRow> => {
   const orders = system === "rawpipe" ? RAWPIPE_ORDERS : ORDERS
   const workload = makeWorkload({ orders, products: PRODUCTS, maxLines: LINES, distribution, prefix: "o" })
@@ -160,6 +179,7 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   }
   await p.disconnect()
   const observer = await observe(eventTopics(run.topics), `obs-${Date.now()}`)
+  const writesBefore = await writeCounters(run.client)
   const service = await startService(run.env, scripts[system])
   // the clock starts at the first outcome: start-up and the consumer group join are not throughput
   while (observer.count() === 0) await new Promise((r) => setTimeout(r, 10))
@@ -176,7 +196,7 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   }
   const completed = observer.count()
   const seconds = (performance.now() - started) / 1000
-  const row: ThroughputRow = {
+  const row: Omit<ThroughputRow, "rowsPerOrder" | "walBytesPerOrder"> = {
     system,
     distribution,
     ordersPerSecond: completed / seconds,
@@ -191,10 +211,12 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     duplicateEventIds: observer.duplicateEventIds(),
   }
   await service.stop()
+  // a stopped service has flushed its statistics
+  const writes = await writesPerOrder(run.client, writesBefore, completed)
   await observer.stop()
   await run.cleanup()
   log(`${system}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, invariants ${row.invariants}`)
-  return row
+  return { ...row, ...writes }
 }
 
 /** Orders offered at a fixed rate; latency from produce to the first outcome event, after a warm-up. */
@@ -372,10 +394,12 @@ if (!quick && values.systems === "service,ceiling,original,rawpipe" && values.or
 }
 
 console.log(`\n${results.runtime}`)
-console.log("system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  invariants")
+console.log(
+  "system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  rows/order  WAL/order  invariants",
+)
 for (const t of throughput) {
   console.log(
-    `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.invariants}`,
+    `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.rowsPerOrder.toFixed(1).padStart(10)}  ${`${Math.round(t.walBytesPerOrder)} B`.padStart(9)}  ${t.invariants}`,
   )
 }
 for (const l of latency)

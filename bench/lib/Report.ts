@@ -14,6 +14,10 @@ export interface ThroughputRow {
   readonly cpuSeconds: number
   readonly invariants: string
   readonly duplicateEventIds: number
+  /** rows inserted, updated or deleted in PostgreSQL per order decided */
+  readonly rowsPerOrder: number
+  /** WAL bytes per order decided */
+  readonly walBytesPerOrder: number
 }
 
 export interface LatencyRow {
@@ -134,6 +138,8 @@ ${table(
     "seconds",
     "peak RSS MB",
     "CPU s",
+    "rows/order",
+    "WAL B/order",
     "invariants",
     "dup event ids",
   ],
@@ -147,6 +153,8 @@ ${table(
     t.seconds.toFixed(1),
     Math.round(t.peakRssMb),
     t.cpuSeconds.toFixed(1),
+    (t.rowsPerOrder ?? 0).toFixed(1),
+    Math.round(t.walBytesPerOrder ?? 0),
     t.invariants,
     t.duplicateEventIds,
   ]),
