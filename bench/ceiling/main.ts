@@ -6,18 +6,21 @@
 // The run seeds enough stock for every order, so nothing is refused. Env: as the service.
 import { randomUUID } from "node:crypto"
 import pg from "pg"
-import { env, idempotentProducer, serveUntilStopped, topics, yardstickKafka } from "../lib/Yardstick.js"
+import {
+  env,
+  idempotentProducer,
+  orderConsumer,
+  partitionsConcurrency,
+  serveUntilStopped,
+  topics,
+  yardstickKafka,
+} from "../lib/Yardstick.js"
 
 const chunkSize = Number(env.CONSUMER_CHUNK_SIZE ?? 2000)
 const kafka = yardstickKafka("ceiling")
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.DATABASE_MAX_CONNECTIONS ?? 8) })
 const producer = idempotentProducer(kafka)
-const consumer = kafka.consumer({
-  groupId: env.KAFKA_GROUP_ID ?? "ceiling",
-  maxWaitTimeInMs: 100,
-  maxBytes: 16 * 1024 * 1024,
-})
-const { created, reserved } = topics
+const { reserved } = topics
 
 interface Order {
   readonly order_id: string
@@ -107,12 +110,11 @@ const writeRows = async (orders: ReadonlyArray<Order>) => {
 }
 
 await producer.connect()
-await consumer.connect()
-await consumer.subscribe({ topics: [created], fromBeginning: true })
+const consumer = await orderConsumer(kafka, "ceiling")
 await consumer.run({
   autoCommit: false,
   eachBatchAutoResolve: false,
-  partitionsConsumedConcurrently: Number(env.KAFKA_PARTITIONS_CONCURRENCY ?? 6),
+  partitionsConsumedConcurrently: partitionsConcurrency,
   eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       const chunk = batch.messages.slice(i, i + chunkSize)

@@ -15,6 +15,21 @@ export const topics = {
 export const yardstickKafka = (clientId: string) =>
   new Kafka({ clientId, brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","), logLevel: logLevel.NOTHING })
 
+/** Partitions consumed at once, as the service does (KAFKA_PARTITIONS_CONCURRENCY). */
+export const partitionsConcurrency = Number(env.KAFKA_PARTITIONS_CONCURRENCY ?? 6)
+
+/** A consumer of orders.created in the run's group, connected and subscribed from the start, fetching as the service does. */
+export const orderConsumer = async (kafka: Kafka, name: string) => {
+  const consumer = kafka.consumer({
+    groupId: env.KAFKA_GROUP_ID ?? name,
+    maxWaitTimeInMs: 100,
+    maxBytes: 16 * 1024 * 1024,
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topics.created], fromBeginning: true })
+  return consumer
+}
+
 /** An idempotent producer, as the service's. */
 export const idempotentProducer = (kafka: Kafka) =>
   kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })

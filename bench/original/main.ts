@@ -7,12 +7,18 @@
 import { randomUUID } from "node:crypto"
 import { Partitioners } from "kafkajs"
 import pg from "pg"
-import { env, serveUntilStopped, topics, yardstickKafka } from "../lib/Yardstick.js"
+import {
+  env,
+  orderConsumer,
+  partitionsConcurrency,
+  serveUntilStopped,
+  topics,
+  yardstickKafka,
+} from "../lib/Yardstick.js"
 
 const kafka = yardstickKafka("original")
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 })
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
-const consumer = kafka.consumer({ groupId: env.KAFKA_GROUP_ID ?? "original", maxWaitTimeInMs: 100 })
 
 const reserveLine = async (productId: string, quantity: number) => {
   const client = await pool.connect()
@@ -89,10 +95,9 @@ const handle = async (order: { order_id: string; items: Array<{ product_id: stri
 }
 
 await producer.connect()
-await consumer.connect()
-await consumer.subscribe({ topics: [topics.created], fromBeginning: true })
+const consumer = await orderConsumer(kafka, "original")
 await consumer.run({
-  partitionsConsumedConcurrently: Number(env.KAFKA_PARTITIONS_CONCURRENCY ?? 6),
+  partitionsConsumedConcurrently: partitionsConcurrency,
   eachMessage: async ({ message }) => {
     try {
       await handle(JSON.parse(message.value?.toString() ?? "{}"))

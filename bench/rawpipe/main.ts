@@ -1,23 +1,24 @@
 // The raw pipe ceiling: consume orders and produce one event per order, no state, no database.
 // What kafkajs and the broker allow on this machine. Env: as the service.
-import { env, idempotentProducer, serveUntilStopped, topics, yardstickKafka } from "../lib/Yardstick.js"
+import {
+  idempotentProducer,
+  orderConsumer,
+  partitionsConcurrency,
+  serveUntilStopped,
+  topics,
+  yardstickKafka,
+} from "../lib/Yardstick.js"
 
 const kafka = yardstickKafka("rawpipe")
 const producer = idempotentProducer(kafka)
-const consumer = kafka.consumer({
-  groupId: env.KAFKA_GROUP_ID ?? "rawpipe",
-  maxWaitTimeInMs: 100,
-  maxBytes: 16 * 1024 * 1024,
-})
-const { created, reserved } = topics
+const { reserved } = topics
 
 await producer.connect()
-await consumer.connect()
-await consumer.subscribe({ topics: [created], fromBeginning: true })
+const consumer = await orderConsumer(kafka, "rawpipe")
 await consumer.run({
   autoCommit: false,
   eachBatchAutoResolve: false,
-  partitionsConsumedConcurrently: Number(env.KAFKA_PARTITIONS_CONCURRENCY ?? 6), // as the service
+  partitionsConsumedConcurrently: partitionsConcurrency,
   eachBatch: async ({ batch, resolveOffset }) => {
     const messages = batch.messages.map((m) => {
       const order = JSON.parse(m.value?.toString() ?? "{}")
