@@ -67,34 +67,60 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       })
 
     const run = Runtime.runPromise(runtime)
+    let stopping = false
+
+    /** one pipeline per partition, kept across fetches (and rebalances) so offsets stay in order */
+    const pipelines = new Map<string, ReturnType<typeof partitionPipeline>>()
+    const pipelineOf = (topic: string, partition: number, highWatermark: () => string) => {
+      const key = `${topic}/${partition}`
+      let pipeline = pipelines.get(key)
+      if (pipeline === undefined) {
+        pipeline = partitionPipeline({
+          run,
+          decide: engine.decide,
+          process: engine.process,
+          acknowledge: (lastOffset) => {
+            const offset = (BigInt(lastOffset) + 1n).toString()
+            lag.set(key, Math.max(0, Number(highWatermark()) - Number(lastOffset) - 1))
+            // A refused commit (the broker is away, the group is rebalancing) loses nothing: the
+            // next commit of this partition covers it, or the orders come again and are found decided.
+            return consumer.commitOffsets([{ topic, partition, offset }]).catch((error) =>
+              run(Effect.logDebug("offset commit refused", String(error)).pipe(Effect.annotateLogs({ partition: key }))),
+            )
+          },
+        })
+        pipelines.set(key, pipeline)
+      }
+      return pipeline
+    }
+    const latestHighWatermark = new Map<string, string>()
+    const inBatch = new Set<Promise<void>>()
+    /** every chunk decided so far is durable and its offset committed (or refused) */
+    const drainAll = () => Promise.all([...inBatch, ...[...pipelines.values()].map((p) => p.drain())])
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-      const partition = `${batch.topic}/${batch.partition}`
-      const pipeline = partitionPipeline({
-        run,
-        decide: engine.decide,
-        process: engine.process,
-        acknowledge: async (lastOffset) => {
-          resolveOffset(lastOffset)
-          const offset = (BigInt(lastOffset) + 1n).toString()
-          // after a revoke the commit may be refused: the next owner gets these again and finds them decided
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]).catch((error) => {
-            if (isRunning() && !isStale()) throw error
-          })
-          lag.set(partition, Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1))
-        },
-      })
+      const key = `${batch.topic}/${batch.partition}`
+      latestHighWatermark.set(key, batch.highWatermark)
+      const pipeline = pipelineOf(batch.topic, batch.partition, () => latestHighWatermark.get(key) ?? "0")
       // kafkajs has no background heartbeat: keep the membership alive while we work.
       const beat = setInterval(() => void heartbeat().catch(() => {}), Duration.toMillis(heartbeatEvery))
-      try {
+      const work = (async () => {
         for (let i = 0; i < batch.messages.length; i += chunkSize) {
-          if (!isRunning() || isStale()) break
+          if (stopping || !isRunning() || isStale()) break
           const chunk = batch.messages.slice(i, i + chunkSize)
-          await pipeline.push(await run(decodeChunk(batch, chunk)), chunk[chunk.length - 1]!.offset)
+          const lastOffset = chunk[chunk.length - 1]!.offset
+          await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset)
+          // decided: the next fetch starts after it; its offset is committed once it is durable
+          resolveOffset(lastOffset)
         }
-        // nothing leaves this partition (a revoke, a stop) before what was decided is durable
-        await pipeline.drain()
+        // nothing leaves this instance (a stop, a seek) before what was decided is durable
+        if (stopping || !isRunning() || isStale()) await pipeline.drain()
+      })()
+      inBatch.add(work)
+      try {
+        await work
       } finally {
+        inBatch.delete(work)
         clearInterval(beat)
       }
     }
@@ -131,7 +157,6 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     // errors, say "Failed to find group coordinator" while the broker restarts or a batch it cannot
     // decode, and would retry others every second forever). It backs off from 1 s to 60 s while the
     // consumer keeps crashing, and /ready names what it cannot read until a fetch succeeds again.
-    let stopping = false
     let crashes = 0
     let unreadable: string | undefined
     consumer.on(consumer.events.FETCH, () => {
@@ -201,11 +226,18 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     yield* Effect.acquireRelease(
       start.pipe(Effect.orDie),
-      // kafkajs finishes the batch in flight before it leaves the group.
       () =>
-        Effect.suspend(() => {
+        Effect.promise(async () => {
+          // stop fetching, let what was decided become durable and its offsets committed while
+          // still in the group, then leave it
           stopping = true
-          return Effect.promise(() => consumer.disconnect())
+          try {
+            consumer.pause([{ topic: topics.ordersCreated }, { topic: topics.ordersCancelled }])
+          } catch {
+            // not running (it crashed and waits to start again): nothing is being fetched
+          }
+          await drainAll()
+          await consumer.disconnect()
         }).pipe(
           Effect.timeout(Duration.seconds(30)),
           Effect.exit,

@@ -11,52 +11,60 @@ export interface PipelineDeps {
   readonly decide: (messages: ReadonlyArray<OrderMessage>, expected?: number) => Effect.Effect<DecidedChunk, unknown>
   /** decides a chunk and waits until it is durable, deciding again until it is */
   readonly process: (messages: ReadonlyArray<OrderMessage>) => Effect.Effect<void>
-  /** the chunk ending at this offset is durable: commit the offset after it */
+  /** the chunk ending at this offset is durable: commit the offset after it (never throws) */
   readonly acknowledge: (lastOffset: string) => Promise<void>
 }
 
-interface InFlight {
-  readonly messages: ReadonlyArray<OrderMessage>
-  readonly lastOffset: string
-  readonly decided: DecidedChunk
-}
-
 /**
- * One partition's chunks, pipelined: the next chunk is decided while the one before it is being
- * committed, so JavaScript and PostgreSQL work at the same time instead of taking turns. Offsets
- * are acknowledged in order and only once durable. All chunks in flight were decided in one
- * generation; when a chunk turns out not durable (that generation was discarded after a failed
- * commit), it is decided again, and so is every chunk after it (they were decided in the same
- * discarded generation), in order.
+ * One partition's chunks, pipelined: the next chunk is decided while the ones before it are being
+ * committed, so JavaScript and PostgreSQL work at the same time instead of taking turns. The
+ * pipeline outlives a Kafka fetch: the consumer returns to fetch more while the last chunks of
+ * the previous fetch are still being committed.
+ *
+ * Offsets are acknowledged in order and only once durable: each chunk settles on a chain after
+ * the one before it. All chunks in flight were decided in one generation; when a chunk turns out
+ * not durable (that generation was discarded after a failed commit), it is decided again, and so
+ * is every chunk after it (they were decided in the same discarded generation), in order.
  */
 export const partitionPipeline = (deps: PipelineDeps) => {
-  const inflight: Array<InFlight> = []
+  /** settles after the newest chunk pushed is durable and acknowledged */
+  let chain: Promise<void> = Promise.resolve()
+  /** chunks pushed and not yet settled, oldest first */
+  const inflight: Array<{ readonly generation: number; readonly settled: Promise<void> }> = []
 
-  const settle = async (keep: number) => {
-    while (inflight.length > keep) {
-      const chunk = inflight.shift()!
-      const durable = await deps.run(Effect.either(chunk.decided.durable))
-      if (Either.isLeft(durable)) await deps.run(deps.process(chunk.messages))
-      await deps.acknowledge(chunk.lastOffset)
-    }
+  const enqueue = (settle: () => Promise<void>, generation: number) => {
+    const settled = chain.then(settle)
+    chain = settled
+    const entry = { generation, settled }
+    inflight.push(entry)
+    void settled.then(() => {
+      inflight.splice(inflight.indexOf(entry), 1)
+    })
+    return settled
   }
 
   /** Decides the chunk and returns once at most `pipelineDepth - 1` chunks are not yet durable. */
   const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string) => {
-    const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.decided.generation)))
+    const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
     if (Either.isLeft(decided)) {
       // the generation changed (or the database failed): everything before this chunk first, in order
-      await settle(0)
-      await deps.run(deps.process(messages))
-      await deps.acknowledge(lastOffset)
+      await enqueue(async () => {
+        await deps.run(deps.process(messages))
+        await deps.acknowledge(lastOffset)
+      }, -1)
       return
     }
-    inflight.push({ messages, lastOffset, decided: decided.right })
-    await settle(pipelineDepth - 1)
+    const { durable, generation } = decided.right
+    enqueue(async () => {
+      if (Either.isLeft(await deps.run(Effect.either(durable)))) await deps.run(deps.process(messages))
+      await deps.acknowledge(lastOffset)
+    }, generation)
+    const oldest = inflight.length - pipelineDepth
+    if (oldest >= 0) await inflight[oldest]!.settled
   }
 
   /** Returns once every chunk pushed is durable and acknowledged. */
-  const drain = () => settle(0)
+  const drain = () => chain
 
   return { push, drain } as const
 }
