@@ -219,6 +219,23 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   return { ...row, ...writes }
 }
 
+/** The service's own view of where time goes: upper bounds of p50 / p99 from its histograms. */
+const serviceHistograms = async (port: string) => {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => "",
+  )
+  const quantiles = (name: string) => {
+    const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\d+)`, "gm"))]
+      .map((m) => ({ le: Number(m[1]), count: Number(m[2]) }))
+      .sort((a, b) => a.le - b.le)
+    const total = buckets[buckets.length - 1]?.count ?? 0
+    const at = (q: number) => buckets.find((b) => b.count >= q * total)?.le ?? Number.NaN
+    return `${name} p50 <= ${(at(0.5) * 1000).toFixed(1)} ms, p99 <= ${(at(0.99) * 1000).toFixed(1)} ms`
+  }
+  return ["inventory_reservation_seconds", "inventory_commit_seconds"].map(quantiles).join("; ")
+}
+
 /** Orders offered at a fixed rate; latency from produce to the first outcome event, after a warm-up. */
 const latencyRun = async (rate: number): Promise<LatencyRow> => {
   const total = rate * (WARMUP_SECONDS + RATE_SECONDS)
@@ -269,9 +286,11 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
       return { second, p50: percentile(sorted, 50), p99: percentile(sorted, 99) }
     })
   await p.disconnect()
+  const inside = await serviceHistograms(run.env.SERVICE_PORT!)
   await service.stop()
   await observer.stop()
   await run.cleanup()
+  log(`latency at ${rate}/s inside the service (whole run, histogram buckets): ${inside}`)
   const row = {
     rate,
     achieved: total / producedIn,

@@ -84,9 +84,13 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
             lag.set(key, Math.max(0, Number(highWatermark()) - Number(lastOffset) - 1))
             // A refused commit (the broker is away, the group is rebalancing) loses nothing: the
             // next commit of this partition covers it, or the orders come again and are found decided.
-            return consumer.commitOffsets([{ topic, partition, offset }]).catch((error) =>
-              run(Effect.logDebug("offset commit refused", String(error)).pipe(Effect.annotateLogs({ partition: key }))),
-            )
+            return consumer
+              .commitOffsets([{ topic, partition, offset }])
+              .catch((error) =>
+                run(
+                  Effect.logDebug("offset commit refused", String(error)).pipe(Effect.annotateLogs({ partition: key })),
+                ),
+              )
           },
         })
         pipelines.set(key, pipeline)
@@ -224,27 +228,23 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       Effect.orElseSucceed((): Array<string> => []),
     )
 
-    yield* Effect.acquireRelease(
-      start.pipe(Effect.orDie),
-      () =>
-        Effect.promise(async () => {
-          // stop fetching, let what was decided become durable and its offsets committed while
-          // still in the group, then leave it
-          stopping = true
-          try {
-            consumer.pause([{ topic: topics.ordersCreated }, { topic: topics.ordersCancelled }])
-          } catch {
-            // not running (it crashed and waits to start again): nothing is being fetched
-          }
-          await drainAll()
-          await consumer.disconnect()
-        }).pipe(
-          Effect.timeout(Duration.seconds(30)),
-          Effect.exit,
-          Effect.tap((exit) =>
-            Exit.isFailure(exit) ? Effect.logWarning("consumer did not stop in time") : Effect.void,
-          ),
-        ),
+    yield* Effect.acquireRelease(start.pipe(Effect.orDie), () =>
+      Effect.promise(async () => {
+        // stop fetching, let what was decided become durable and its offsets committed while
+        // still in the group, then leave it
+        stopping = true
+        try {
+          consumer.pause([{ topic: topics.ordersCreated }, { topic: topics.ordersCancelled }])
+        } catch {
+          // not running (it crashed and waits to start again): nothing is being fetched
+        }
+        await drainAll()
+        await consumer.disconnect()
+      }).pipe(
+        Effect.timeout(Duration.seconds(30)),
+        Effect.exit,
+        Effect.tap((exit) => (Exit.isFailure(exit) ? Effect.logWarning("consumer did not stop in time") : Effect.void)),
+      ),
     )
     yield* Effect.logInfo("consuming orders").pipe(
       Effect.annotateLogs({ topics: [topics.ordersCreated, topics.ordersCancelled], group: config.kafka.groupId }),

@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Data, Effect } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { StockLevel } from "../Domain/Stock.js"
+import { commitParams, commitStatement } from "./CommitStatement.js"
 
 export interface StockRow extends StockLevel {
   readonly productId: ProductId
@@ -153,161 +154,27 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       return known
     })
 
-    // Bulk rows travel as one JSON document per statement: JSON.stringify is native and fast,
-    // where pg's array literals escape every element in JavaScript.
-    const rowsOf = <A extends object>(text: string, rows: ReadonlyArray<unknown>) =>
-      rows.length === 0 ? Effect.succeed([] as ReadonlyArray<A>) : q<A>(text, [JSON.stringify(rows)])
-
-    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> =>
-      sql.withTransaction(
-        Effect.gen(function* () {
+    // Bulk rows travel as JSON documents: JSON.stringify is native and fast, where pg's array
+    // literals escape every element in JavaScript.
+    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> => {
+      const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
+      return q<{ versions: string }>(commitStatement, commitParams(sorted)).pipe(
+        Effect.map(([row]) => {
           const versions = new Map<ProductId, number>()
-          // Sorted: rows are locked in product order (the nested loop follows the input), so
-          // instances writing the same hot products never deadlock.
-          const products = [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1))
-          const absent = products.filter((p) => p.expectedVersion === 0 && p.create === undefined)
-          if (absent.length > 0) {
-            const appeared = yield* q<{ product_id: string }>(
-              `SELECT product_id FROM stock WHERE product_id = ANY($1::text[])`,
-              [absent.map((p) => p.productId)],
-            )
-            if (appeared.length > 0) {
-              return yield* new CommitConflict({
-                reason: "product created elsewhere",
-                productIds: appeared.map((r) => r.product_id),
-              })
-            }
+          for (const p of sorted.products) if (p.create !== undefined) versions.set(p.productId, 1)
+          for (const [id, version] of JSON.parse(row?.versions ?? "[]") as Array<[ProductId, number]>) {
+            versions.set(id, Number(version))
           }
-          const creates = products.filter((p) => p.create !== undefined)
-          yield* rowsOf(
-            `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, version)
-             SELECT p, a, r, h, t, l, 1 FROM json_to_recordset($1::json) AS d(p text, a int, r int, h int, t int, l text)`,
-            creates.map((p) => ({
-              p: p.productId,
-              a: p.delta.available,
-              r: p.delta.reserved,
-              h: p.delta.onHand,
-              t: p.create?.threshold ?? 0,
-              l: p.create?.location ?? null,
-            })),
-          )
-          for (const p of creates) versions.set(p.productId, 1)
-          const updates = products.filter((p) => p.create === undefined && p.expectedVersion > 0)
-          const updated = yield* rowsOf<{ product_id: string; version: string }>(
-            `UPDATE stock s
-                SET available = s.available + d.a, reserved = s.reserved + d.r, on_hand = s.on_hand + d.h,
-                    low_stock_threshold = COALESCE(d.t, s.low_stock_threshold),
-                    location = CASE WHEN d.sl THEN d.l ELSE s.location END,
-                    version = s.version + 1, updated_at = now()
-               FROM json_to_recordset($1::json) AS d(p text, v bigint, a int, r int, h int, t int, sl bool, l text)
-              WHERE s.product_id = d.p AND s.version = d.v
-          RETURNING s.product_id, s.version`,
-            updates.map((p) => ({
-              p: p.productId,
-              v: p.expectedVersion,
-              a: p.delta.available,
-              r: p.delta.reserved,
-              h: p.delta.onHand,
-              t: p.threshold ?? null,
-              sl: p.location !== undefined,
-              l: p.location ?? null,
-            })),
-          )
-          if (updated.length !== updates.length) {
-            const done = new Set(updated.map((r) => r.product_id))
-            return yield* new CommitConflict({
-              reason: "stock version changed",
-              productIds: updates.filter((p) => !done.has(p.productId)).map((p) => p.productId),
-            })
-          }
-          for (const r of updated) versions.set(r.product_id as ProductId, Number(r.version))
-          yield* writeOrders(batch)
-          yield* writeLedger(batch.ledger)
-          yield* writeOutbox(batch.outbox)
-          yield* writeIdempotency(batch.idempotency)
           return versions
         }),
+        Effect.mapError((error): CommitConflict | SqlError => {
+          const cause = error.cause as { code?: string; message?: string; detail?: string } | undefined
+          return cause?.code === "IV409"
+            ? new CommitConflict({ reason: cause.message ?? "conflict", productIds: cause.detail?.split(",") ?? [] })
+            : error
+        }),
       )
-
-    const writeOrders = (batch: CommitBatch) =>
-      Effect.gen(function* () {
-        const inserts = batch.orderInserts
-        const inserted = yield* rowsOf<{ order_id: string }>(
-          `INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty)
-           SELECT o, rid, s, sp, rq, aq FROM json_to_recordset($1::json) AS d(o text, rid uuid, s text, sp text, rq int, aq int)
-           ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
-          inserts.map((o) => ({
-            o: o.orderId,
-            rid: o.reservationId,
-            s: o.status,
-            sp: o.short?.productId ?? null,
-            rq: o.short?.requested ?? null,
-            aq: o.short?.available ?? null,
-          })),
-        )
-        if (inserted.length !== inserts.length) {
-          const done = new Set(inserted.map((r) => r.order_id))
-          return yield* new CommitConflict({
-            reason: "order already decided elsewhere",
-            productIds: inserts.filter((o) => !done.has(o.orderId)).map((o) => o.orderId),
-          })
-        }
-        yield* rowsOf(
-          `INSERT INTO reservation_lines (order_id, product_id, quantity)
-           SELECT o, p, q FROM json_to_recordset($1::json) AS d(o text, p text, q int)`,
-          inserts.flatMap((o) => o.lines.map((l) => ({ o: o.orderId, p: l.productId, q: l.quantity }))),
-        )
-        if (batch.orderReleases.length > 0) {
-          const released = yield* q<{ order_id: string }>(
-            `UPDATE reservations SET status = 'released', updated_at = now()
-              WHERE order_id = ANY($1::text[]) AND status = 'reserved' RETURNING order_id`,
-            [batch.orderReleases],
-          )
-          if (released.length !== new Set(batch.orderReleases).size) {
-            return yield* new CommitConflict({ reason: "reservation already released elsewhere", productIds: [] })
-          }
-        }
-      })
-
-    const writeLedger = (rows: ReadonlyArray<LedgerRow>) =>
-      rowsOf(
-        `INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
-                                   reserved_before, reserved_after, reason, reference_id)
-         SELECT p, m, t, q, ab, aa, rb, ra, re, rf
-           FROM json_to_recordset($1::json) AS d(p text, m text, t text, q int, ab int, aa int, rb int, ra int, re text, rf text)`,
-        rows.map((r) => ({
-          p: r.productId,
-          m: r.movement,
-          t: r.adjustmentType,
-          q: r.quantity,
-          ab: r.before.available,
-          aa: r.after.available,
-          rb: r.before.reserved,
-          ra: r.after.reserved,
-          re: r.reason,
-          rf: r.referenceId,
-        })),
-      )
-
-    const writeOutbox = (rows: ReadonlyArray<OutboxRow>) =>
-      rowsOf(
-        `INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
-         SELECT i, t, tp, k, p FROM json_to_recordset($1::json) AS d(i uuid, t text, tp text, k text, p text)`,
-        rows.map((r) => ({ i: r.eventId, t: r.eventType, tp: r.topic, k: r.key, p: r.payload })),
-      )
-
-    const writeIdempotency = (rows: ReadonlyArray<IdempotencyRow>) =>
-      Effect.gen(function* () {
-        const inserted = yield* rowsOf(
-          `INSERT INTO idempotency_keys (idempotency_key, request_hash, response_status, response_body)
-           SELECT k, h, s, b FROM json_to_recordset($1::json) AS d(k text, h text, s int, b text)
-           ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`,
-          rows.map((r) => ({ k: r.key, h: r.requestHash, s: r.status, b: r.body })),
-        )
-        if (inserted.length !== rows.length) {
-          return yield* new CommitConflict({ reason: "idempotency key already used", productIds: [] })
-        }
-      })
+    }
 
     return { loadStock, loadOrders, commit } as const
   }),

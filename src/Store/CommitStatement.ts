@@ -1,0 +1,137 @@
+import type { CommitBatch } from "./StockStore.js"
+
+/**
+ * The group commit as one SQL statement: every write of the batch in data-modifying CTEs, so it
+ * costs one round trip and is atomic on its own. The final SELECT checks the row counts (a stock
+ * row whose version moved, an order or idempotency key already recorded, a reservation already
+ * released, a product created meanwhile) and aborts the whole statement with SQLSTATE IV409
+ * (`inventory_commit_conflict`, migration 0002) when one is off. Rows are locked in product order
+ * (the input is sorted and the update follows it), so instances writing the same hot products
+ * never deadlock.
+ *
+ * Sibling CTEs see one snapshot, not each other's rows: an order inserted and released in the
+ * same batch is therefore inserted as released (see `commitParams`).
+ */
+export const commitStatement = `
+WITH appeared AS (
+  SELECT product_id FROM stock WHERE product_id = ANY($1::text[])
+), created AS (
+  INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, version)
+  SELECT p, a, r, h, t, l, 1 FROM json_to_recordset($2::json) AS d(p text, a int, r int, h int, t int, l text)
+  RETURNING product_id
+), updated AS (
+  UPDATE stock s
+     SET available = s.available + d.a, reserved = s.reserved + d.r, on_hand = s.on_hand + d.h,
+         low_stock_threshold = COALESCE(d.t, s.low_stock_threshold),
+         location = CASE WHEN d.sl THEN d.l ELSE s.location END,
+         version = s.version + 1, updated_at = now()
+    FROM json_to_recordset($3::json) AS d(p text, v bigint, a int, r int, h int, t int, sl bool, l text)
+   WHERE s.product_id = d.p AND s.version = d.v
+  RETURNING s.product_id, s.version
+), orders AS (
+  INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty)
+  SELECT o, rid, s, sp, rq, aq FROM json_to_recordset($4::json) AS d(o text, rid uuid, s text, sp text, rq int, aq int)
+  ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+), lines AS (
+  INSERT INTO reservation_lines (order_id, product_id, quantity)
+  SELECT o, p, q FROM json_to_recordset($5::json) AS d(o text, p text, q int)
+), released AS (
+  UPDATE reservations SET status = 'released', updated_at = now()
+   WHERE order_id = ANY($6::text[]) AND status = 'reserved' RETURNING order_id
+), ledger AS (
+  INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
+                            reserved_before, reserved_after, reason, reference_id)
+  SELECT p, m, t, q, ab, aa, rb, ra, re, rf
+    FROM json_to_recordset($7::json) AS d(p text, m text, t text, q int, ab int, aa int, rb int, ra int, re text, rf text)
+), outbox AS (
+  INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
+  SELECT i, t, tp, k, p FROM json_to_recordset($8::json) AS d(i uuid, t text, tp text, k text, p text)
+), idempotency AS (
+  INSERT INTO idempotency_keys (idempotency_key, request_hash, response_status, response_body)
+  SELECT k, h, s, b FROM json_to_recordset($9::json) AS d(k text, h text, s int, b text)
+  ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key
+)
+SELECT CASE
+         WHEN EXISTS (SELECT 1 FROM appeared) THEN inventory_commit_conflict('product created elsewhere',
+           (SELECT string_agg(product_id, ',') FROM appeared))
+         WHEN (SELECT count(*) FROM updated) <> $10 THEN inventory_commit_conflict('stock version changed',
+           (SELECT string_agg(d.p, ',') FROM json_to_recordset($3::json) AS d(p text)
+             WHERE d.p NOT IN (SELECT product_id FROM updated)))
+         WHEN (SELECT count(*) FROM orders) <> $11 THEN inventory_commit_conflict('order already decided elsewhere',
+           (SELECT string_agg(d.o, ',') FROM json_to_recordset($4::json) AS d(o text)
+             WHERE d.o NOT IN (SELECT order_id FROM orders)))
+         WHEN (SELECT count(*) FROM released) <> $12 THEN inventory_commit_conflict('reservation already released elsewhere', NULL)
+         WHEN (SELECT count(*) FROM idempotency) <> $13 THEN inventory_commit_conflict('idempotency key already used', NULL)
+         ELSE true
+       END AS ok,
+       (SELECT coalesce(json_agg(json_build_array(product_id, version)), '[]') FROM updated)::text AS versions`
+
+const json = (rows: ReadonlyArray<unknown>) => JSON.stringify(rows)
+
+/** The statement's parameters for a batch whose products are sorted by id. */
+export const commitParams = (batch: CommitBatch) => {
+  const products = batch.products
+  const absent = products.filter((p) => p.expectedVersion === 0 && p.create === undefined)
+  const creates = products.filter((p) => p.create !== undefined)
+  const updates = products.filter((p) => p.create === undefined && p.expectedVersion > 0)
+  const inserted = new Set(batch.orderInserts.map((o) => o.orderId))
+  const releases = [...new Set(batch.orderReleases)].filter((id) => !inserted.has(id))
+  const releasedAtOnce = new Set(batch.orderReleases.filter((id) => inserted.has(id)))
+  return [
+    absent.map((p) => p.productId),
+    json(
+      creates.map((p) => ({
+        p: p.productId,
+        a: p.delta.available,
+        r: p.delta.reserved,
+        h: p.delta.onHand,
+        t: p.create?.threshold ?? 0,
+        l: p.create?.location ?? null,
+      })),
+    ),
+    json(
+      updates.map((p) => ({
+        p: p.productId,
+        v: p.expectedVersion,
+        a: p.delta.available,
+        r: p.delta.reserved,
+        h: p.delta.onHand,
+        t: p.threshold ?? null,
+        sl: p.location !== undefined,
+        l: p.location ?? null,
+      })),
+    ),
+    json(
+      batch.orderInserts.map((o) => ({
+        o: o.orderId,
+        rid: o.reservationId,
+        s: releasedAtOnce.has(o.orderId) ? "released" : o.status,
+        sp: o.short?.productId ?? null,
+        rq: o.short?.requested ?? null,
+        aq: o.short?.available ?? null,
+      })),
+    ),
+    json(batch.orderInserts.flatMap((o) => o.lines.map((l) => ({ o: o.orderId, p: l.productId, q: l.quantity })))),
+    releases,
+    json(
+      batch.ledger.map((r) => ({
+        p: r.productId,
+        m: r.movement,
+        t: r.adjustmentType,
+        q: r.quantity,
+        ab: r.before.available,
+        aa: r.after.available,
+        rb: r.before.reserved,
+        ra: r.after.reserved,
+        re: r.reason,
+        rf: r.referenceId,
+      })),
+    ),
+    json(batch.outbox.map((r) => ({ i: r.eventId, t: r.eventType, tp: r.topic, k: r.key, p: r.payload }))),
+    json(batch.idempotency.map((r) => ({ k: r.key, h: r.requestHash, s: r.status, b: r.body }))),
+    updates.length,
+    batch.orderInserts.length,
+    releases.length,
+    batch.idempotency.length,
+  ] as const
+}
