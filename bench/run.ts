@@ -273,6 +273,14 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     .filter(([, at]) => at >= measuredFrom)
     .map(([key, at]) => ({ at, ms: (observer.firstSeen.get(key) ?? Number.POSITIVE_INFINITY) - at }))
   const latencies = samples.map((x) => x.ms).sort((a, b) => a - b)
+  // the share of it before the outcome event was produced (clock of this machine, ms resolution)
+  const toProduced = [...sentAt]
+    .filter(([, at]) => at >= measuredFrom)
+    .map(([key, at]) => (observer.producedAt.get(key) ?? Number.POSITIVE_INFINITY) - (performance.timeOrigin + at))
+    .sort((a, b) => a - b)
+  log(
+    `latency at ${rate}/s to the outcome event produced: p50 ${percentile(toProduced, 50).toFixed(1)} ms, p99 ${percentile(toProduced, 99).toFixed(1)} ms`,
+  )
   // per second of the measured window: p50 and p99 of the orders sent in it
   const seconds = new Map<number, Array<number>>()
   for (const { at, ms } of samples) {

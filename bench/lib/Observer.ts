@@ -3,6 +3,8 @@ import { kafka } from "./Setup.js"
 /** Watches outcome topics: when each order's first outcome arrived, and repeats of an event id. */
 export const observe = async (topics: ReadonlyArray<string>, groupId: string) => {
   const firstSeen = new Map<string, number>()
+  /** when the first outcome was produced (its Kafka timestamp, epoch ms) */
+  const producedAt = new Map<string, number>()
   const eventIds = new Set<string>()
   let events = 0
   let duplicates = 0
@@ -16,7 +18,10 @@ export const observe = async (topics: ReadonlyArray<string>, groupId: string) =>
       for (const m of batch.messages) {
         events++
         const key = m.key?.toString() ?? ""
-        if (!firstSeen.has(key)) firstSeen.set(key, now)
+        if (!firstSeen.has(key)) {
+          firstSeen.set(key, now)
+          producedAt.set(key, Number(m.timestamp))
+        }
         const id = m.headers?.event_id?.toString()
         if (id !== undefined) {
           if (eventIds.has(id)) duplicates++
@@ -27,6 +32,7 @@ export const observe = async (topics: ReadonlyArray<string>, groupId: string) =>
   })
   return {
     firstSeen,
+    producedAt,
     count: () => firstSeen.size,
     events: () => events,
     duplicateEventIds: () => duplicates,

@@ -101,6 +101,7 @@ export const startService = (env: Record<string, string>, script = "src/main.ts"
     const tail: Array<string> = []
     const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)))
     const onData = (chunk: Buffer) => {
+      if (process.env.BENCH_SERVICE_OUTPUT) process.stderr.write(chunk) // the service's own log, to debug
       tail.push(chunk.toString())
       if (tail.length > 50) tail.shift()
     }

@@ -206,12 +206,17 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
           (id) => !generation.orders.has(id),
         )
-        const stored = yield* store.loadOrders(unknownOrders)
-        yield* generation.ensure(
+        // One round trip: the orders already recorded, and the stock of products not in memory
+        // (those of every new order; a duplicate among them loads a product it did not need).
+        const products = generation.missing(
           messages.flatMap((m) =>
-            m._tag === "Created" && !stored.has(m.order.order_id) ? m.order.items.map((i) => i.product_id) : [],
+            m._tag === "Created" && !generation.orders.has(m.order.order_id)
+              ? m.order.items.map((i) => i.product_id)
+              : [],
           ),
         )
+        const { known: stored, stock } = yield* store.lookup(unknownOrders, products)
+        generation.adopt(products, stock)
         // A few workers take the messages in order (cheaper than a fiber per message); many
         // orders are in flight at once, so actors and the committer see batches, not single hops.
         const pending: Array<Pending.Pending<void, StaleGeneration> | undefined> = []

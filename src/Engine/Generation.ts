@@ -33,18 +33,25 @@ export class Generation {
     private readonly deps: GenerationDeps,
   ) {}
 
+  /** The products among `ids` with no actor in memory yet. */
+  readonly missing = (ids: Iterable<ProductId>): Array<ProductId> =>
+    this.closed ? [] : [...new Set(ids)].filter((id) => !this.actors.has(id))
+
+  /** Creates actors for `missing` from their rows as loaded (a product with no row starts empty). */
+  readonly adopt = (missing: ReadonlyArray<ProductId>, rows: ReadonlyArray<StockRow>): void => {
+    const byId = new Map(rows.map((r) => [r.productId, r]))
+    for (const id of missing) {
+      if (this.actors.has(id) || this.closed) continue // created meanwhile by someone else
+      this.actors.set(id, ProductActor.makeActor(ProductActor.cellFromRow(id, byId.get(id))))
+    }
+  }
+
   /** Creates actors for the products not in memory yet, loading them in one query. */
   readonly ensure = (ids: Iterable<ProductId>): Effect.Effect<void, SqlError> =>
     Effect.suspend(() => {
-      const missing = [...new Set(ids)].filter((id) => !this.actors.has(id))
-      if (missing.length === 0 || this.closed) return Effect.void
-      return Effect.map(this.deps.loadStock(missing), (rows) => {
-        const byId = new Map(rows.map((r) => [r.productId, r]))
-        for (const id of missing) {
-          if (this.actors.has(id) || this.closed) continue // created meanwhile by someone else
-          this.actors.set(id, ProductActor.makeActor(ProductActor.cellFromRow(id, byId.get(id))))
-        }
-      })
+      const missing = this.missing(ids)
+      if (missing.length === 0) return Effect.void
+      return Effect.map(this.deps.loadStock(missing), (rows) => this.adopt(missing, rows))
     })
 
   /**

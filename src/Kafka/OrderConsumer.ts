@@ -76,6 +76,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       let pipeline = pipelines.get(key)
       if (pipeline === undefined) {
         pipeline = partitionPipeline({
+          chunkSize,
           run,
           decide: engine.decide,
           process: engine.process,
@@ -123,6 +124,9 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       inBatch.add(work)
       try {
         await work
+      } catch (error) {
+        pipelines.delete(key) // it stopped on a defect: the restarted consumer starts a fresh one
+        throw error
       } finally {
         inBatch.delete(work)
         clearInterval(beat)

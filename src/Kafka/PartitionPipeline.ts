@@ -2,10 +2,15 @@ import { Effect, Either } from "effect"
 import type { OrderMessage } from "../Domain/Orders.js"
 import type { DecidedChunk } from "../Engine/Engine.js"
 
-/** How many chunks of one partition may be decided before the oldest of them is durable. */
-export const pipelineDepth = 2
+/**
+ * How many orders of one partition may be decided and not yet durable before the consumer waits
+ * (beyond the chunk being pushed): one full chunk, so big batches pipeline two chunks deep, while
+ * a trickle of small chunks never waits for a commit before the next fetch.
+ */
+export const maxUndurable = (chunkSize: number) => chunkSize
 
 export interface PipelineDeps {
+  readonly chunkSize: number
   readonly run: <A>(effect: Effect.Effect<A>) => Promise<A>
   /** decides a chunk in memory, only in generation `expected` when given */
   readonly decide: (messages: ReadonlyArray<OrderMessage>, expected?: number) => Effect.Effect<DecidedChunk, unknown>
@@ -30,12 +35,28 @@ export const partitionPipeline = (deps: PipelineDeps) => {
   /** settles after the newest chunk pushed is durable and acknowledged */
   let chain: Promise<void> = Promise.resolve()
   /** chunks pushed and not yet settled, oldest first */
-  const inflight: Array<{ readonly generation: number; readonly settled: Promise<void> }> = []
+  const inflight: Array<{ readonly generation: number; readonly size: number; readonly settled: Promise<void> }> = []
+  const cap = maxUndurable(deps.chunkSize)
+  const undurable = () => inflight.reduce((n, chunk) => n + chunk.size, 0)
 
-  const enqueue = (settle: () => Promise<void>, generation: number) => {
-    const settled = chain.then(settle)
+  /**
+   * A defect while settling (a bug, not a failed commit: those are decided again) stops the
+   * pipeline: no later offset is acknowledged past the chunk that failed, and the next push or
+   * drain throws it, so the consumer crashes and starts again from the last committed offset.
+   */
+  let failure: { readonly cause: unknown } | undefined
+  const rethrow = () => {
+    if (failure !== undefined) throw failure.cause
+  }
+
+  const enqueue = (settle: () => Promise<void>, generation: number, size: number) => {
+    const settled = chain
+      .then(() => (failure === undefined ? settle() : undefined))
+      .catch((cause: unknown) => {
+        failure ??= { cause }
+      })
     chain = settled
-    const entry = { generation, settled }
+    const entry = { generation, size, settled }
     inflight.push(entry)
     void settled.then(() => {
       inflight.splice(inflight.indexOf(entry), 1)
@@ -43,28 +64,38 @@ export const partitionPipeline = (deps: PipelineDeps) => {
     return settled
   }
 
-  /** Decides the chunk and returns once at most `pipelineDepth - 1` chunks are not yet durable. */
+  /** Decides the chunk and returns once the orders not yet durable are within the cap. */
   const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string) => {
+    rethrow()
     const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
     if (Either.isLeft(decided)) {
       // the generation changed (or the database failed): everything before this chunk first, in order
-      await enqueue(async () => {
-        await deps.run(deps.process(messages))
-        await deps.acknowledge(lastOffset)
-      }, -1)
+      await enqueue(
+        async () => {
+          await deps.run(deps.process(messages))
+          await deps.acknowledge(lastOffset)
+        },
+        -1,
+        messages.length,
+      )
+      rethrow()
       return
     }
     const { durable, generation } = decided.right
-    enqueue(async () => {
-      if (Either.isLeft(await deps.run(Effect.either(durable)))) await deps.run(deps.process(messages))
-      await deps.acknowledge(lastOffset)
-    }, generation)
-    const oldest = inflight.length - pipelineDepth
-    if (oldest >= 0) await inflight[oldest]!.settled
+    enqueue(
+      async () => {
+        if (Either.isLeft(await deps.run(Effect.either(durable)))) await deps.run(deps.process(messages))
+        await deps.acknowledge(lastOffset)
+      },
+      generation,
+      messages.length,
+    )
+    while (inflight.length > 1 && undurable() > cap) await inflight[0]!.settled
+    rethrow()
   }
 
   /** Returns once every chunk pushed is durable and acknowledged. */
-  const drain = () => chain
+  const drain = () => chain.then(rethrow)
 
   return { push, drain } as const
 }

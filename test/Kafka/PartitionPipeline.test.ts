@@ -1,0 +1,99 @@
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import type { OrderId } from "../../src/Domain/Ids.js"
+import type { OrderMessage } from "../../src/Domain/Orders.js"
+import type { DecidedChunk } from "../../src/Engine/Engine.js"
+import * as Pending from "../../src/Engine/Pending.js"
+import { StaleGeneration } from "../../src/Engine/ProductActor.js"
+import { partitionPipeline } from "../../src/Kafka/PartitionPipeline.js"
+
+// The pipeline between one partition's chunks and the engine, with an engine whose commits the
+// test completes by hand: offsets are acknowledged in order and only once durable.
+
+const chunk = (n: number, from = 0): Array<OrderMessage> =>
+  Array.from({ length: n }, (_, i) => ({
+    _tag: "Cancelled",
+    order: { order_id: `o${from + i}` as OrderId },
+  }))
+
+const harness = (chunkSize: number) => {
+  const commits: Array<Pending.Pending<void, StaleGeneration>> = []
+  const acknowledged: Array<string> = []
+  const processed: Array<number> = []
+  let generation = 1
+  const pipeline = partitionPipeline({
+    chunkSize,
+    run: Effect.runPromise,
+    decide: (_messages, expected) =>
+      Effect.suspend(() => {
+        if (expected !== undefined && expected !== generation) return Effect.fail(new StaleGeneration())
+        const done = Pending.make<void, StaleGeneration>()
+        commits.push(done)
+        return Effect.succeed({ generation, durable: Pending.wait(done) } satisfies DecidedChunk)
+      }),
+    process: (messages) =>
+      Effect.sync(() => {
+        processed.push(messages.length)
+      }),
+    acknowledge: async (offset) => {
+      acknowledged.push(offset)
+    },
+  })
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
+  return { pipeline, commits, acknowledged, processed, tick, newGeneration: () => generation++ }
+}
+
+describe("partition pipeline", () => {
+  it("acknowledges in order, each offset only once its chunk and every one before it is durable", async () => {
+    const { pipeline, commits, acknowledged, tick } = harness(100)
+    await pipeline.push(chunk(10), "9")
+    await pipeline.push(chunk(10, 10), "19")
+    await pipeline.push(chunk(10, 20), "29")
+    expect(commits).toHaveLength(3)
+    Pending.succeed(commits[1]!, undefined) // the second is durable before the first
+    await tick()
+    expect(acknowledged).toEqual([])
+    Pending.succeed(commits[0]!, undefined)
+    await tick()
+    expect(acknowledged).toEqual(["9", "19"])
+    Pending.succeed(commits[2]!, undefined)
+    await pipeline.drain()
+    expect(acknowledged).toEqual(["9", "19", "29"])
+  })
+
+  it("small chunks do not wait for a commit; a full chunk beyond the cap waits for the oldest", async () => {
+    const { pipeline, commits, tick } = harness(100)
+    for (let i = 0; i < 5; i++) await pipeline.push(chunk(10, i * 10), String(i * 10 + 9)) // 50 undurable: no wait
+    let returned = false
+    const big = pipeline.push(chunk(100, 50), "149").then(() => {
+      returned = true
+    })
+    await tick()
+    expect(returned).toBe(false) // 150 undurable > 100
+    for (const c of commits.slice(0, 5)) Pending.succeed(c, undefined)
+    await big
+    expect(returned).toBe(true)
+  })
+
+  it("a chunk whose generation was discarded is processed again, in order, before it is acknowledged", async () => {
+    const { pipeline, commits, acknowledged, processed, newGeneration } = harness(100)
+    await pipeline.push(chunk(10), "9")
+    newGeneration() // the next push cannot join the chunk in flight: it waits for it, then is processed
+    Pending.fail(commits[0]!, new StaleGeneration())
+    await pipeline.push(chunk(7, 10), "16")
+    expect(processed).toEqual([10, 7])
+    expect(acknowledged).toEqual(["9", "16"])
+  })
+
+  it("a defect while settling stops the acknowledgements and surfaces at the next push", async () => {
+    const { pipeline, commits, acknowledged, tick } = harness(100)
+    await pipeline.push(chunk(10), "9")
+    await pipeline.push(chunk(10, 10), "19")
+    Pending.complete(commits[0]!, Effect.die(new Error("a bug")))
+    Pending.succeed(commits[1]!, undefined)
+    await tick()
+    expect(acknowledged).toEqual([]) // nothing past the chunk that failed
+    await expect(pipeline.push(chunk(10, 20), "29")).rejects.toThrow("a bug")
+    await expect(pipeline.drain()).rejects.toThrow("a bug")
+  })
+})
