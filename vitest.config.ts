@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/Faults/**", "node_modules/**"],
+    exclude: ["test/Faults/**", "test/Soak/Soak.test.ts", "node_modules/**"],
     globalSetup: ["test/globalSetup.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,

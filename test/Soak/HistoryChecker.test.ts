@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest"
+import { checkHistory, type History, type LedgerRow } from "./HistoryChecker.js"
+
+// The soak's checker must catch what it claims to catch: a consistent history passes, and each
+// kind of defect planted in it is reported under its rule.
+
+const at = (n: number) => `2026-11-29 10:00:00.${String(n).padStart(6, "0")}`
+const ledger = (
+  productId: string,
+  movement: string,
+  quantity: number,
+  before: [number, number],
+  after: [number, number],
+  referenceId: string | null,
+  when: number,
+): LedgerRow => ({
+  productId,
+  movement,
+  quantity,
+  availableBefore: before[0],
+  reservedBefore: before[1],
+  availableAfter: after[0],
+  reservedAfter: after[1],
+  referenceId,
+  at: at(when),
+})
+const reserved = (orderId: string, items: Array<[string, number]>, reservationId = `r-${orderId}`) => ({
+  topic: "reserved" as const,
+  key: orderId,
+  eventId: `e-res-${orderId}`,
+  body: {
+    order_id: orderId,
+    reservation_id: reservationId,
+    items: items.map(([product_id, quantity]) => ({ product_id, quantity })),
+  },
+})
+const released = (orderId: string, items: Array<[string, number]>) => ({
+  ...reserved(orderId, items),
+  topic: "released" as const,
+  eventId: `e-rel-${orderId}`,
+})
+
+/** P starts at 5; o1 reserves 3, o2 asks 4 and is refused (2 left), o3 reserves 1 and is cancelled; +10 restock. */
+const consistent = (): History => ({
+  initial: new Map([["P", 5]]),
+  orders: [
+    { orderId: "o1", lines: [{ productId: "P", quantity: 3 }], cancelled: false },
+    { orderId: "o2", lines: [{ productId: "P", quantity: 4 }], cancelled: false },
+    { orderId: "o3", lines: [{ productId: "P", quantity: 1 }], cancelled: true },
+    { orderId: "o4", lines: [{ productId: "P", quantity: 1 }], cancelled: true },
+  ],
+  adjustments: [{ productId: "P", quantity: 10, referenceId: "adj-1" }],
+  events: [
+    reserved("o1", [["P", 3]]),
+    {
+      topic: "out_of_stock",
+      key: "o2",
+      eventId: "e-oos-o2",
+      body: { order_id: "o2", product_id: "P", requested_qty: 4, available_qty: 2 },
+    },
+    reserved("o3", [["P", 1]]),
+    released("o3", [["P", 1]]),
+    { topic: "adjusted", key: "P", eventId: "e-adj-1", body: { product_id: "P", quantity: 10, reference_id: "adj-1" } },
+  ],
+  stock: [{ productId: "P", available: 12, reserved: 3, onHand: 15 }],
+  ledger: [
+    ledger("P", "initial", 5, [0, 0], [5, 0], null, 1),
+    ledger("P", "reserve", 3, [5, 0], [2, 3], "o1", 2),
+    ledger("P", "reserve", 1, [2, 3], [1, 4], "o3", 3),
+    ledger("P", "release", 1, [1, 4], [2, 3], "o3", 4),
+    ledger("P", "adjust", 10, [2, 3], [12, 3], "adj-1", 5),
+  ],
+  reservations: [
+    { orderId: "o1", status: "reserved", at: at(2), shortProductId: null, availableQty: null },
+    { orderId: "o2", status: "rejected", at: at(2), shortProductId: "P", availableQty: 2 },
+    { orderId: "o3", status: "released", at: at(3), shortProductId: null, availableQty: null },
+    { orderId: "o4", status: "cancelled_before_create", at: at(3), shortProductId: null, availableQty: null },
+  ],
+})
+
+const rules = (history: History) => checkHistory(history).violations.map((v) => v.rule)
+
+describe("history checker", () => {
+  it("passes a consistent history, repeats of an event id counted but harmless", () => {
+    const history = consistent()
+    const verdict = checkHistory({ ...history, events: [...history.events, history.events[0]!] })
+    expect(verdict.violations).toEqual([])
+    expect(verdict).toMatchObject({ lost: 0, doubled: 0, repeatedEvents: 1 })
+  })
+
+  it("catches an order with no outcome, and one with two", () => {
+    const history = consistent()
+    const lostOne = { ...history, reservations: history.reservations.filter((r) => r.orderId !== "o1") }
+    expect(checkHistory(lostOne)).toMatchObject({ lost: 1 })
+    const twice = { ...history, events: [...history.events, { ...reserved("o1", [["P", 3]]), eventId: "other" }] }
+    expect(checkHistory(twice).doubled).toBe(1)
+    expect(rules(twice)).toContain("exactly one outcome event per order")
+  })
+
+  it("catches a release of the wrong lines, a second release and a release nobody asked for", () => {
+    const history = consistent()
+    const wrong = {
+      ...history,
+      events: history.events.map((e) => (e.eventId === "e-rel-o3" ? released("o3", [["P", 2]]) : e)),
+    }
+    expect(rules(wrong)).toContain("a release gives back exactly what was reserved")
+    const again = { ...history, events: [...history.events, { ...released("o3", [["P", 1]]), eventId: "again" }] }
+    expect(rules(again)).toContain("a cancellation releases once")
+    const uncalled = {
+      ...history,
+      orders: history.orders.map((o) => (o.orderId === "o1" ? o : o)),
+      events: [...history.events, released("o1", [["P", 3]])],
+    }
+    expect(rules(uncalled)).toContain("a release only after a cancellation")
+  })
+
+  it("catches a false rejection: out_of_stock reporting less than the product had", () => {
+    const history = consistent()
+    const phantom = {
+      ...history,
+      events: history.events.map((e) =>
+        e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, available_qty: 1 } } : e,
+      ),
+    }
+    expect(rules(phantom)).toContain("an out_of_stock reports what the product really had")
+  })
+
+  it("catches events for an order cancelled before it was created", () => {
+    const history = consistent()
+    const leaked = { ...history, events: [...history.events, reserved("o4", [["P", 1]])] }
+    expect(rules(leaked)).toContain("nothing for an order cancelled before it was created")
+  })
+
+  it("catches a row that does not add up and a ledger that does not replay to it", () => {
+    const history = consistent()
+    const drifted = { ...history, stock: [{ productId: "P", available: 11, reserved: 4, onHand: 15 }] }
+    expect(rules(drifted)).toEqual(
+      expect.arrayContaining(["reserved is what the events say is held", "the ledger replays to the row"]),
+    )
+    const gap = { ...history, ledger: history.ledger.filter((r) => r.referenceId !== "o1") }
+    expect(rules(gap)).toContain("the ledger replays without gaps")
+  })
+
+  it("catches an adjustment applied twice or never announced", () => {
+    const history = consistent()
+    const twice = { ...history, ledger: [...history.ledger, ledger("P", "adjust", 10, [12, 3], [22, 3], "adj-1", 6)] }
+    expect(rules(twice)).toContain("an adjustment has exactly one ledger row")
+    const silent = { ...history, events: history.events.filter((e) => e.topic !== "adjusted") }
+    expect(rules(silent)).toContain("an adjustment has exactly one event")
+  })
+})

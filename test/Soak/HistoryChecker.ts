@@ -1,0 +1,262 @@
+// The soak's checker: given everything that happened in a run (what was produced, every event seen
+// on the output topics, the HTTP answers and the final database), it lists the rules broken, each
+// with the history of the order or product that shows it. Pure: it is tested on its own.
+
+export interface Line {
+  readonly productId: string
+  readonly quantity: number
+}
+
+/** An order as produced, its lines summed per product. */
+export interface ProducedOrder {
+  readonly orderId: string
+  readonly lines: ReadonlyArray<Line>
+  /** a cancellation was produced (before or after the order) */
+  readonly cancelled: boolean
+}
+
+/** An adjustment the service answered 201 to (others had no effect). */
+export interface AppliedAdjustment {
+  readonly productId: string
+  readonly quantity: number
+  readonly referenceId: string
+}
+
+export interface SeenEvent {
+  readonly topic: "reserved" | "released" | "out_of_stock" | "adjusted" | "other"
+  readonly key: string
+  readonly eventId: string
+  readonly body: Record<string, unknown>
+}
+
+export interface StockRow {
+  readonly productId: string
+  readonly available: number
+  readonly reserved: number
+  readonly onHand: number
+}
+
+export interface LedgerRow {
+  readonly productId: string
+  readonly movement: string
+  readonly quantity: number
+  readonly availableBefore: number
+  readonly availableAfter: number
+  readonly reservedBefore: number
+  readonly reservedAfter: number
+  readonly referenceId: string | null
+  /** the commit's time, microseconds: rows of one commit share it */
+  readonly at: string
+}
+
+export interface ReservationRow {
+  readonly orderId: string
+  readonly status: string
+  readonly at: string
+  readonly shortProductId: string | null
+  readonly availableQty: number | null
+}
+
+export interface History {
+  readonly initial: ReadonlyMap<string, number>
+  readonly orders: ReadonlyArray<ProducedOrder>
+  readonly adjustments: ReadonlyArray<AppliedAdjustment>
+  readonly events: ReadonlyArray<SeenEvent>
+  readonly stock: ReadonlyArray<StockRow>
+  /** ordered by id */
+  readonly ledger: ReadonlyArray<LedgerRow>
+  readonly reservations: ReadonlyArray<ReservationRow>
+}
+
+export interface Violation {
+  readonly rule: string
+  readonly subject: string
+  readonly detail: string
+}
+
+export interface Verdict {
+  readonly violations: ReadonlyArray<Violation>
+  readonly lost: number
+  readonly doubled: number
+  readonly repeatedEvents: number
+  readonly events: number
+}
+
+const linesOf = (body: Record<string, unknown>): Array<Line> =>
+  ((body.items as Array<{ product_id: string; quantity: number }> | undefined) ?? [])
+    .map((i) => ({ productId: i.product_id, quantity: i.quantity }))
+    .sort((a, b) => (a.productId < b.productId ? -1 : 1))
+
+const sameLines = (a: ReadonlyArray<Line>, b: ReadonlyArray<Line>) =>
+  a.length === b.length && a.every((l, i) => l.productId === b[i]!.productId && l.quantity === b[i]!.quantity)
+
+const show = (lines: ReadonlyArray<Line>) => lines.map((l) => `${l.productId}×${l.quantity}`).join(" ")
+
+export const checkHistory = (history: History): Verdict => {
+  const violations: Array<Violation> = []
+  const fail = (rule: string, subject: string, detail: string) => violations.push({ rule, subject, detail })
+
+  // Events, once per event_id (a repeat is what a consumer drops).
+  const distinct = new Map<string, SeenEvent>()
+  for (const e of history.events) if (!distinct.has(e.eventId)) distinct.set(e.eventId, e)
+  const repeatedEvents = history.events.length - distinct.size
+  const byOrder = new Map<string, Array<SeenEvent>>()
+  const adjustedRefs = new Map<string, number>()
+  for (const e of distinct.values()) {
+    if (e.topic === "adjusted") {
+      const ref = String(e.body.reference_id ?? "")
+      adjustedRefs.set(ref, (adjustedRefs.get(ref) ?? 0) + 1)
+    } else if (e.topic !== "other") byOrder.set(e.key, [...(byOrder.get(e.key) ?? []), e])
+  }
+  const rows = new Map(history.reservations.map((r) => [r.orderId, r]))
+  const ledgerOf = new Map<string, Array<LedgerRow>>()
+  for (const row of history.ledger) ledgerOf.set(row.productId, [...(ledgerOf.get(row.productId) ?? []), row])
+
+  // Per order: exactly one outcome, a release only after a reservation and of exactly its lines.
+  let lost = 0
+  let doubled = 0
+  const held = new Map<string, number>()
+  const hold = (lines: ReadonlyArray<Line>, sign: number) => {
+    for (const l of lines) held.set(l.productId, (held.get(l.productId) ?? 0) + sign * l.quantity)
+  }
+  for (const order of history.orders) {
+    const id = order.orderId
+    const events = byOrder.get(id) ?? []
+    const outcomes = events.filter((e) => e.topic === "reserved" || e.topic === "out_of_stock")
+    const releases = events.filter((e) => e.topic === "released")
+    const row = rows.get(id)
+    const story = () =>
+      `produced ${show(order.lines)}${order.cancelled ? " + cancel" : ""}; row ${row ? row.status : "none"}; events ${
+        events.map((e) => `${e.topic}(${show(linesOf(e.body)) || JSON.stringify(e.body)})`).join(", ") || "none"
+      }`
+    if (row === undefined) {
+      lost++
+      fail("every order has an outcome", id, story())
+      continue
+    }
+    if (row.status === "cancelled_before_create") {
+      if (!order.cancelled) fail("cancelled before create only when a cancellation was produced", id, story())
+      if (events.length > 0) fail("nothing for an order cancelled before it was created", id, story())
+      continue
+    }
+    if (outcomes.length !== 1) {
+      if (outcomes.length > 1) doubled++
+      else lost++
+      fail("exactly one outcome event per order", id, story())
+      continue
+    }
+    const outcome = outcomes[0]!
+    if (outcome.topic === "reserved") {
+      if (!sameLines(linesOf(outcome.body), order.lines)) fail("a reservation holds every line", id, story())
+      hold(linesOf(outcome.body), 1)
+      if (releases.length > 1) {
+        doubled++
+        fail("a cancellation releases once", id, story())
+      }
+      if (releases.length > 0 && !order.cancelled) fail("a release only after a cancellation", id, story())
+      if (order.cancelled && releases.length === 0) fail("a cancelled reservation is released", id, story())
+      for (const r of releases.slice(0, 1)) {
+        if (!sameLines(linesOf(r.body), linesOf(outcome.body)) || r.body.reservation_id !== outcome.body.reservation_id)
+          fail("a release gives back exactly what was reserved", id, story())
+        hold(linesOf(r.body), -1)
+      }
+      const expected = order.cancelled ? "released" : "reserved"
+      if (row.status !== expected) fail("the database agrees with the events", id, `${story()}; expected ${expected}`)
+    } else {
+      if (releases.length > 0) fail("a release only after a reservation", id, story())
+      if (row.status !== "rejected") fail("the database agrees with the events", id, story())
+      checkRejection(order, outcome, row, ledgerOf, history.initial, fail)
+    }
+  }
+
+  // Per adjustment answered 201: exactly one event, exactly one ledger row.
+  const adjustRows = new Map<string, number>()
+  for (const row of history.ledger) {
+    if (row.movement === "adjust" && row.referenceId !== null)
+      adjustRows.set(row.referenceId, (adjustRows.get(row.referenceId) ?? 0) + 1)
+  }
+  for (const a of history.adjustments) {
+    if (adjustedRefs.get(a.referenceId) !== 1)
+      fail("an adjustment has exactly one event", a.referenceId, `events ${adjustedRefs.get(a.referenceId) ?? 0}`)
+    if (adjustRows.get(a.referenceId) !== 1)
+      fail("an adjustment has exactly one ledger row", a.referenceId, `rows ${adjustRows.get(a.referenceId) ?? 0}`)
+  }
+
+  // Per product: the row adds up, and the ledger replays to it.
+  const adjusted = new Map<string, number>()
+  for (const a of history.adjustments) adjusted.set(a.productId, (adjusted.get(a.productId) ?? 0) + a.quantity)
+  for (const s of history.stock) {
+    const id = s.productId
+    const initial = history.initial.get(id) ?? 0
+    const ledger = ledgerOf.get(id) ?? []
+    const story = () =>
+      `row available ${s.available} reserved ${s.reserved} on_hand ${s.onHand}; initial ${initial}, adjusted ${
+        adjusted.get(id) ?? 0
+      }, held by events ${held.get(id) ?? 0}; ledger tail ${ledger
+        .slice(-6)
+        .map(
+          (r) =>
+            `${r.movement} ${r.quantity} ${r.availableBefore}/${r.reservedBefore}→${r.availableAfter}/${r.reservedAfter}`,
+        )
+        .join("; ")}`
+    if (s.available < 0 || s.reserved < 0 || s.onHand !== s.available + s.reserved)
+      fail("no oversell: the row balances", id, story())
+    if (s.onHand !== initial + (adjusted.get(id) ?? 0))
+      fail("on hand is the initial stock plus adjustments", id, story())
+    if (s.reserved !== (held.get(id) ?? 0)) fail("reserved is what the events say is held", id, story())
+    let available = 0
+    let reserved = 0
+    for (const [i, r] of ledger.entries()) {
+      if (r.availableBefore !== available || r.reservedBefore !== reserved) {
+        fail(
+          "the ledger replays without gaps",
+          id,
+          `row ${i} (${r.movement}, ${r.referenceId}) starts from ${r.availableBefore}/${r.reservedBefore}, the one before ended at ${available}/${reserved}`,
+        )
+        break
+      }
+      available = r.availableAfter
+      reserved = r.reservedAfter
+    }
+    if (available !== s.available || reserved !== s.reserved) fail("the ledger replays to the row", id, story())
+  }
+  return { violations, lost, doubled, repeatedEvents, events: history.events.length }
+}
+
+/**
+ * An out_of_stock must report what the product really had when the order was decided: a value
+ * its available quantity took in the commit that recorded the rejection (rows of one commit share
+ * their time), or, when that commit did not touch the product, the value the commit before left.
+ */
+const checkRejection = (
+  order: ProducedOrder,
+  outcome: SeenEvent,
+  row: ReservationRow,
+  ledgerOf: ReadonlyMap<string, ReadonlyArray<LedgerRow>>,
+  initial: ReadonlyMap<string, number>,
+  fail: (rule: string, subject: string, detail: string) => void,
+) => {
+  const productId = String(outcome.body.product_id)
+  const requested = Number(outcome.body.requested_qty)
+  const available = Number(outcome.body.available_qty)
+  const line = order.lines.find((l) => l.productId === productId)
+  if (line === undefined || line.quantity !== requested) {
+    fail("an out_of_stock names a line of the order", order.orderId, JSON.stringify(outcome.body))
+    return
+  }
+  if (available >= requested) fail("an out_of_stock is short", order.orderId, JSON.stringify(outcome.body))
+  const ledger = ledgerOf.get(productId) ?? []
+  const before = ledger.filter((r) => r.at < row.at)
+  const during = ledger.filter((r) => r.at === row.at)
+  const candidates = new Set<number>([
+    before.length > 0 ? before[before.length - 1]!.availableAfter : (initial.get(productId) ?? 0),
+    ...during.flatMap((r) => [r.availableBefore, r.availableAfter]),
+  ])
+  if (!candidates.has(available)) {
+    fail(
+      "an out_of_stock reports what the product really had",
+      order.orderId,
+      `reported ${available} of ${productId} (requested ${requested}); the product had ${[...candidates].join(" or ")} at that commit (${row.at})`,
+    )
+  }
+}

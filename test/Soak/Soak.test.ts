@@ -1,0 +1,305 @@
+import { mkdirSync, writeFileSync } from "node:fs"
+import { SqlClient } from "@effect/sql"
+import { afterAll, expect, layer } from "@effect/vitest"
+import { Duration, Effect, Fiber, Schedule } from "effect"
+import { broker, start, waitReady } from "../Faults/FaultKit.js"
+import { processHarness } from "../support/Harness.js"
+import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
+import { TestKafka } from "../support/TestKafka.js"
+import { type AppliedAdjustment, checkHistory, type History, type SeenEvent } from "./HistoryChecker.js"
+import { type FaultKind, faultPlan, loadPlan, products, tickMs } from "./SoakPlan.js"
+
+// npm run test:soak: long runs of steady load with mixed faults, checked by the history checker.
+// SOAK_MINUTES (10), SOAK_RUNS (1), SOAK_SEED (random; run i uses seed + i), SOAK_RATE (orders/s, 250).
+
+const minutes = Number(process.env.SOAK_MINUTES ?? 10)
+const runs = Number(process.env.SOAK_RUNS ?? 1)
+const firstSeed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 1_000_000))
+const rate = Number(process.env.SOAK_RATE ?? 250)
+const token = "soak-admin-token"
+const admin = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+
+interface Row {
+  readonly seed: number
+  readonly minutes: number
+  readonly orders: number
+  readonly faults: Record<string, number>
+  readonly lost: number
+  readonly doubled: number
+  readonly repeatedEvents: number
+  readonly events: number
+  readonly maxRecoverySeconds: number
+  readonly violations: number
+}
+const rows: Array<Row> = []
+
+afterAll(() => {
+  const kinds = [...new Set(rows.flatMap((r) => Object.keys(r.faults)))].sort()
+  const lines = rows.map(
+    (r) =>
+      `| ${r.seed} | ${r.minutes} | ${r.orders} | ${kinds.map((k) => r.faults[k] ?? 0).join(" | ")} | ${r.lost} | ${r.doubled} | ${r.repeatedEvents} of ${r.events} | ${r.maxRecoverySeconds.toFixed(1)} | ${r.violations} |`,
+  )
+  console.info(
+    [
+      "",
+      `| seed | minutes | orders | ${kinds.join(" | ")} | lost | doubled | repeated events | max recovery (s) | violations |`,
+      `|${"---|".repeat(9 + kinds.length)}`,
+      ...lines,
+    ].join("\n"),
+  )
+})
+
+type Instance = { readonly service: ServiceProcess; readonly port: number }
+
+const soakRun = (seed: number) =>
+  Effect.gen(function* () {
+    const kafka = yield* TestKafka
+    const sql = yield* SqlClient.SqlClient
+    const durationMs = minutes * 60_000
+    const ticks = Math.floor(durationMs / tickMs)
+    console.info(
+      `soak: seed ${seed}, ${minutes} min, ${rate} orders/s (SOAK_SEED=${seed} replays this load and schedule)`,
+    )
+    const { ticks: plan, cancelled } = loadPlan(seed, ticks, Math.max(1, Math.round((rate * tickMs) / 1000)))
+    const faults = faultPlan(seed, durationMs)
+
+    const services: Array<ServiceProcess> = []
+    let serial = 0
+    const launch = (role: string) =>
+      Effect.tap(start(`${role}-${++serial}`, { ADMIN_TOKEN: token, LOG_LEVEL: "info" }), ({ service }) => {
+        services.push(service)
+      })
+    let primary: Instance | undefined = yield* launch("primary")
+    let secondary: Instance | undefined
+    const alive = () => [primary, secondary].filter((i): i is Instance => i !== undefined)
+
+    // HTTP to whichever instance is up; retried with the same Idempotency-Key until it answers
+    const http = (method: string, path: string, body: unknown, key?: string) =>
+      Effect.tryPromise(async () => {
+        const target = alive()[0]
+        if (target === undefined) throw new Error("no instance up")
+        const response = await fetch(`http://127.0.0.1:${target.port}${path}`, {
+          method,
+          headers: { ...admin, ...(key ? { "idempotency-key": key } : {}) },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        })
+        if (response.status >= 500) throw new Error(`${response.status}`)
+        return response.status
+      }).pipe(Effect.retry({ schedule: Schedule.spaced(Duration.millis(500)), times: 240 }), Effect.orDie)
+
+    const initial = new Map(products().map((p) => [p.productId, p.initial]))
+    for (const p of products()) yield* http("PUT", `/inventory/${p.productId}`, { initial_quantity: p.initial })
+
+    // faults, each in its own fiber so they overlap; one actor per resource at a time
+    const counts: Record<string, number> = {}
+    let maxRecovery = 0
+    const primaryLock = yield* Effect.makeSemaphore(1)
+    const brokerLock = yield* Effect.makeSemaphore(1)
+    const [{ db }] = (yield* sql<{ db: string }>`SELECT current_database() AS db`) as [{ db: string }]
+    const inject = (kind: FaultKind, holdMs: number) =>
+      Effect.gen(function* () {
+        counts[kind] = (counts[kind] ?? 0) + 1
+        const hold = Duration.millis(holdMs)
+        switch (kind) {
+          case "service kill -9":
+          case "service SIGTERM":
+            yield* primaryLock.withPermits(1)(
+              Effect.gen(function* () {
+                const victim = primary
+                primary = undefined
+                if (victim)
+                  yield* kind === "service kill -9" ? kill9(victim.service) : Effect.asVoid(stop(victim.service))
+                yield* Effect.sleep(Duration.millis(holdMs / 5))
+                primary = yield* launch("primary")
+              }),
+            )
+            break
+          case "broker kill -9":
+          case "broker stop":
+            yield* brokerLock.withPermits(1)(
+              Effect.zipRight(
+                broker(kind === "broker kill -9" ? "kill" : "stop"),
+                Effect.zipRight(Effect.sleep(hold), broker("start")),
+              ),
+            )
+            break
+          case "PostgreSQL connections cut":
+            yield* sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = ${db} AND application_name = 'inventory-service' AND pid <> pg_backend_pid()`
+            break
+          case "database stalled":
+            yield* sql.withTransaction(Effect.zipRight(sql`LOCK TABLE stock IN EXCLUSIVE MODE`, Effect.sleep(hold)))
+            break
+          case "second instance joins or leaves":
+            if (secondary === undefined) secondary = yield* launch("secondary")
+            else {
+              const leaving = secondary
+              secondary = undefined
+              yield* holdMs % 2 === 0 ? kill9(leaving.service) : Effect.asVoid(stop(leaving.service))
+            }
+            break
+        }
+      })
+    const started = Date.now()
+    const faultFiber = yield* Effect.forEach(
+      faults,
+      (f) =>
+        Effect.gen(function* () {
+          yield* Effect.sleep(Duration.millis(Math.max(0, started + f.atMs - Date.now())))
+          const at = Date.now()
+          yield* inject(f.kind, f.holdMs)
+          yield* primaryLock.withPermits(1)(Effect.suspend(() => waitReady(primary!.port)))
+          maxRecovery = Math.max(maxRecovery, (Date.now() - at) / 1000)
+        }).pipe(Effect.fork),
+      { discard: false },
+    ).pipe(
+      Effect.flatMap((fibers) => Fiber.joinAll(fibers)),
+      Effect.fork,
+    )
+
+    // the load, tick by tick; adjustments go through HTTP beside it
+    const applied: Array<AppliedAdjustment> = []
+    const adjustFibers: Array<Fiber.RuntimeFiber<number>> = []
+    const created = new Map<string, ReadonlyArray<{ product_id: string; quantity: number }>>()
+    for (const [t, tick] of plan.entries()) {
+      if (tick.cancels.length > 0) {
+        yield* kafka.sendMany(
+          kafka.topics.ordersCancelled,
+          tick.cancels.map((id) => ({
+            key: id,
+            value: JSON.stringify({ order_id: id, user_id: "u", cancelled_at: new Date().toISOString() }),
+          })),
+        )
+      }
+      yield* kafka.sendMany(
+        kafka.topics.ordersCreated,
+        tick.creates.map((o) => {
+          created.set(o.orderId, o.items)
+          return {
+            key: o.orderId,
+            value: JSON.stringify({
+              order_id: o.orderId,
+              user_id: "u",
+              items_count: o.items.length,
+              items: o.items.map((i) => ({ ...i, price: "1.00" })),
+            }),
+          }
+        }),
+      )
+      const adjustment = tick.adjustment
+      if (adjustment) {
+        const body = { quantity: adjustment.quantity, adjustment_type: adjustment.type, reference_id: adjustment.key }
+        adjustFibers.push(
+          yield* http("POST", `/inventory/${adjustment.productId}/adjustments`, body, adjustment.key).pipe(
+            Effect.tap((status) => {
+              if (status === 201)
+                applied.push({
+                  productId: adjustment.productId,
+                  quantity: adjustment.quantity,
+                  referenceId: adjustment.key,
+                })
+            }),
+            Effect.fork,
+          ),
+        )
+      }
+      if (t % 300 === 0)
+        console.info(
+          `soak ${seed}: ${Math.round((Date.now() - started) / 1000)} s, ${created.size} orders, faults ${JSON.stringify(counts)}`,
+        )
+      yield* Effect.sleep(Duration.millis(Math.max(0, started + (t + 1) * tickMs - Date.now())))
+    }
+    yield* Fiber.join(faultFiber)
+    yield* Fiber.joinAll(adjustFibers)
+    if (primary === undefined) primary = yield* launch("primary")
+
+    // everything decided and published, then the whole history checked
+    const snapshot = Effect.gen(function* () {
+      const seen = kafka.events()
+      const topicOf = new Map<string, SeenEvent["topic"]>([
+        [kafka.topics.reserved, "reserved"],
+        [kafka.topics.released, "released"],
+        [kafka.topics.outOfStock, "out_of_stock"],
+        [kafka.topics.adjusted, "adjusted"],
+      ])
+      const history: History = {
+        initial,
+        orders: [...created].map(([orderId, items]) => ({
+          orderId,
+          lines: [...items]
+            .map((i) => ({ productId: i.product_id, quantity: i.quantity }))
+            .sort((a, b) => (a.productId < b.productId ? -1 : 1)),
+          cancelled: cancelled.has(orderId),
+        })),
+        adjustments: applied,
+        events: seen.map((e) => ({
+          topic: topicOf.get(e.topic) ?? "other",
+          key: e.key,
+          eventId: e.eventId,
+          body: e.body,
+        })),
+        stock: yield* sql<{ productId: string; available: number; reserved: number; onHand: number }>`
+          SELECT product_id AS "productId", available, reserved, on_hand AS "onHand" FROM stock`,
+        ledger: yield* sql<History["ledger"][number]>`
+          SELECT product_id AS "productId", movement, quantity, available_before AS "availableBefore",
+                 available_after AS "availableAfter", reserved_before AS "reservedBefore",
+                 reserved_after AS "reservedAfter", reference_id AS "referenceId",
+                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at
+            FROM stock_ledger ORDER BY id`,
+        reservations: yield* sql<History["reservations"][number]>`
+          SELECT order_id AS "orderId", status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
+                 short_product_id AS "shortProductId", available_qty AS "availableQty" FROM reservations`,
+      }
+      const [{ outbox }] = (yield* sql<{ outbox: number }>`SELECT count(*)::int AS outbox FROM outbox`) as [
+        { outbox: number },
+      ]
+      return { history, verdict: checkHistory(history), outbox }
+    })
+    const final = yield* snapshot.pipe(
+      Effect.flatMap((s) => (s.verdict.violations.length === 0 && s.outbox === 0 ? Effect.succeed(s) : Effect.fail(s))),
+      Effect.retry({ schedule: Schedule.spaced(Duration.seconds(2)), times: 150 }),
+      Effect.catchAll((s) => ("verdict" in s ? Effect.succeed(s) : Effect.die(s))),
+    )
+    const { verdict } = final
+    const row: Row = {
+      seed,
+      minutes,
+      orders: created.size,
+      faults: counts,
+      lost: verdict.lost,
+      doubled: verdict.doubled,
+      repeatedEvents: verdict.repeatedEvents,
+      events: verdict.events,
+      maxRecoverySeconds: maxRecovery,
+      violations: verdict.violations.length,
+    }
+    rows.push(row)
+    console.info(`soak ${seed}: ${JSON.stringify(row)}`)
+    if (verdict.violations.length > 0) {
+      const dir = `soak-logs/${seed}`
+      mkdirSync(dir, { recursive: true })
+      for (const s of services) writeFileSync(`${dir}/${s.name}.log`, s.output.join(""))
+      writeFileSync(`${dir}/violations.json`, JSON.stringify(verdict.violations, null, 2))
+      const first = verdict.violations[0]!
+      console.error(
+        `soak FAILED: seed ${seed} (replay with SOAK_SEED=${seed}); ${verdict.violations.length} violations; first: ${first.rule} — ${first.subject}: ${first.detail}; logs in ${dir}`,
+      )
+    }
+    for (const i of alive()) yield* stop(i.service)
+    expect(verdict.violations.slice(0, 5)).toEqual([])
+    expect(verdict.repeatedEvents).toBeLessThanOrEqual(
+      Math.max(2_000, Object.values(counts).reduce((a, b) => a + b, 0) * 2_000),
+    )
+  })
+
+for (let i = 0; i < runs; i++) {
+  const seed = firstSeed + i
+  layer(processHarness({ label: `soak${i}` }), { excludeTestServices: true })(`soak run ${i + 1} of ${runs}`, (it) => {
+    it.effect(
+      `seed ${seed}: ${minutes} min of mixed faults, history checked`,
+      () => soakRun(seed),
+      (minutes + 15) * 60_000,
+    )
+  })
+}

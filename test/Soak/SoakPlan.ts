@@ -1,0 +1,130 @@
+// What a soak run does, drawn from its seed: the products, the load tick by tick (orders,
+// duplicates, cancellations before and after their order, HTTP adjustments) and the fault
+// schedule. The same seed gives the same plan; only the timing of the real system varies.
+
+export const rng = (seed: number) => {
+  let x = seed | 0
+  const next = () => {
+    x = (x + 0x6d2b79f5) | 0
+    let t = Math.imul(x ^ (x >>> 15), 1 | x)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return {
+    /** an integer in [0, n) */
+    int: (n: number) => Math.floor(next() * n),
+    /** true with probability p */
+    chance: (p: number) => next() < p,
+    between: (low: number, high: number) => low + Math.floor(next() * (high - low + 1)),
+  }
+}
+
+export const HOT = 5
+export const COLD = 300
+export const products = (): Array<{ readonly productId: string; readonly initial: number }> => [
+  ...Array.from({ length: HOT }, (_, i) => ({ productId: `hot-${i}`, initial: 10_000 })),
+  ...Array.from({ length: COLD }, (_, i) => ({ productId: `cold-${i}`, initial: 2_000 })),
+]
+
+export const tickMs = 200
+
+export interface PlannedOrder {
+  readonly orderId: string
+  readonly items: ReadonlyArray<{ readonly product_id: string; readonly quantity: number }>
+}
+
+export interface Tick {
+  readonly creates: ReadonlyArray<PlannedOrder>
+  readonly cancels: ReadonlyArray<string>
+  readonly adjustment?: {
+    readonly productId: string
+    readonly quantity: number
+    readonly type: string
+    readonly key: string
+  }
+}
+
+/** The load, one tick at a time; `ordersPerTick` new orders each, plus what earlier ticks deferred. */
+export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => {
+  const r = rng(seed)
+  const later = new Map<number, { creates: Array<PlannedOrder>; cancels: Array<string> }>()
+  const defer = (tick: number) => {
+    const slot = later.get(tick) ?? { creates: [], cancels: [] }
+    later.set(tick, slot)
+    return slot
+  }
+  const cancelled = new Set<string>()
+  const plan: Array<Tick> = []
+  for (let t = 0; t < ticks; t++) {
+    const now = defer(t)
+    later.delete(t)
+    const creates = [...now.creates]
+    const cancels = [...now.cancels]
+    for (let i = 0; i < ordersPerTick; i++) {
+      const orderId = `s${seed}-${t}-${i}`
+      const chosen = new Set<string>()
+      const lines = r.between(1, 5)
+      for (let l = 0; l < lines; l++) chosen.add(r.chance(0.3) ? `hot-${r.int(HOT)}` : `cold-${r.int(COLD)}`)
+      const order = { orderId, items: [...chosen].map((product_id) => ({ product_id, quantity: r.between(1, 3) })) }
+      if (r.chance(0.01)) {
+        // cancelled before it is created: the cancellation now, the order a second later
+        cancels.push(orderId)
+        cancelled.add(orderId)
+        if (t + 5 < ticks) defer(t + 5).creates.push(order)
+        else creates.push(order)
+        continue
+      }
+      creates.push(order)
+      if (r.chance(0.03)) defer(Math.min(ticks - 1, t + r.between(1, 50))).creates.push(order) // a duplicate
+      if (r.chance(0.1)) {
+        cancelled.add(orderId)
+        defer(Math.min(ticks - 1, t + r.between(2, 25))).cancels.push(orderId)
+      }
+    }
+    const adjustment =
+      t % 10 === 5
+        ? {
+            productId: r.chance(0.5) ? `hot-${r.int(HOT)}` : `cold-${r.int(COLD)}`,
+            ...(r.chance(0.8)
+              ? { quantity: r.between(50, 400), type: "restock" }
+              : { quantity: -r.between(1, 20), type: "damage" }),
+            key: `soak-${seed}-adj-${t}`,
+          }
+        : undefined
+    plan.push({ creates, cancels, ...(adjustment ? { adjustment } : {}) })
+  }
+  return { ticks: plan, cancelled }
+}
+
+export const faultKinds = [
+  "service kill -9",
+  "service SIGTERM",
+  "broker kill -9",
+  "broker stop",
+  "PostgreSQL connections cut",
+  "database stalled",
+  "second instance joins or leaves",
+] as const
+export type FaultKind = (typeof faultKinds)[number]
+
+export interface PlannedFault {
+  readonly atMs: number
+  readonly kind: FaultKind
+  /** how long the fault lasts where it has a duration (broker down, database stalled, restart delay) */
+  readonly holdMs: number
+}
+
+/** Faults every 10-40 s from 20 s in until 30 s before the end; a quarter of them land together with another. */
+export const faultPlan = (seed: number, durationMs: number): Array<PlannedFault> => {
+  const r = rng(seed ^ 0x5eed)
+  const faults: Array<PlannedFault> = []
+  for (let at = 20_000; at < durationMs - 30_000; at += r.between(10_000, 40_000)) {
+    const kind = faultKinds[r.int(faultKinds.length)]!
+    faults.push({ atMs: at, kind, holdMs: r.between(500, 5_000) })
+    if (r.chance(0.25)) {
+      const other = faultKinds.filter((k) => k !== kind)
+      faults.push({ atMs: at + r.int(1_000), kind: other[r.int(other.length)]!, holdMs: r.between(500, 5_000) })
+    }
+  }
+  return faults
+}
