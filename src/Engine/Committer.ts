@@ -1,8 +1,8 @@
 import { Cause, Chunk, Effect, Queue } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
-import type { CommitBatch, ProductWrite, StockStore } from "../Store/StockStore.js"
-import type { Decision } from "./Decision.js"
+import type { CommitBatch, LedgerRow, ProductWrite, StockStore } from "../Store/StockStore.js"
+import { type Decision, ledgerInCommitOrder } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
@@ -55,11 +55,15 @@ const mergeWrites = (entries: ReadonlyArray<Entry>): Array<ProductWrite & { read
   }))
 }
 
-const toBatch = (entries: ReadonlyArray<Entry>, products: ReadonlyArray<ProductWrite>): CommitBatch => ({
+const toBatch = (
+  entries: ReadonlyArray<Entry>,
+  products: ReadonlyArray<ProductWrite>,
+  ledger: ReadonlyArray<LedgerRow>,
+): CommitBatch => ({
   products,
   orderInserts: entries.flatMap((e) => e.decision.orderInserts),
   orderReleases: entries.flatMap((e) => e.decision.orderReleases),
-  ledger: entries.flatMap((e) => e.decision.ledger),
+  ledger,
   outbox: entries.flatMap((e) => e.decision.events),
   idempotency: entries.flatMap((e) => e.decision.idempotency),
 })
@@ -80,13 +84,15 @@ export const makeCommitter = (deps: CommitterDeps) =>
         const generation = live[0]?.generation
         if (generation === undefined) return
         const products = mergeWrites(live)
+        const ledger = ledgerInCommitOrder(live.flatMap((e) => e.decision.ledger))
         const started = performance.now()
-        const exit = yield* Effect.exit(deps.store.commit(toBatch(live, products)))
+        const exit = yield* Effect.exit(deps.store.commit(toBatch(live, products, ledger.rows)))
         if (exit._tag === "Success") {
           for (const p of products) {
             const version = exit.value.get(p.productId as ProductId)
             if (version !== undefined) p.cell.version = version
           }
+          for (const [cell, level] of ledger.levels) cell.committed = level
           for (const { decision } of live) for (const w of decision.writes) w.cell.holds--
           for (const e of live) Pending.succeed(e.done, undefined)
           yield* EngineMetrics.commitBatch(live.length, performance.now() - started)

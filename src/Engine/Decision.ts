@@ -13,10 +13,15 @@ export interface CellWrite {
   readonly location?: string | null
 }
 
+/** A ledger row with the move behind it: rows are written in the order their moves were applied. */
+export interface LedgerEntry extends LedgerRow {
+  readonly move: Move
+}
+
 /** Everything one order, cancellation or adjustment changes, committed all together or not at all. */
 export interface Decision {
   readonly writes: ReadonlyArray<CellWrite>
-  readonly ledger: ReadonlyArray<LedgerRow>
+  readonly ledger: ReadonlyArray<LedgerEntry>
   readonly orderInserts: ReadonlyArray<OrderInsert>
   readonly orderReleases: ReadonlyArray<OrderId>
   readonly events: ReadonlyArray<OutboxEvent>
@@ -46,7 +51,8 @@ export const ledgerOf = (
   movement: LedgerRow["movement"],
   quantity: number,
   extra: { adjustmentType?: string; reason?: string | null; referenceId?: string | null } = {},
-): LedgerRow => ({
+): LedgerEntry => ({
+  move,
   productId: move.cell.productId as ProductId,
   movement,
   adjustmentType: extra.adjustmentType ?? null,
@@ -56,3 +62,32 @@ export const ledgerOf = (
   reason: extra.reason ?? null,
   referenceId: extra.referenceId ?? null,
 })
+
+/**
+ * A batch's ledger rows as the stock rows will go through them: each product's rows in the order
+ * their moves were applied, every `before` the `after` of the row before it, the first one starting
+ * from what the row holds once the commits before have landed. A move's own before/after is what
+ * memory held when it was applied, which can include holds of sagas still in flight or later undone
+ * (those write no ledger row), and sagas complete out of order: the ledger would not replay. Also
+ * returns each product's level once this batch has landed.
+ */
+export const ledgerInCommitOrder = (
+  entries: ReadonlyArray<LedgerEntry>,
+): { readonly rows: Array<LedgerRow>; readonly levels: Map<ProductCell, Stock.StockLevel> } => {
+  const levels = new Map<ProductCell, Stock.StockLevel>()
+  const rows = [...entries]
+    .sort((a, b) => a.move.seq - b.move.seq)
+    .map(({ move, ...row }) => {
+      const cell = move.cell
+      const before = levels.get(cell) ?? cell.committed
+      const delta = Stock.difference(row.before, row.after)
+      const after = {
+        available: before.available + delta.available,
+        reserved: before.reserved + delta.reserved,
+        onHand: before.onHand + delta.onHand,
+      }
+      levels.set(cell, after)
+      return { ...row, before, after }
+    })
+  return { rows, levels }
+}

@@ -14,6 +14,8 @@ export interface ProductCell {
   threshold: number
   location: string | null
   version: number
+  /** the level the row has once every commit handed over so far has landed (the ledger starts from it) */
+  committed: Stock.StockLevel
   /** decisions applied in memory and not yet committed (the actor must not be passivated) */
   holds: number
   lastUsed: number
@@ -26,6 +28,7 @@ export const cellFromRow = (productId: ProductId, row: StockRow | undefined): Pr
   threshold: row?.threshold ?? 0,
   location: row?.location ?? null,
   version: row?.version ?? 0,
+  committed: row ?? Stock.emptyStock,
   holds: 0,
   lastUsed: Date.now(),
 })
@@ -35,7 +38,11 @@ export interface Move {
   readonly cell: ProductCell
   readonly before: Stock.StockLevel
   readonly after: Stock.StockLevel
+  /** when it was applied, across all actors: a product's moves are ordered by it */
+  readonly seq: number
 }
+
+let applied = 0
 
 /** The generation this command was sent in was discarded after a failed commit: decide again. */
 export class StaleGeneration extends Data.TaggedError("StaleGeneration") {}
@@ -140,7 +147,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         break
       }
       cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right })
+      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
       break
     }
     case "Release": {
@@ -151,7 +158,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       }
       cell.holds += command.compensation ? -1 : 1
       cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right })
+      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
       break
     }
     case "Adjust": {
@@ -166,7 +173,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       }
       cell.holds++
       cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right })
+      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
       break
     }
     case "Define": {
@@ -177,7 +184,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       cell.exists = true
       if (definition.threshold !== undefined) cell.threshold = definition.threshold
       if (definition.location !== undefined) cell.location = definition.location
-      succeed(command.reply, { move: { cell, before, after: cell.level }, created })
+      succeed(command.reply, { move: { cell, before, after: cell.level, seq: ++applied }, created })
       break
     }
   }

@@ -90,6 +90,24 @@ const linesOf = (body: Record<string, unknown>): Array<Line> =>
 const sameLines = (a: ReadonlyArray<Line>, b: ReadonlyArray<Line>) =>
   a.length === b.length && a.every((l, i) => l.productId === b[i]!.productId && l.quantity === b[i]!.quantity)
 
+const push = <K, V>(map: Map<K, Array<V>>, key: K, value: V) => {
+  const list = map.get(key)
+  if (list === undefined) map.set(key, [value])
+  else list.push(value)
+}
+
+/** The index of the first row whose time is not before `at` (rows sorted by time). */
+const firstAtOrAfter = (rows: ReadonlyArray<LedgerRow>, at: string) => {
+  let low = 0
+  let high = rows.length
+  while (low < high) {
+    const mid = (low + high) >> 1
+    if (rows[mid]!.at < at) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
 const show = (lines: ReadonlyArray<Line>) => lines.map((l) => `${l.productId}×${l.quantity}`).join(" ")
 
 export const checkHistory = (history: History): Verdict => {
@@ -106,11 +124,14 @@ export const checkHistory = (history: History): Verdict => {
     if (e.topic === "adjusted") {
       const ref = String(e.body.reference_id ?? "")
       adjustedRefs.set(ref, (adjustedRefs.get(ref) ?? 0) + 1)
-    } else if (e.topic !== "other") byOrder.set(e.key, [...(byOrder.get(e.key) ?? []), e])
+    } else if (e.topic !== "other") push(byOrder, e.key, e)
   }
   const rows = new Map(history.reservations.map((r) => [r.orderId, r]))
   const ledgerOf = new Map<string, Array<LedgerRow>>()
-  for (const row of history.ledger) ledgerOf.set(row.productId, [...(ledgerOf.get(row.productId) ?? []), row])
+  for (const row of history.ledger) push(ledgerOf, row.productId, row)
+  const timeline = new Map(
+    [...ledgerOf].map(([id, rows]) => [id, [...rows].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))]),
+  )
 
   // Per order: exactly one outcome, a release only after a reservation and of exactly its lines.
   let lost = 0
@@ -165,7 +186,7 @@ export const checkHistory = (history: History): Verdict => {
     } else {
       if (releases.length > 0) fail("a release only after a reservation", id, story())
       if (row.status !== "rejected") fail("the database agrees with the events", id, story())
-      checkRejection(order, outcome, row, ledgerOf, history.initial, fail)
+      checkRejection(order, outcome, row, timeline, history.initial, fail)
     }
   }
 
@@ -232,7 +253,7 @@ const checkRejection = (
   order: ProducedOrder,
   outcome: SeenEvent,
   row: ReservationRow,
-  ledgerOf: ReadonlyMap<string, ReadonlyArray<LedgerRow>>,
+  timeline: ReadonlyMap<string, ReadonlyArray<LedgerRow>>,
   initial: ReadonlyMap<string, number>,
   fail: (rule: string, subject: string, detail: string) => void,
 ) => {
@@ -245,12 +266,13 @@ const checkRejection = (
     return
   }
   if (available >= requested) fail("an out_of_stock is short", order.orderId, JSON.stringify(outcome.body))
-  const ledger = ledgerOf.get(productId) ?? []
-  const before = ledger.filter((r) => r.at < row.at)
-  const during = ledger.filter((r) => r.at === row.at)
+  const rows = timeline.get(productId) ?? []
+  const from = firstAtOrAfter(rows, row.at)
+  let to = from
+  while (to < rows.length && rows[to]!.at === row.at) to++
   const candidates = new Set<number>([
-    before.length > 0 ? before[before.length - 1]!.availableAfter : (initial.get(productId) ?? 0),
-    ...during.flatMap((r) => [r.availableBefore, r.availableAfter]),
+    from > 0 ? rows[from - 1]!.availableAfter : (initial.get(productId) ?? 0),
+    ...rows.slice(from, to).flatMap((r) => [r.availableBefore, r.availableAfter]),
   ])
   if (!candidates.has(available)) {
     fail(

@@ -242,11 +242,11 @@ const soakRun = (seed: number) =>
         stock: yield* sql<{ productId: string; available: number; reserved: number; onHand: number }>`
           SELECT product_id AS "productId", available, reserved, on_hand AS "onHand" FROM stock`,
         ledger: yield* sql<History["ledger"][number]>`
-          SELECT product_id AS "productId", movement, quantity, available_before AS "availableBefore",
+          SELECT id::text, product_id AS "productId", movement, quantity, available_before AS "availableBefore",
                  available_after AS "availableAfter", reserved_before AS "reservedBefore",
                  reserved_after AS "reservedAfter", reference_id AS "referenceId",
                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at
-            FROM stock_ledger ORDER BY id`,
+            FROM stock_ledger ORDER BY stock_ledger.id`,
         reservations: yield* sql<History["reservations"][number]>`
           SELECT order_id AS "orderId", status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
                  short_product_id AS "shortProductId", available_qty AS "availableQty" FROM reservations`,
@@ -256,9 +256,17 @@ const soakRun = (seed: number) =>
       ]
       return { history, verdict: checkHistory(history), outbox }
     })
+    // first every order decided and the outbox empty (cheap), then the history, again while the
+    // last events are still on their way to the observer
+    yield* sql<{ decided: number; outbox: number }>`
+      SELECT (SELECT count(*)::int FROM reservations) AS decided, (SELECT count(*)::int FROM outbox) AS outbox`.pipe(
+      Effect.flatMap(([c]) => (c!.decided >= created.size && c!.outbox === 0 ? Effect.void : Effect.fail(c))),
+      Effect.retry({ schedule: Schedule.spaced(Duration.seconds(2)), times: 150 }),
+      Effect.ignore,
+    )
     const final = yield* snapshot.pipe(
       Effect.flatMap((s) => (s.verdict.violations.length === 0 && s.outbox === 0 ? Effect.succeed(s) : Effect.fail(s))),
-      Effect.retry({ schedule: Schedule.spaced(Duration.seconds(2)), times: 150 }),
+      Effect.retry({ schedule: Schedule.spaced(Duration.seconds(3)), times: 10 }),
       Effect.catchAll((s) => ("verdict" in s ? Effect.succeed(s) : Effect.die(s))),
     )
     const { verdict } = final
@@ -281,6 +289,12 @@ const soakRun = (seed: number) =>
       mkdirSync(dir, { recursive: true })
       for (const s of services) writeFileSync(`${dir}/${s.name}.log`, s.output.join(""))
       writeFileSync(`${dir}/violations.json`, JSON.stringify(verdict.violations, null, 2))
+      // the ledger of the products named first, in id order, for the post-mortem
+      const named = [...new Set(verdict.violations.map((v) => v.subject))].slice(0, 5)
+      for (const id of named) {
+        const rows = final.history.ledger.filter((r) => r.productId === id)
+        if (rows.length > 0) writeFileSync(`${dir}/ledger-${id}.json`, JSON.stringify(rows, null, 1))
+      }
       const first = verdict.violations[0]!
       console.error(
         `soak FAILED: seed ${seed} (replay with SOAK_SEED=${seed}); ${verdict.violations.length} violations; first: ${first.rule} — ${first.subject}: ${first.detail}; logs in ${dir}`,

@@ -55,12 +55,13 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
   }
   const cancelled = new Set<string>()
   const plan: Array<Tick> = []
-  for (let t = 0; t < ticks; t++) {
+  // past the last tick, only what earlier ticks deferred (duplicates, cancellations, late creates)
+  for (let t = 0; t < ticks || later.size > 0; t++) {
     const now = defer(t)
     later.delete(t)
     const creates = [...now.creates]
     const cancels = [...now.cancels]
-    for (let i = 0; i < ordersPerTick; i++) {
+    for (let i = 0; i < (t < ticks ? ordersPerTick : 0); i++) {
       const orderId = `s${seed}-${t}-${i}`
       const chosen = new Set<string>()
       const lines = r.between(1, 5)
@@ -70,19 +71,18 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
         // cancelled before it is created: the cancellation now, the order a second later
         cancels.push(orderId)
         cancelled.add(orderId)
-        if (t + 5 < ticks) defer(t + 5).creates.push(order)
-        else creates.push(order)
+        defer(t + 5).creates.push(order)
         continue
       }
       creates.push(order)
-      if (r.chance(0.03)) defer(Math.min(ticks - 1, t + r.between(1, 50))).creates.push(order) // a duplicate
+      if (r.chance(0.03)) defer(t + r.between(1, 50)).creates.push(order) // a duplicate
       if (r.chance(0.1)) {
         cancelled.add(orderId)
-        defer(Math.min(ticks - 1, t + r.between(2, 25))).cancels.push(orderId)
+        defer(t + r.between(2, 25)).cancels.push(orderId)
       }
     }
     const adjustment =
-      t % 10 === 5
+      t % 10 === 5 && t < ticks
         ? {
             productId: r.chance(0.5) ? `hot-${r.int(HOT)}` : `cold-${r.int(COLD)}`,
             ...(r.chance(0.8)

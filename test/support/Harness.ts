@@ -48,7 +48,11 @@ export const engineHarness = (options: HarnessOptions) => suite(options, EngineL
 /** Only the migrated database and topics: the service runs as child processes. */
 export const processHarness = (options: HarnessOptions) => suite(options, DatabaseLive)
 
-/** Stock rows and the invariants of design.md, checked in PostgreSQL. */
+/**
+ * Stock rows and the invariants of design.md, checked in PostgreSQL; and the ledger replays to
+ * the rows: each product's rows, in id order, start where the row before ended, and the last one
+ * ends at the stock row.
+ */
 export const invariantViolations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql<{ product_id: string; problem: string }>`
@@ -58,5 +62,17 @@ export const invariantViolations = Effect.gen(function* () {
                    FROM reservation_lines rl JOIN reservations r USING (order_id)
                   WHERE r.status = 'reserved' GROUP BY rl.product_id) l USING (product_id)
      WHERE s.reserved <> COALESCE(l.held, 0)
-        OR s.available < 0 OR s.reserved < 0 OR s.on_hand <> s.available + s.reserved`
+        OR s.available < 0 OR s.reserved < 0 OR s.on_hand <> s.available + s.reserved
+    UNION ALL
+    SELECT product_id, 'ledger row ' || id || ' (' || movement || ' ' || quantity || ') starts from '
+           || available_before || '/' || reserved_before || ', the row before ended at ' || prev_a || '/' || prev_r
+      FROM (SELECT *, lag(available_after) OVER w AS prev_a, lag(reserved_after) OVER w AS prev_r
+              FROM stock_ledger WINDOW w AS (PARTITION BY product_id ORDER BY id)) g
+     WHERE prev_a IS NOT NULL AND (available_before <> prev_a OR reserved_before <> prev_r)
+    UNION ALL
+    SELECT s.product_id, 'the ledger ends at ' || g.available_after || '/' || g.reserved_after || ', the row is '
+           || s.available || '/' || s.reserved
+      FROM stock s
+      JOIN (SELECT DISTINCT ON (product_id) * FROM stock_ledger ORDER BY product_id, id DESC) g USING (product_id)
+     WHERE g.available_after <> s.available OR g.reserved_after <> s.reserved`
 })
