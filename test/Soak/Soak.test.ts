@@ -43,7 +43,7 @@ afterAll(() => {
     [
       "",
       `| seed | minutes | orders | ${kinds.join(" | ")} | lost | doubled | repeated events | max recovery (s) | violations |`,
-      `|${"---|".repeat(9 + kinds.length)}`,
+      `|${"---|".repeat(8 + kinds.length)}`,
       ...lines,
     ].join("\n"),
   )
