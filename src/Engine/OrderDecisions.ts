@@ -73,7 +73,8 @@ export const releasedDecision = (
     orderReleases: [orderId],
     events: [
       makeEvent(topics, "inventory.released", orderId, {
-        reservation_id: known.reservationId,
+        // only a reserved order is released, and every reservation has its id
+        reservation_id: known.reservationId ?? "",
         order_id: orderId,
         items: known.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
         released_at: nowIso(),
