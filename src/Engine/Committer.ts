@@ -26,7 +26,7 @@ export interface CommitterDeps {
 const mergeWrites = (entries: ReadonlyArray<Entry>): Array<ProductWrite & { readonly cell: ProductCell }> => {
   const merged = new Map<
     ProductCell,
-    { delta: Stock.StockLevel; create: boolean; threshold?: number; location?: string | null }
+    { delta: Stock.StockLevel; create: boolean; threshold?: number; location?: string | null; safetyStock?: number }
   >()
   for (const { decision } of entries) {
     for (const w of decision.writes) {
@@ -39,6 +39,7 @@ const mergeWrites = (entries: ReadonlyArray<Entry>): Array<ProductWrite & { read
       if (w.create) m.create = true
       if (w.threshold !== undefined) m.threshold = w.threshold
       if (w.location !== undefined) m.location = w.location
+      if (w.safetyStock !== undefined) m.safetyStock = w.safetyStock
       merged.set(w.cell, m)
     }
   }
@@ -48,10 +49,17 @@ const mergeWrites = (entries: ReadonlyArray<Entry>): Array<ProductWrite & { read
     expectedVersion: cell.version,
     delta: m.delta,
     ...(m.create
-      ? { create: { threshold: m.threshold ?? cell.threshold, location: m.location ?? cell.location } }
+      ? {
+          create: {
+            threshold: m.threshold ?? cell.threshold,
+            location: m.location ?? cell.location,
+            safetyStock: m.safetyStock ?? cell.safetyStock,
+          },
+        }
       : {}),
     ...(m.threshold !== undefined ? { threshold: m.threshold } : {}),
     ...(m.location !== undefined ? { location: m.location } : {}),
+    ...(m.safetyStock !== undefined ? { safetyStock: m.safetyStock } : {}),
   }))
 }
 

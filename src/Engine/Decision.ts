@@ -11,6 +11,7 @@ export interface CellWrite {
   readonly create?: boolean
   readonly threshold?: number
   readonly location?: string | null
+  readonly safetyStock?: number
 }
 
 /** A ledger row with the move behind it: rows are written in the order their moves were applied. */

@@ -13,6 +13,8 @@ export interface ProductCell {
   level: Stock.StockLevel
   threshold: number
   location: string | null
+  /** never reserved by orders */
+  safetyStock: number
   version: number
   /** the level the row has once every commit handed over so far has landed (the ledger starts from it) */
   committed: Stock.StockLevel
@@ -27,6 +29,7 @@ export const cellFromRow = (productId: ProductId, row: StockRow | undefined): Pr
   level: row ?? Stock.emptyStock,
   threshold: row?.threshold ?? 0,
   location: row?.location ?? null,
+  safetyStock: row?.safetyStock ?? 0,
   version: row?.version ?? 0,
   committed: row ?? Stock.emptyStock,
   holds: 0,
@@ -70,6 +73,7 @@ export interface Definition {
   readonly initialQuantity: number
   readonly threshold?: number | undefined
   readonly location?: string | null | undefined
+  readonly safetyStock?: number | undefined
 }
 
 /** How an actor answers: the resume callback of the asking fiber. */
@@ -141,9 +145,11 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
   switch (command._tag) {
     case "Reserve": {
       cell.holds++
-      const next = Stock.reserve(before, command.quantity)
-      if (Either.isLeft(next)) {
-        fail(command.reply, new LineShort({ cell, requested: command.quantity, available: before.available }))
+      // orders take only the sellable quantity: safety stock stays on the shelf
+      const sellable = Math.max(0, before.available - cell.safetyStock)
+      const next = sellable >= command.quantity ? Stock.reserve(before, command.quantity) : undefined
+      if (next === undefined || Either.isLeft(next)) {
+        fail(command.reply, new LineShort({ cell, requested: command.quantity, available: sellable }))
         break
       }
       cell.level = next.right
@@ -184,6 +190,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       cell.exists = true
       if (definition.threshold !== undefined) cell.threshold = definition.threshold
       if (definition.location !== undefined) cell.location = definition.location
+      if (definition.safetyStock !== undefined) cell.safetyStock = definition.safetyStock
       succeed(command.reply, { move: { cell, before, after: cell.level, seq: ++applied }, created })
       break
     }

@@ -127,7 +127,7 @@ export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
       }),
     )
 
-  /** Creates the product with its initial quantity, or updates threshold/location of an existing one. */
+  /** Creates the product with its initial quantity, or updates threshold, location or safety stock of an existing one. */
   const define = (productId: ProductId, definition: Definition) =>
     durably<StockSnapshot & { readonly created: boolean }, never>((generation) =>
       Effect.gen(function* () {
@@ -144,6 +144,7 @@ export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
                 ...(created ? { create: true } : {}),
                 ...(definition.threshold !== undefined ? { threshold: definition.threshold } : {}),
                 ...(definition.location !== undefined ? { location: definition.location } : {}),
+                ...(definition.safetyStock !== undefined ? { safetyStock: definition.safetyStock } : {}),
               },
             ],
             ledger: created

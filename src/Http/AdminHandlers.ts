@@ -45,6 +45,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
             initialQuantity: payload.initial_quantity ?? 0,
             threshold: payload.low_stock_threshold,
             location: payload.location,
+            safetyStock: payload.safety_stock,
           })
           yield* Effect.logInfo(result.created ? "product created" : "product updated").pipe(
             Effect.annotateLogs({ product_id: path.product_id }),

@@ -62,6 +62,9 @@ export const StockRecord = Schema.Struct({
   reserved: Schema.Number,
   on_hand: Schema.Number,
   low_stock_threshold: Schema.Number,
+  safety_stock: Schema.Number,
+  /** what orders may still reserve: available - safety_stock, never below 0 */
+  sellable: Schema.Number,
   location: Schema.NullOr(Schema.String),
   version: Schema.Number,
   updated_at: Schema.String,
@@ -133,6 +136,7 @@ export const AdjustmentResult = Schema.Struct({
 export const ProductDefinition = Schema.Struct({
   initial_quantity: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   low_stock_threshold: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
+  safety_stock: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
 })
 

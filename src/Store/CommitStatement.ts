@@ -16,16 +16,17 @@ export const commitStatement = `
 WITH appeared AS (
   SELECT product_id FROM stock WHERE product_id = ANY($1::text[])
 ), created AS (
-  INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, version)
-  SELECT p, a, r, h, t, l, 1 FROM json_to_recordset($2::json) AS d(p text, a int, r int, h int, t int, l text)
+  INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version)
+  SELECT p, a, r, h, t, l, ss, 1 FROM json_to_recordset($2::json) AS d(p text, a int, r int, h int, t int, l text, ss int)
   RETURNING product_id
 ), updated AS (
   UPDATE stock s
      SET available = s.available + d.a, reserved = s.reserved + d.r, on_hand = s.on_hand + d.h,
          low_stock_threshold = COALESCE(d.t, s.low_stock_threshold),
          location = CASE WHEN d.sl THEN d.l ELSE s.location END,
+         safety_stock = COALESCE(d.ss, s.safety_stock),
          version = s.version + 1, updated_at = now()
-    FROM json_to_recordset($3::json) AS d(p text, v bigint, a int, r int, h int, t int, sl bool, l text)
+    FROM json_to_recordset($3::json) AS d(p text, v bigint, a int, r int, h int, t int, sl bool, l text, ss int)
    WHERE s.product_id = d.p AND s.version = d.v
   RETURNING s.product_id, s.version
 ), orders AS (
@@ -87,6 +88,7 @@ export const commitParams = (batch: CommitBatch) => {
         h: p.delta.onHand,
         t: p.create?.threshold ?? 0,
         l: p.create?.location ?? null,
+        ss: p.create?.safetyStock ?? 0,
       })),
     ),
     json(
@@ -99,6 +101,7 @@ export const commitParams = (batch: CommitBatch) => {
         t: p.threshold ?? null,
         sl: p.location !== undefined,
         l: p.location ?? null,
+        ss: p.safetyStock ?? null,
       })),
     ),
     json(

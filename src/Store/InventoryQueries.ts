@@ -10,12 +10,15 @@ export interface StockRecordRow {
   readonly reserved: number
   readonly on_hand: number
   readonly low_stock_threshold: number
+  readonly safety_stock: number
+  readonly sellable: number
   readonly location: string | null
   readonly version: number
   readonly updated_at: string
 }
 
-const stockColumns = `product_id, available, reserved, on_hand, low_stock_threshold, location, version::int AS version,
+const stockColumns = `product_id, available, reserved, on_hand, low_stock_threshold, safety_stock,
+  GREATEST(available - safety_stock, 0) AS sellable, location, version::int AS version,
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`
 
 const iso = (column: string, as = column) =>

@@ -10,6 +10,8 @@ export interface StockRow extends StockLevel {
   readonly threshold: number
   readonly location: string | null
   readonly version: number
+  /** never reserved by orders: they take only available - safetyStock */
+  readonly safetyStock: number
 }
 
 export type OrderStatus = "reserved" | "released" | "rejected" | "cancelled_before_create"
@@ -30,9 +32,10 @@ export interface ProductWrite {
   readonly productId: ProductId
   readonly expectedVersion: number
   readonly delta: StockLevel
-  readonly create?: { readonly threshold: number; readonly location: string | null }
+  readonly create?: { readonly threshold: number; readonly location: string | null; readonly safetyStock: number }
   readonly threshold?: number
   readonly location?: string | null
+  readonly safetyStock?: number
 }
 
 export interface OrderInsert {
@@ -94,6 +97,7 @@ const rowToStock = (r: {
   low_stock_threshold: number
   location: string | null
   version: string | number
+  safety_stock: number
 }): StockRow => ({
   productId: r.product_id as ProductId,
   available: r.available,
@@ -102,6 +106,7 @@ const rowToStock = (r: {
   threshold: r.low_stock_threshold,
   location: r.location,
   version: Number(r.version),
+  safetyStock: r.safety_stock,
 })
 
 /** The engine's view of PostgreSQL: batched loads and one set-based transaction per commit. */
@@ -114,7 +119,7 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
     const loadStock = Effect.fn("StockStore.loadStock")(function* (ids: ReadonlyArray<ProductId>) {
       if (ids.length === 0) return []
       const rows = yield* q<Parameters<typeof rowToStock>[0]>(
-        `SELECT product_id, available, reserved, on_hand, low_stock_threshold, location, version
+        `SELECT product_id, available, reserved, on_hand, low_stock_threshold, location, version, safety_stock
            FROM stock WHERE product_id = ANY($1::text[])`,
         [ids],
       )
@@ -139,7 +144,7 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
            (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity) ORDER BY l.order_id, l.product_id), '[]')
               FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
              WHERE r.order_id = ANY($1::text[]) AND r.status = 'reserved')::text AS lines,
-           (SELECT coalesce(json_agg(json_build_array(product_id, available, reserved, on_hand, low_stock_threshold, location, version)), '[]')
+           (SELECT coalesce(json_agg(json_build_array(product_id, available, reserved, on_hand, low_stock_threshold, location, version, safety_stock)), '[]')
               FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`,
         [orderIds, productIds],
       )
@@ -155,9 +160,9 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
         known.set(orderId, { status, reservationId, lines: lines.get(orderId) ?? [] })
       }
       const stock = (
-        JSON.parse(row!.stock) as Array<[ProductId, number, number, number, number, string | null, number]>
+        JSON.parse(row!.stock) as Array<[ProductId, number, number, number, number, string | null, number, number]>
       ).map(
-        ([productId, available, reserved, onHand, threshold, location, version]): StockRow => ({
+        ([productId, available, reserved, onHand, threshold, location, version, safetyStock]): StockRow => ({
           productId,
           available,
           reserved,
@@ -165,6 +170,7 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
           threshold,
           location,
           version: Number(version),
+          safetyStock,
         }),
       )
       return { known, stock }

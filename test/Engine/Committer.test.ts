@@ -58,6 +58,7 @@ const harness = async () => {
     threshold: 0,
     location: null,
     version: 1,
+    safetyStock: 0,
   })
   const commit = async (moves: ReadonlyArray<ProductActor.Move>) => {
     // behind a decision being committed, so that the committer takes them as one batch

@@ -162,6 +162,28 @@ layer(
     }),
   )
 
+  it.effect(
+    "reserves only the sellable quantity: an order that fits available but not the safety stock is out of stock",
+    () =>
+      Effect.gen(function* () {
+        const kafka = yield* TestKafka
+        const engine = yield* Engine
+        yield* engine.define(pid("safe-A"), { initialQuantity: 10, safetyStock: 7 })
+        yield* kafka.send(kafka.topics.ordersCreated, "o-safe-1", order("o-safe-1", [["safe-A", 4]]), 0)
+        yield* kafka.send(kafka.topics.ordersCreated, "o-safe-2", order("o-safe-2", [["safe-A", 3]]), 0)
+        const events = yield* kafka.waitFor(
+          (es) =>
+            of(es, kafka.topics.outOfStock, "o-safe-1").length + of(es, kafka.topics.reserved, "o-safe-2").length === 2,
+        )
+        expect(of(events, kafka.topics.outOfStock, "o-safe-1")[0]!.body).toMatchObject({
+          product_id: "safe-A",
+          requested_qty: 4,
+          available_qty: 3,
+        })
+        expect(yield* stockOf("safe-A")).toEqual({ available: 7, reserved: 3, on_hand: 10 })
+      }),
+  )
+
   it.effect("has one effect and one event however often a message is delivered", () =>
     Effect.gen(function* () {
       const kafka = yield* TestKafka

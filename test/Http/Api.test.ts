@@ -48,6 +48,8 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         reserved: 0,
         on_hand: 12,
         low_stock_threshold: 4,
+        safety_stock: 0,
+        sellable: 12,
         location: "A-1",
         version: 1,
         updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/),
@@ -71,9 +73,22 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         "on_hand",
         "product_id",
         "reserved",
+        "safety_stock",
+        "sellable",
         "updated_at",
         "version",
       ])
+    }),
+  )
+
+  it.effect("keeps a safety stock: shown with the sellable quantity, set and changed by PUT", () =>
+    Effect.gen(function* () {
+      const created = yield* define("safety-1", { initial_quantity: 12, safety_stock: 5 })
+      expect(created.json).toMatchObject({ available: 12, safety_stock: 5, sellable: 7 })
+      const raised = yield* define("safety-1", { safety_stock: 20 })
+      expect(raised.json).toMatchObject({ available: 12, safety_stock: 20, sellable: 0, created: false })
+      expect((yield* call("GET", "/inventory/safety-1")).json).toMatchObject({ safety_stock: 20, sellable: 0 })
+      expect((yield* define("safety-1", { safety_stock: -1 })).status).toBe(400)
     }),
   )
 

@@ -61,7 +61,12 @@ layer(SuiteStore, { excludeTestServices: true })("group commit", (it) => {
       const created = yield* store.commit(
         batch({
           products: [
-            { productId: pid("A"), expectedVersion: 0, delta: level(10), create: { threshold: 2, location: null } },
+            {
+              productId: pid("A"),
+              expectedVersion: 0,
+              delta: level(10),
+              create: { threshold: 2, location: null, safetyStock: 0 },
+            },
           ],
         }),
       )
