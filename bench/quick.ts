@@ -105,6 +105,7 @@ const started = performance.now()
 let last = 0
 let tick = 0
 while (outcomes.size < ORDERS) {
+  service.assertRunning()
   await new Promise((r) => setTimeout(r, 20))
   const elapsed = (performance.now() - started) / 1000
   if (++tick % 50 === 0) {

@@ -182,11 +182,15 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   const writesBefore = await writeCounters(run.client)
   const service = await startService(run.env, scripts[system])
   // the clock starts at the first outcome: start-up and the consumer group join are not throughput
-  while (observer.count() === 0) await new Promise((r) => setTimeout(r, 10))
+  while (observer.count() === 0) {
+    service.assertRunning()
+    await new Promise((r) => setTimeout(r, 10))
+  }
   const started = performance.now()
   let last = 0
   let tick = 0
   while (observer.count() < orders && (performance.now() - started) / 1000 < budgetSeconds[system]!) {
+    service.assertRunning()
     await new Promise((r) => setTimeout(r, 50))
     if (++tick % 20 === 0) {
       const count = observer.count()
@@ -267,7 +271,10 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
   }
   const producedIn = (performance.now() - started) / 1000
   const deadline = performance.now() + 60_000
-  while (observer.count() < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  while (observer.count() < total && performance.now() < deadline) {
+    service.assertRunning()
+    await new Promise((r) => setTimeout(r, 100))
+  }
   const measuredFrom = started + WARMUP_SECONDS * 1000
   const samples = [...sentAt]
     .filter(([, at]) => at >= measuredFrom)
@@ -341,6 +348,7 @@ const memoryRun = async () => {
     return Number(/^inventory_active_actors (\d+)/m.exec(text)?.[1] ?? -1)
   }
   while (observer.count() < orders) {
+    service.assertRunning()
     await new Promise((r) => setTimeout(r, 2000))
     log(
       `memory: ${observer.count()}/${orders} orders, ${await actors()} actors in memory, RSS ${Math.round(service.rssMb())} MB (peak ${Math.round(service.peakRssMb())} MB)`,

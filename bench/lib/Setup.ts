@@ -82,6 +82,8 @@ export interface RunningService {
   readonly cpuSeconds: () => number
   /** resident memory now */
   readonly rssMb: () => number
+  /** throws, naming the exit code and the end of its output, if the system under test has exited */
+  readonly assertRunning: () => void
 }
 
 const procStat = (pid: number) => {
@@ -124,6 +126,12 @@ export const startService = (env: Record<string, string>, script = "src/main.ts"
               return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
             },
             cpuSeconds: () => procStat(child.pid!),
+            assertRunning: () => {
+              if (child.exitCode !== null || child.signalCode !== null)
+                throw new Error(
+                  `${script} exited (${child.exitCode ?? child.signalCode}) before the run finished:\n${tail.join("").slice(-3000)}`,
+                )
+            },
             rssMb: () => {
               const status = readFileSync(`/proc/${child.pid}/status`, "utf8")
               return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
