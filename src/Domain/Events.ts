@@ -15,6 +15,8 @@ export const InventoryReleased = Schema.Struct({
   reservation_id: Schema.String,
   order_id: Schema.String,
   items: Schema.Array(Item),
+  /** why: "cancelled" (orders.cancelled), or "expired" once reservations expire (new, optional) */
+  reason: Schema.optional(Schema.Literal("cancelled", "expired")),
   released_at: Schema.String,
 })
 export const InventoryOutOfStock = Schema.Struct({

@@ -77,6 +77,7 @@ export const releasedDecision = (
         reservation_id: known.reservationId ?? "",
         order_id: orderId,
         items: known.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
+        reason: "cancelled",
         released_at: nowIso(),
       }),
     ],

@@ -233,6 +233,7 @@ layer(
           { product_id: "cancel-A", quantity: 2 },
           { product_id: "cancel-B", quantity: 3 },
         ],
+        reason: "cancelled",
         released_at: expect.stringMatching(rfc3339Utc),
       })
       expect(yield* stockOf("cancel-A")).toEqual({ available: 9, reserved: 1, on_hand: 10 })
