@@ -91,6 +91,14 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
     const decided = (generation: Generation, orderId: OrderId, known: KnownOrder) =>
       generation.orders.set(orderId, { _tag: "Decided", ...known })
 
+    /** Hands the decision to the committer; the order's slot remembers it until it is durable. */
+    const submit = (generation: Generation, orderId: OrderId, outcome: Decision) =>
+      Effect.map(committer.submit(generation, outcome), (done) => {
+        const slot = generation.orders.get(orderId)
+        if (slot?._tag === "Decided") slot.pending = done
+        return done
+      })
+
     /**
      * Marks the order as being decided, so that other messages of the same order wait for it.
      * Whatever the body does not decide (nothing to do, or a failure) leaves the order as it was.
@@ -181,15 +189,17 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
           )
         }
         const known = slot ?? stored.get(orderId)
+        // a repeat changes nothing, but is acknowledged only once what the order decided is durable
+        const inFlight = slot?._tag === "Decided" ? slot.pending : undefined
         if (message._tag === "Created" && known !== undefined) {
-          return Effect.as(EngineMetrics.countOrder("duplicate"), undefined)
+          return Effect.as(EngineMetrics.countOrder("duplicate"), inFlight)
         }
         const body =
           message._tag === "Created"
             ? reserveOrder(generation, message.order)
             : cancelOrder(generation, message.order, known)
         return Effect.flatMap(deciding(generation, orderId, known, body), (outcome) =>
-          outcome === undefined ? Effect.succeed(undefined) : committer.submit(generation, outcome),
+          outcome === undefined ? Effect.succeed(inFlight) : submit(generation, orderId, outcome),
         )
       })
 
@@ -219,16 +229,26 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         generation.adopt(products, stock)
         // A few workers take the messages in order (cheaper than a fiber per message); many
         // orders are in flight at once, so actors and the committer see batches, not single hops.
+        // A message that fails does not interrupt its siblings (an order interrupted between its
+        // saga and its submission would leave holds in memory nobody commits or gives back): the
+        // others finish, and then the chunk fails and is decided again (what was decided waits).
         const pending: Array<Pending.Pending<void, StaleGeneration> | undefined> = []
+        let failure: { readonly error: StaleGeneration | SqlError | InconsistentMemory } | undefined
         let next = 0
         const worker = Effect.suspend(() => {
           const i = next++
           return i >= messages.length
             ? Effect.succeed(false)
-            : Effect.map(handle(generation, messages[i]!, stored), (done) => {
-                pending[i] = done
-                return true
-              })
+            : handle(generation, messages[i]!, stored).pipe(
+                Effect.map((done) => {
+                  pending[i] = done
+                  return true
+                }),
+                Effect.catchAll((error) => {
+                  failure ??= { error }
+                  return Effect.succeed(true)
+                }),
+              )
         }).pipe(Effect.repeat({ while: (more) => more }))
         yield* Effect.all(
           Array.from({ length: Math.min(sagaConcurrency, messages.length) }, () => worker),
@@ -237,6 +257,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
             discard: true,
           },
         )
+        if (failure !== undefined) return yield* Effect.fail(failure.error)
         const waits = pending.filter((done) => done !== undefined)
         const durable = Effect.forEach(waits, Pending.wait, { discard: true }).pipe(
           Effect.tap(() => generation.trimOrders(recentOrders)),

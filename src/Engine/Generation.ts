@@ -8,7 +8,11 @@ import * as ProductActor from "./ProductActor.js"
 /** An order decided in this generation (committed or not), or one being decided right now. */
 export type OrderSlot =
   | { readonly _tag: "Deciding"; readonly done: Pending.Pending<void, never> }
-  | ({ readonly _tag: "Decided" } & KnownOrder)
+  | ({
+      readonly _tag: "Decided"
+      /** the decision taken in this generation, until it is durable (a repeat of the message waits for it) */
+      pending?: Pending.Pending<void, ProductActor.StaleGeneration>
+    } & KnownOrder)
 
 export interface GenerationDeps {
   readonly loadStock: (ids: ReadonlyArray<ProductId>) => Effect.Effect<ReadonlyArray<StockRow>, SqlError>

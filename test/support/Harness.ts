@@ -1,8 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import type { AppConfig } from "../../src/Config.js"
+import { Engine } from "../../src/Engine/Engine.js"
+import { DeadLetters } from "../../src/Kafka/DeadLetters.js"
+import { KafkaClient } from "../../src/Kafka/KafkaClient.js"
+import { OutboxRelay } from "../../src/Kafka/OutboxRelay.js"
 import { EngineLive, ServiceLive } from "../../src/Service.js"
 import { DatabaseLive } from "../../src/Store/Database.js"
+import { Outbox } from "../../src/Store/Outbox.js"
+import type { StockStore } from "../../src/Store/StockStore.js"
 import { testBrokers, uniqueSuffix } from "./Env.js"
 import { testConfigLayer } from "./TestConfig.js"
 import { freshDatabaseUrl } from "./TestDatabase.js"
@@ -44,6 +50,20 @@ export const harness = (options: HarnessOptions) => suite(options, ServiceLive)
 
 /** The engine with its store and outbox relay, driven directly. */
 export const engineHarness = (options: HarnessOptions) => suite(options, EngineLive)
+
+/** The engine over a store the test wraps (to inject failures), driven directly. */
+export const engineHarnessWith = (
+  options: HarnessOptions,
+  store: Layer.Layer<StockStore, never, SqlClient.SqlClient>,
+) =>
+  suite(
+    options,
+    Layer.mergeAll(
+      Engine.DefaultWithoutDependencies.pipe(Layer.provide(store), Layer.provide(Outbox.Default)),
+      OutboxRelay.Default,
+      DeadLetters.Default,
+    ).pipe(Layer.provideMerge(KafkaClient.Default), Layer.provideMerge(DatabaseLive)),
+  )
 
 /** Only the migrated database and topics: the service runs as child processes. */
 export const processHarness = (options: HarnessOptions) => suite(options, DatabaseLive)
