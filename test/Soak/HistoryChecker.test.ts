@@ -114,15 +114,26 @@ describe("history checker", () => {
     expect(rules(uncalled)).toContain("a release only after a cancellation")
   })
 
-  it("catches a false rejection: out_of_stock reporting less than the product had", () => {
+  it("catches a false rejection (the product had enough all along) and an inflated figure", () => {
     const history = consistent()
+    // o2 asks 2 and is refused with 1 while P never went below 2 in that commit: a phantom hold
     const phantom = {
       ...history,
+      orders: history.orders.map((o) => (o.orderId === "o2" ? { ...o, lines: [{ productId: "P", quantity: 2 }] } : o)),
       events: history.events.map((e) =>
-        e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, available_qty: 1 } } : e,
+        e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, requested_qty: 2, available_qty: 1 } } : e,
       ),
     }
-    expect(rules(phantom)).toContain("an out_of_stock reports what the product really had")
+    expect(rules(phantom)).toContain("no false rejection: the product was short at that commit")
+    // refused with 3 of 4 when the product had at most 5... and at least 2: short, but 3 is fine; 6 is not
+    const inflated = {
+      ...history,
+      orders: history.orders.map((o) => (o.orderId === "o2" ? { ...o, lines: [{ productId: "P", quantity: 7 }] } : o)),
+      events: history.events.map((e) =>
+        e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, requested_qty: 7, available_qty: 6 } } : e,
+      ),
+    }
+    expect(rules(inflated)).toContain("an out_of_stock reports no more than the product had")
   })
 
   it("catches events for an order cancelled before it was created", () => {
