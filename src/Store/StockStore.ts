@@ -144,7 +144,9 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
            (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity) ORDER BY l.order_id, l.product_id), '[]')
               FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
              WHERE r.order_id = ANY($1::text[]) AND r.status = 'reserved')::text AS lines,
-           (SELECT coalesce(json_agg(json_build_array(product_id, available, reserved, on_hand, low_stock_threshold, location, version, safety_stock)), '[]')
+           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
+                        'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
+                        'version', version, 'safety_stock', safety_stock)), '[]')
               FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`,
         [orderIds, productIds],
       )
@@ -159,20 +161,8 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       >) {
         known.set(orderId, { status, reservationId, lines: lines.get(orderId) ?? [] })
       }
-      const stock = (
-        JSON.parse(row!.stock) as Array<[ProductId, number, number, number, number, string | null, number, number]>
-      ).map(
-        ([productId, available, reserved, onHand, threshold, location, version, safetyStock]): StockRow => ({
-          productId,
-          available,
-          reserved,
-          onHand,
-          threshold,
-          location,
-          version: Number(version),
-          safetyStock,
-        }),
-      )
+      // the same row shape as loadStock, parsed the same way
+      const stock = (JSON.parse(row!.stock) as Array<Parameters<typeof rowToStock>[0]>).map(rowToStock)
       return { known, stock }
     })
 
