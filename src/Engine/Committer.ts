@@ -6,7 +6,7 @@ import { type Decision, ledgerInCommitOrder } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
-import { type ProductCell, StaleGeneration } from "./ProductActor.js"
+import { type ProductCell, StaleGeneration, settle } from "./ProductActor.js"
 
 interface Entry {
   readonly generation: Generation
@@ -125,11 +125,16 @@ export const makeCommitter = (deps: CommitterDeps) =>
       Effect.forkScoped,
     )
 
-    /** Queues a decision; what it returns completes once it is durable (or fails: decide again). */
+    /**
+     * Queues a decision; what it returns completes once it is durable (or fails: decide again).
+     * Its changes are no longer tentative: a refusal decided from now on goes into this commit or
+     * a later one, so it rests on a level the product really has in its history.
+     */
     const submit = (generation: Generation, decision: Decision) =>
       Effect.sync(() => {
         const done = Pending.make<void, StaleGeneration>()
         queue.unsafeOffer({ generation, decision, done })
+        for (const w of decision.writes) if (w.check !== true) settle(w.cell, generation.closed)
         return done
       })
 

@@ -12,6 +12,8 @@ export interface CellWrite {
   readonly threshold?: number
   readonly location?: string | null
   readonly safetyStock?: number
+  /** a refusal's version check: no change was given out for it */
+  readonly check?: true
 }
 
 /** A ledger row with the move behind it: rows are written in the order their moves were applied. */
@@ -45,7 +47,7 @@ export const writeOf = (move: Move): CellWrite => ({
   delta: Stock.difference(move.before, move.after),
 })
 
-export const checkOf = (cell: ProductCell): CellWrite => ({ cell, delta: Stock.emptyStock })
+export const checkOf = (cell: ProductCell): CellWrite => ({ cell, delta: Stock.emptyStock, check: true })
 
 export const ledgerOf = (
   move: Move,

@@ -84,10 +84,6 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       committed: outbox.ring,
     })
 
-    /** Hands the decision to the committer and waits until it is durable. */
-    const commit = (generation: Generation, decision: Decision) =>
-      Effect.flatMap(committer.submit(generation, decision), Pending.wait)
-
     const decided = (generation: Generation, orderId: OrderId, known: KnownOrder) =>
       generation.orders.set(orderId, { _tag: "Decided", ...known })
 
@@ -257,7 +253,12 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
             discard: true,
           },
         )
-        if (failure !== undefined) return yield* Effect.fail(failure.error)
+        if (failure !== undefined) {
+          // a message that failed half-way (a cancellation whose second product could not be
+          // loaded) may have changed memory it will not commit: start again from the database
+          if (failure.error._tag !== "StaleGeneration") discard(generation, `a message failed: ${failure.error._tag}`)
+          return yield* Effect.fail(failure.error)
+        }
         const waits = pending.filter((done) => done !== undefined)
         const durable = Effect.forEach(waits, Pending.wait, { discard: true }).pipe(
           Effect.tap(() => generation.trimOrders(recentOrders)),
@@ -283,7 +284,12 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       )
     })
 
-    const stockWrites = makeStockWrites({ topics, current: () => current, commit, retry: untilDurable })
+    const stockWrites = makeStockWrites({
+      topics,
+      current: () => current,
+      submit: committer.submit,
+      retry: untilDurable,
+    })
 
     // Passivation: idle actors with nothing in flight leave memory.
     yield* Effect.sync(() => {

@@ -72,15 +72,22 @@ export class Generation {
       const actor = this.actors.get(productId)
       if (this.closed || actor === undefined || !ProductActor.isFree(actor)) return this.post(productId, make)
       let answer: Effect.Effect<A, E> | undefined
+      let resume: ((result: Effect.Effect<A, E>) => void) | undefined
       ProductActor.apply(
         actor.cell,
         make((result) => {
-          answer = result
+          if (resume === undefined) answer = result
+          else resume(result)
         }),
         false,
       )
       actor.cell.lastUsed = Date.now()
-      return answer!
+      if (answer !== undefined) return answer
+      // parked (a short reservation waiting for tentative changes to settle): answered later
+      return Effect.async<A, E>((r) => {
+        if (answer !== undefined) r(answer)
+        else resume = r
+      })
     })
 
   private readonly post = <A, E>(
@@ -120,6 +127,7 @@ export class Generation {
   /** Ends this generation: actors answer what is left with StaleGeneration, waiters wake up. */
   readonly close = (): void => {
     this.closed = true
+    for (const actor of this.actors.values()) ProductActor.dismissParked(actor.cell)
     for (const slot of this.orders.values()) if (slot._tag === "Deciding") Pending.succeed(slot.done, undefined)
   }
 

@@ -20,6 +20,13 @@ export interface ProductCell {
   committed: Stock.StockLevel
   /** decisions applied in memory and not yet committed (the actor must not be passivated) */
   holds: number
+  /**
+   * Changes to the level given out and not yet handed to the committer (nor given back by a
+   * failing saga): while there are any, the level may include a hold that is about to be undone.
+   */
+  tentative: number
+  /** short reservations waiting for the tentative changes to settle: a refusal rests on firm stock only */
+  parked: Array<Command>
   lastUsed: number
 }
 
@@ -33,6 +40,8 @@ export const cellFromRow = (productId: ProductId, row: StockRow | undefined): Pr
   version: row?.version ?? 0,
   committed: row ?? Stock.emptyStock,
   holds: 0,
+  tentative: 0,
+  parked: [],
   lastUsed: Date.now(),
 })
 
@@ -135,7 +144,11 @@ const stale = new StaleGeneration()
 const succeed = <A, E>(reply: Reply<A, E>, value: A): void => reply(Effect.succeed(value))
 const fail = <A, E>(reply: Reply<A, E>, error: E): void => reply(Effect.fail(error))
 
-/** Applies one command to the cell. Synchronous: an actor's commands never interleave. */
+/**
+ * Applies one command to the cell. Synchronous: an actor's commands never interleave. A short
+ * reservation is refused only when nothing on the product is tentative; until then it is parked
+ * and its sender waits (it is applied again when the last tentative change settles).
+ */
 export const apply = (cell: ProductCell, command: Command, generationClosed: boolean): void => {
   if (generationClosed) {
     fail(command.reply as Reply<unknown, StaleGeneration>, stale)
@@ -144,14 +157,20 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
   const before = cell.level
   switch (command._tag) {
     case "Reserve": {
-      cell.holds++
       // orders take only the sellable quantity: safety stock stays on the shelf
       const sellable = Math.max(0, before.available - cell.safetyStock)
       const next = sellable >= command.quantity ? Stock.reserve(before, command.quantity) : undefined
       if (next === undefined || Either.isLeft(next)) {
+        if (cell.tentative > 0) {
+          cell.parked.push(command)
+          break
+        }
+        cell.holds++ // the refusal re-checks the version at commit
         fail(command.reply, new LineShort({ cell, requested: command.quantity, available: sellable }))
         break
       }
+      cell.holds++
+      cell.tentative++
       cell.level = next.right
       succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
       break
@@ -162,9 +181,16 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
         break
       }
-      cell.holds += command.compensation ? -1 : 1
       cell.level = next.right
       succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
+      if (command.compensation) {
+        // the hold given back was never handed to the committer
+        cell.holds--
+        settle(cell, false)
+      } else {
+        cell.holds++
+        cell.tentative++
+      }
       break
     }
     case "Adjust": {
@@ -178,12 +204,14 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         break
       }
       cell.holds++
+      cell.tentative++
       cell.level = next.right
       succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
       break
     }
     case "Define": {
       cell.holds++
+      cell.tentative++
       const { definition } = command
       const created = !cell.exists
       if (created) cell.level = Stock.stockOf(definition.initialQuantity)
@@ -195,6 +223,26 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       break
     }
   }
+}
+
+/**
+ * A tentative change settled: handed to the committer with its decision, or given back. When none
+ * is left, the parked reservations are applied again, in the order they came: each is now either
+ * taken or refused on firm stock.
+ */
+export const settle = (cell: ProductCell, generationClosed: boolean): void => {
+  cell.tentative--
+  if (cell.tentative > 0 || cell.parked.length === 0) return
+  const parked = cell.parked
+  cell.parked = []
+  for (const command of parked) apply(cell, command, generationClosed)
+}
+
+/** The generation ended: parked reservations are answered StaleGeneration. */
+export const dismissParked = (cell: ProductCell): void => {
+  const parked = cell.parked
+  cell.parked = []
+  for (const command of parked) apply(cell, command, true)
 }
 
 /** The actor's fiber: applies what is in the mailbox, in order, until it is empty. */

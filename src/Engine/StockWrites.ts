@@ -8,6 +8,7 @@ import type { IdempotencyRow } from "../Store/StockStore.js"
 import { type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import type { Generation } from "./Generation.js"
+import * as Pending from "./Pending.js"
 import type {
   Definition,
   InconsistentMemory,
@@ -56,12 +57,13 @@ const snapshot = (cell: ProductCell, level: Stock.StockLevel): StockSnapshot => 
 interface Deps {
   readonly topics: Topics
   readonly current: () => Generation
-  readonly commit: (generation: Generation, decision: Decision) => Effect.Effect<void, StaleGeneration>
+  /** hands a decision to the committer; what it returns completes once it is durable */
+  readonly submit: (generation: Generation, decision: Decision) => Effect.Effect<Pending.Pending<void, StaleGeneration>>
   readonly retry: Schedule.Schedule<unknown, { readonly _tag: string }>
 }
 
 /** Manual stock writes (HTTP), serialized with reservations by going through the product's actor. */
-export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
+export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
   const lowStockEvents = (moves: ReadonlyArray<Move>): Array<OutboxEvent> =>
     moves
       .filter((m) => Stock.crossesBelow(m.before, m.after, m.cell.threshold))
@@ -88,82 +90,107 @@ export const makeStockWrites = ({ topics, current, commit, retry }: Deps) => {
       ),
     ) as Effect.Effect<A, E>
 
+  /**
+   * Applies a command and hands what it decided to the committer in one step that cannot be
+   * interrupted (an HTTP client going away in between would leave a change in memory that nobody
+   * commits or gives back), then waits until it is durable.
+   */
+  const applyAndCommit = <M, E, A>(
+    generation: Generation,
+    apply: Effect.Effect<M, E | StaleGeneration | SqlError>,
+    decide: (applied: M) => { readonly decision: Decision; readonly result: A },
+  ) =>
+    Effect.uninterruptible(
+      Effect.flatMap(apply, (applied) => {
+        const { decision, result } = decide(applied)
+        return Effect.map(submit(generation, decision), (done) => ({ done, result }))
+      }),
+    ).pipe(Effect.flatMap(({ done, result }) => Effect.as(Pending.wait(done), result)))
+
+  const adjustment = (input: Adjustment, move: Move, after: StockSnapshot): Decision =>
+    decision({
+      writes: [writeOf(move)],
+      ledger: [
+        ledgerOf(move, "adjust", input.quantity, {
+          adjustmentType: input.adjustmentType,
+          reason: input.reason ?? null,
+          referenceId: input.referenceId ?? null,
+        }),
+      ],
+      events: [
+        makeEvent(topics, "inventory.adjusted", input.productId, {
+          product_id: input.productId,
+          adjustment_type: input.adjustmentType,
+          quantity: input.quantity,
+          ...(input.reason !== undefined ? { reason: input.reason } : {}),
+          ...(input.referenceId !== undefined ? { reference_id: input.referenceId } : {}),
+          timestamp: nowIso(),
+        }),
+        ...lowStockEvents([move]),
+      ],
+      idempotency: input.idempotency ? [input.idempotency.row(after)] : [],
+    })
+
   const adjust = (input: Adjustment) =>
     durably<StockSnapshot, NotEnoughToRemove | UnknownProduct | AlreadyApplied>((generation) =>
       Effect.gen(function* () {
         if (input.idempotency && (yield* input.idempotency.alreadyDone)) return yield* new AlreadyApplied()
-        const move = yield* generation.send<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>(
-          input.productId,
-          (reply) => ({ _tag: "Adjust", delta: input.quantity, reply }),
-        )
-        const after = snapshot(move.cell, move.after)
-        yield* commit(
+        const after = yield* applyAndCommit(
           generation,
-          decision({
-            writes: [writeOf(move)],
-            ledger: [
-              ledgerOf(move, "adjust", input.quantity, {
-                adjustmentType: input.adjustmentType,
-                reason: input.reason ?? null,
-                referenceId: input.referenceId ?? null,
-              }),
-            ],
-            events: [
-              makeEvent(topics, "inventory.adjusted", input.productId, {
-                product_id: input.productId,
-                adjustment_type: input.adjustmentType,
-                quantity: input.quantity,
-                ...(input.reason !== undefined ? { reason: input.reason } : {}),
-                ...(input.referenceId !== undefined ? { reference_id: input.referenceId } : {}),
-                timestamp: nowIso(),
-              }),
-              ...lowStockEvents([move]),
-            ],
-            idempotency: input.idempotency ? [input.idempotency.row(after)] : [],
-          }),
+          generation.send<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>(input.productId, (reply) => ({
+            _tag: "Adjust",
+            delta: input.quantity,
+            reply,
+          })),
+          (move) => {
+            const after = snapshot(move.cell, move.after)
+            return { decision: adjustment(input, move, after), result: after }
+          },
         )
         yield* Metric.increment(EngineMetrics.adjustments)
         return after
       }),
     )
 
+  const definition = (productId: ProductId, definition: Definition, move: Move, created: boolean): Decision =>
+    decision({
+      writes: [
+        {
+          ...writeOf(move),
+          ...(created ? { create: true } : {}),
+          ...(definition.threshold !== undefined ? { threshold: definition.threshold } : {}),
+          ...(definition.location !== undefined ? { location: definition.location } : {}),
+          ...(definition.safetyStock !== undefined ? { safetyStock: definition.safetyStock } : {}),
+        },
+      ],
+      ledger: created ? [ledgerOf(move, "initial", definition.initialQuantity, { reason: "product created" })] : [],
+      events: created
+        ? [
+            makeEvent(topics, "inventory.adjusted", productId, {
+              product_id: productId,
+              adjustment_type: "initial",
+              quantity: definition.initialQuantity,
+              timestamp: nowIso(),
+            }),
+          ]
+        : [],
+    })
+
   /** Creates the product with its initial quantity, or updates threshold, location or safety stock of an existing one. */
-  const define = (productId: ProductId, definition: Definition) =>
+  const define = (productId: ProductId, input: Definition) =>
     durably<StockSnapshot & { readonly created: boolean }, never>((generation) =>
-      Effect.gen(function* () {
-        const { move, created } = yield* generation.send<{ move: Move; created: boolean }, StaleGeneration>(
-          productId,
-          (reply) => ({ _tag: "Define", definition, reply }),
-        )
-        yield* commit(
-          generation,
-          decision({
-            writes: [
-              {
-                ...writeOf(move),
-                ...(created ? { create: true } : {}),
-                ...(definition.threshold !== undefined ? { threshold: definition.threshold } : {}),
-                ...(definition.location !== undefined ? { location: definition.location } : {}),
-                ...(definition.safetyStock !== undefined ? { safetyStock: definition.safetyStock } : {}),
-              },
-            ],
-            ledger: created
-              ? [ledgerOf(move, "initial", definition.initialQuantity, { reason: "product created" })]
-              : [],
-            events: created
-              ? [
-                  makeEvent(topics, "inventory.adjusted", productId, {
-                    product_id: productId,
-                    adjustment_type: "initial",
-                    quantity: definition.initialQuantity,
-                    timestamp: nowIso(),
-                  }),
-                ]
-              : [],
-          }),
-        )
-        return { ...snapshot(move.cell, move.after), created }
-      }),
+      applyAndCommit(
+        generation,
+        generation.send<{ move: Move; created: boolean }, StaleGeneration>(productId, (reply) => ({
+          _tag: "Define",
+          definition: input,
+          reply,
+        })),
+        ({ move, created }) => ({
+          decision: definition(productId, input, move, created),
+          result: { ...snapshot(move.cell, move.after), created },
+        }),
+      ),
     )
 
   return { adjust, define, lowStockEvents } as const
