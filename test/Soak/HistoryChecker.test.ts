@@ -114,7 +114,7 @@ describe("history checker", () => {
     expect(rules(uncalled)).toContain("a release only after a cancellation")
   })
 
-  it("catches a false rejection (the product had enough all along) and an inflated figure", () => {
+  it("catches a false rejection: a figure the product never had at that commit (a phantom hold, an inflated one)", () => {
     const history = consistent()
     // o2 asks 2 and is refused with 1 while P never went below 2 in that commit: a phantom hold
     const phantom = {
@@ -124,8 +124,10 @@ describe("history checker", () => {
         e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, requested_qty: 2, available_qty: 1 } } : e,
       ),
     }
-    expect(rules(phantom)).toContain("no false rejection: the product was short at that commit")
-    // refused with 3 of 4 when the product had at most 5... and at least 2: short, but 3 is fine; 6 is not
+    expect(rules(phantom)).toContain(
+      "no false rejection: an out_of_stock reports a level the product had at that commit",
+    )
+    // refused 7 with 6 when the product had 5 then 2 in that commit
     const inflated = {
       ...history,
       orders: history.orders.map((o) => (o.orderId === "o2" ? { ...o, lines: [{ productId: "P", quantity: 7 }] } : o)),
@@ -133,7 +135,19 @@ describe("history checker", () => {
         e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, requested_qty: 7, available_qty: 6 } } : e,
       ),
     }
-    expect(rules(inflated)).toContain("an out_of_stock reports no more than the product had")
+    expect(rules(inflated)).toContain(
+      "no false rejection: an out_of_stock reports a level the product had at that commit",
+    )
+    // refused 4 with 3: short in every state (5 → 2), yet 3 is a level P never had at that commit
+    const between = {
+      ...history,
+      events: history.events.map((e) =>
+        e.eventId === "e-oos-o2" ? { ...e, body: { ...e.body, available_qty: 3 } } : e,
+      ),
+    }
+    expect(rules(between)).toContain(
+      "no false rejection: an out_of_stock reports a level the product had at that commit",
+    )
   })
 
   it("catches events for an order cancelled before it was created", () => {
