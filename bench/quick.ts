@@ -124,8 +124,8 @@ await observer.disconnect()
 
 const { rows: violations } = await db.query(`
   SELECT count(*)::int AS n FROM stock s
-   LEFT JOIN (SELECT product_id, sum(quantity) AS held FROM reservation_lines JOIN reservations USING (order_id)
-               WHERE status = 'reserved' GROUP BY product_id) l USING (product_id)
+   LEFT JOIN (SELECT product_id, sum(quantity - fulfilled - released) AS held FROM reservation_lines JOIN reservations USING (order_id)
+               WHERE status IN ('reserved', 'partially_fulfilled') GROUP BY product_id) l USING (product_id)
    WHERE s.reserved <> COALESCE(l.held, 0) OR s.on_hand <> s.available + s.reserved`)
 const { rows: statuses } = await db.query(
   `SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`,

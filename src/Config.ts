@@ -9,6 +9,12 @@ const positiveInt = (name: string, fallback: number) =>
     Config.integer().pipe(Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })),
   ).pipe(Config.withDefault(fallback))
 
+const nonNegativeInt = (name: string, fallback: number) =>
+  named(
+    name,
+    Config.integer().pipe(Config.validate({ message: "must be a whole number, 0 or more", validation: (n) => n >= 0 })),
+  ).pipe(Config.withDefault(fallback))
+
 const port = (name: string, fallback: number) =>
   named(
     name,
@@ -54,8 +60,11 @@ const optionalSecret = (name: string) => Config.option(Config.redacted(name))
 export const TopicsConfig = Config.all({
   ordersCreated: topic("TOPIC_ORDERS_CREATED", "orders.created"),
   ordersCancelled: topic("TOPIC_ORDERS_CANCELLED", "orders.cancelled"),
+  ordersFulfilled: topic("TOPIC_ORDERS_FULFILLED", "orders.fulfilled"),
   reserved: topic("TOPIC_INVENTORY_RESERVED", "inventory.reserved"),
   released: topic("TOPIC_INVENTORY_RELEASED", "inventory.released"),
+  fulfilled: topic("TOPIC_INVENTORY_FULFILLED", "inventory.fulfilled"),
+  fulfillmentRejected: topic("TOPIC_INVENTORY_FULFILLMENT_REJECTED", "inventory.fulfillment_rejected"),
   outOfStock: topic("TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"),
   adjusted: topic("TOPIC_INVENTORY_ADJUSTED", "inventory.adjusted"),
   lowStock: topic("TOPIC_INVENTORY_LOW_STOCK", "inventory.low_stock"),
@@ -111,6 +120,10 @@ export const AppConfigSchema = Config.all({
     maxMessageBytes: positiveInt("MAX_MESSAGE_BYTES", 262144),
     outboxBatchSize: positiveInt("OUTBOX_BATCH_SIZE", 1000),
     readyOutboxLimit: positiveInt("READY_OUTBOX_LIMIT", 10000),
+    /** a reservation with nothing fulfilled is released this long after it was made (0: never) */
+    reservationTtlSeconds: nonNegativeInt("RESERVATION_TTL_SECONDS", 0),
+    /** how often due reservations are looked for */
+    expirySweepMs: positiveInt("EXPIRY_SWEEP_MS", 1000),
   }),
   logLevel: named(
     "LOG_LEVEL",

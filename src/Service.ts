@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { Engine } from "./Engine/Engine.js"
+import { ExpirySweeper } from "./Engine/ExpirySweeper.js"
 import { HttpServerLive } from "./Http/Server.js"
 import { DeadLetters } from "./Kafka/DeadLetters.js"
 import { KafkaClient } from "./Kafka/KafkaClient.js"
@@ -7,8 +8,9 @@ import { OrderConsumer } from "./Kafka/OrderConsumer.js"
 import { OutboxRelay } from "./Kafka/OutboxRelay.js"
 import { DatabaseLive } from "./Store/Database.js"
 
-/** The engine and what it stands on: migrated database, Kafka client, outbox relay. */
-export const EngineLive = Layer.mergeAll(Engine.Default, OutboxRelay.Default, DeadLetters.Default).pipe(
+/** The engine and what it stands on: migrated database, Kafka client, outbox relay; the expiry sweeper. */
+export const EngineLive = Layer.mergeAll(ExpirySweeper.Default, OutboxRelay.Default, DeadLetters.Default).pipe(
+  Layer.provideMerge(Engine.Default),
   Layer.provideMerge(KafkaClient.Default),
   Layer.provideMerge(DatabaseLive),
 )

@@ -15,9 +15,27 @@ export const InventoryReleased = Schema.Struct({
   reservation_id: Schema.String,
   order_id: Schema.String,
   items: Schema.Array(Item),
-  /** why: "cancelled" (orders.cancelled), or "expired" once reservations expire (new, optional) */
+  /** why: "cancelled" (orders.cancelled) or "expired" (its due time passed); new, so optional for readers */
   reason: Schema.optional(Schema.Literal("cancelled", "expired")),
   released_at: Schema.String,
+})
+export const InventoryFulfilled = Schema.Struct({
+  reservation_id: Schema.String,
+  order_id: Schema.String,
+  fulfillment_id: Schema.String,
+  items: Schema.Array(Item),
+  /** what the reservation still holds afterwards */
+  remaining: Schema.Array(Item),
+  fulfilled_at: Schema.String,
+})
+export const InventoryFulfillmentRejected = Schema.Struct({
+  order_id: Schema.String,
+  fulfillment_id: Schema.String,
+  reason: Schema.Literal("not_reserved", "exceeds_held", "unknown_line"),
+  product_id: Schema.optional(Schema.String),
+  requested_qty: Schema.optional(Schema.Number),
+  held_qty: Schema.optional(Schema.Number),
+  timestamp: Schema.String,
 })
 export const InventoryOutOfStock = Schema.Struct({
   order_id: Schema.String,
@@ -45,6 +63,8 @@ export const InventoryLowStock = Schema.Struct({
 export const EventBodies = {
   "inventory.reserved": InventoryReserved,
   "inventory.released": InventoryReleased,
+  "inventory.fulfilled": InventoryFulfilled,
+  "inventory.fulfillment_rejected": InventoryFulfillmentRejected,
   "inventory.out_of_stock": InventoryOutOfStock,
   "inventory.adjusted": InventoryAdjusted,
   "inventory.low_stock": InventoryLowStock,
@@ -70,6 +90,10 @@ const topicOf = (topics: Topics, type: EventType): string => {
       return topics.reserved
     case "inventory.released":
       return topics.released
+    case "inventory.fulfilled":
+      return topics.fulfilled
+    case "inventory.fulfillment_rejected":
+      return topics.fulfillmentRejected
     case "inventory.out_of_stock":
       return topics.outOfStock
     case "inventory.adjusted":

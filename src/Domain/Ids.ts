@@ -2,7 +2,7 @@ import { Schema } from "effect"
 
 // Opaque text ids: any printable unicode, bounded, never blank. Quotes and SQL-looking text
 // are fine (every query is parameterised); control characters and absurd lengths are not.
-const OpaqueId = Schema.String.pipe(
+export const OpaqueText = Schema.String.pipe(
   Schema.minLength(1),
   Schema.maxLength(200),
   Schema.filter((s) => s.trim().length > 0, { message: () => "must not be blank" }),
@@ -10,10 +10,10 @@ const OpaqueId = Schema.String.pipe(
   Schema.filter((s) => !/[\u0000-\u001f\u007f]/.test(s), { message: () => "must not contain control characters" }),
 )
 
-export const ProductId = OpaqueId.pipe(Schema.brand("ProductId"))
+export const ProductId = OpaqueText.pipe(Schema.brand("ProductId"))
 export type ProductId = typeof ProductId.Type
 
-export const OrderId = OpaqueId.pipe(Schema.brand("OrderId"))
+export const OrderId = OpaqueText.pipe(Schema.brand("OrderId"))
 export type OrderId = typeof OrderId.Type
 
 export const MaxQuantity = 1_000_000

@@ -1,5 +1,5 @@
 import { Either, ParseResult, Schema } from "effect"
-import { OrderId, ProductId, Quantity } from "./Ids.js"
+import { OpaqueText, OrderId, ProductId, Quantity } from "./Ids.js"
 
 export const MaxLinesPerOrder = 1000
 
@@ -29,14 +29,26 @@ export const OrderCancelled = Schema.Struct({
 })
 export type OrderCancelled = typeof OrderCancelled.Type
 
+/** `orders.fulfilled`: no `items` ships every held line; `fulfillment_id` defaults to the order id. */
+export const OrderFulfilled = Schema.Struct({
+  order_id: OrderId,
+  fulfillment_id: Schema.optional(OpaqueText),
+  items: Schema.optional(Schema.NonEmptyArray(OrderLine).pipe(Schema.maxItems(MaxLinesPerOrder))),
+  fulfilled_at: Schema.optional(Schema.String),
+})
+export type OrderFulfilled = typeof OrderFulfilled.Type
+
+/** A message from one of the order topics, decoded. */
 export type OrderMessage =
   | { readonly _tag: "Created"; readonly order: OrderCreated }
   | { readonly _tag: "Cancelled"; readonly order: OrderCancelled }
+  | { readonly _tag: "Fulfilled"; readonly order: OrderFulfilled }
 
 export type OrderKind = OrderMessage["_tag"]
 
 const decodeCreated = Schema.decodeUnknownEither(OrderCreated, { errors: "first" })
 const decodeCancelled = Schema.decodeUnknownEither(OrderCancelled, { errors: "first" })
+const decodeFulfilled = Schema.decodeUnknownEither(OrderFulfilled, { errors: "first" })
 
 /** Decodes a message value, or gives a one-line reason fit for a dead-letter header. */
 export const decodeOrderMessage = (
@@ -55,7 +67,9 @@ export const decodeOrderMessage = (
   const decoded =
     kind === "Created"
       ? Either.map(decodeCreated(json), (order): OrderMessage => ({ _tag: "Created", order }))
-      : Either.map(decodeCancelled(json), (order): OrderMessage => ({ _tag: "Cancelled", order }))
+      : kind === "Cancelled"
+        ? Either.map(decodeCancelled(json), (order): OrderMessage => ({ _tag: "Cancelled", order }))
+        : Either.map(decodeFulfilled(json), (order): OrderMessage => ({ _tag: "Fulfilled", order }))
   return Either.mapLeft(decoded, (error) =>
     `schema: ${ParseResult.ArrayFormatter.formatErrorSync(error)
       .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)

@@ -40,6 +40,12 @@ export const release = (s: StockLevel, quantity: number): Either.Either<StockLev
     ? Either.right({ available: s.available + quantity, reserved: s.reserved - quantity, onHand: s.onHand })
     : Either.left(new ReleaseExceedsReserved({ requested: quantity, reserved: s.reserved }))
 
+/** Ships `quantity` of what is reserved: it leaves reserved and on hand (available is unchanged). */
+export const fulfil = (s: StockLevel, quantity: number): Either.Either<StockLevel, ReleaseExceedsReserved> =>
+  quantity <= s.reserved
+    ? Either.right({ available: s.available, reserved: s.reserved - quantity, onHand: s.onHand - quantity })
+    : Either.left(new ReleaseExceedsReserved({ requested: quantity, reserved: s.reserved }))
+
 /** Adds (or, negative, removes) units on hand; never takes what is reserved. */
 export const adjust = (s: StockLevel, delta: number): Either.Either<StockLevel, InsufficientStock> =>
   s.available + delta >= 0

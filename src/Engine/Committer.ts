@@ -70,7 +70,8 @@ const toBatch = (
 ): CommitBatch => ({
   products,
   orderInserts: entries.flatMap((e) => e.decision.orderInserts),
-  orderReleases: entries.flatMap((e) => e.decision.orderReleases),
+  orderUpdates: entries.flatMap((e) => e.decision.orderUpdates),
+  fulfillments: entries.flatMap((e) => e.decision.fulfillments),
   ledger,
   outbox: entries.flatMap((e) => e.decision.events),
   idempotency: entries.flatMap((e) => e.decision.idempotency),
@@ -108,8 +109,13 @@ export const makeCommitter = (deps: CommitterDeps) =>
           return
         }
         const failure = Cause.squash(exit.cause)
-        const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure)
         const conflict = Cause.failureOption(exit.cause)
+        const reason =
+          conflict._tag === "Some" && conflict.value._tag === "CommitConflict"
+            ? `CommitConflict: ${conflict.value.reason} (${conflict.value.productIds.join(",")})`
+            : failure instanceof Error
+              ? `${failure.name}: ${failure.message}`
+              : String(failure)
         if (conflict._tag === "Some" && conflict.value._tag === "CommitConflict") yield* EngineMetrics.conflict
         yield* Effect.logWarning("commit failed; reloading from the database and deciding again").pipe(
           Effect.annotateLogs({ reason, decisions: live.length }),

@@ -1,7 +1,7 @@
 import type { OutboxEvent } from "../Domain/Events.js"
-import type { OrderId, ProductId } from "../Domain/Ids.js"
+import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
-import type { IdempotencyRow, LedgerRow, OrderInsert } from "../Store/StockStore.js"
+import type { FulfillmentRow, IdempotencyRow, LedgerRow, OrderInsert, OrderUpdate } from "../Store/StockStore.js"
 import type { Move, ProductCell } from "./ProductActor.js"
 
 /** One hold an actor gave out: a change to commit, or (zero delta) a version to re-check. */
@@ -26,7 +26,8 @@ export interface Decision {
   readonly writes: ReadonlyArray<CellWrite>
   readonly ledger: ReadonlyArray<LedgerEntry>
   readonly orderInserts: ReadonlyArray<OrderInsert>
-  readonly orderReleases: ReadonlyArray<OrderId>
+  readonly orderUpdates: ReadonlyArray<OrderUpdate>
+  readonly fulfillments: ReadonlyArray<FulfillmentRow>
   readonly events: ReadonlyArray<OutboxEvent>
   readonly idempotency: ReadonlyArray<IdempotencyRow>
 }
@@ -35,7 +36,8 @@ export const emptyDecision: Decision = {
   writes: [],
   ledger: [],
   orderInserts: [],
-  orderReleases: [],
+  orderUpdates: [],
+  fulfillments: [],
   events: [],
   idempotency: [],
 }

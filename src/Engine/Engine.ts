@@ -1,25 +1,16 @@
-import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, FiberSet, Metric, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import type { OrderCancelled, OrderCreated, OrderMessage } from "../Domain/Orders.js"
-import * as Stock from "../Domain/Stock.js"
+import type * as Stock from "../Domain/Stock.js"
 import { Outbox } from "../Store/Outbox.js"
-import { type KnownOrder, StockStore } from "../Store/StockStore.js"
+import { StockStore } from "../Store/StockStore.js"
 import { makeCommitter } from "./Committer.js"
-import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import { Generation } from "./Generation.js"
-import {
-  cancelledBeforeCreateDecision,
-  rejectedDecision,
-  releasedDecision,
-  reservedDecision,
-} from "./OrderDecisions.js"
-import { releaseAll, reserveAll, type SagaLine } from "./OrderSaga.js"
+import { type EngineMessage, makeOrderHandling } from "./OrderHandling.js"
 import * as Pending from "./Pending.js"
-import type { InconsistentMemory, LineShort, Move } from "./ProductActor.js"
+import type { InconsistentMemory } from "./ProductActor.js"
 import { StaleGeneration } from "./ProductActor.js"
 import { makeStockWrites } from "./StockWrites.js"
 
@@ -37,8 +28,6 @@ export interface DecidedChunk {
   readonly generation: number
   readonly durable: Effect.Effect<void, StaleGeneration>
 }
-
-const stale = new StaleGeneration()
 
 /** Orders decided concurrently within one chunk of messages. */
 const sagaConcurrency = 64
@@ -84,127 +73,25 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       committed: outbox.ring,
     })
 
-    const decided = (generation: Generation, orderId: OrderId, known: KnownOrder) =>
-      generation.orders.set(orderId, { _tag: "Decided", ...known })
-
-    /** Hands the decision to the committer; the order's slot remembers it until it is durable. */
-    const submit = (generation: Generation, orderId: OrderId, outcome: Decision) =>
-      Effect.map(committer.submit(generation, outcome), (done) => {
-        const slot = generation.orders.get(orderId)
-        if (slot?._tag === "Decided") slot.pending = done
-        return done
-      })
-
-    /**
-     * Marks the order as being decided, so that other messages of the same order wait for it.
-     * Whatever the body does not decide (nothing to do, or a failure) leaves the order as it was.
-     */
-    const deciding = <A, E, R>(
-      generation: Generation,
-      orderId: OrderId,
-      previous: KnownOrder | undefined,
-      body: Effect.Effect<A, E, R>,
-    ) => {
-      const done = Pending.make<void>()
-      const mark = { _tag: "Deciding", done } as const
-      generation.orders.set(orderId, mark)
-      return body.pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (generation.orders.get(orderId) === mark) {
-              if (previous === undefined) generation.orders.delete(orderId)
-              else decided(generation, orderId, previous)
-            }
-            Pending.succeed(done, undefined)
-          }),
-        ),
-      )
-    }
-
-    const rejected = (generation: Generation, order: OrderCreated, short: LineShort) => {
-      decided(generation, order.order_id, { status: "rejected", reservationId: null, lines: [] })
-      return rejectedDecision(topics, order, short)
-    }
-
-    const reserved = (
-      generation: Generation,
-      order: OrderCreated,
-      lines: ReadonlyArray<SagaLine>,
-      moves: ReadonlyArray<Move>,
-    ) => {
-      const reservationId = randomUUID()
-      decided(generation, order.order_id, { status: "reserved", reservationId, lines })
-      return reservedDecision(topics, order, reservationId, lines, moves, stockWrites.lowStockEvents(moves))
-    }
-
-    const reserveOrder = (generation: Generation, order: OrderCreated) => {
-      const lines = Stock.sumLines(order.items)
-      return Effect.matchEffect(reserveAll(generation, lines), {
-        onFailure: (failure) =>
-          failure._tag === "LineShort"
-            ? Effect.as(EngineMetrics.countOrder("out_of_stock"), rejected(generation, order, failure))
-            : Effect.fail(failure),
-        onSuccess: (moves) =>
-          Effect.as(EngineMetrics.countOrder("reserved"), reserved(generation, order, lines, moves)),
-      })
-    }
-
-    const cancelOrder = (generation: Generation, order: OrderCancelled, known: KnownOrder | undefined) =>
-      Effect.gen(function* () {
-        const orderId = order.order_id
-        if (known === undefined) {
-          decided(generation, orderId, { status: "cancelled_before_create", reservationId: null, lines: [] })
-          yield* EngineMetrics.countOrder("cancelled_before_create")
-          return cancelledBeforeCreateDecision(orderId)
-        }
-        if (known.status !== "reserved") return undefined
-        const moves = yield* releaseAll(generation, known.lines)
-        decided(generation, orderId, { ...known, status: "released" })
-        yield* EngineMetrics.countOrder("released")
-        return releasedDecision(topics, orderId, known, moves)
-      })
-
-    /** Decides one message in `generation`; returns the commit to wait for, if it changes anything. */
-    const handle = (
-      generation: Generation,
-      message: OrderMessage,
-      stored: ReadonlyMap<OrderId, KnownOrder>,
-    ): Effect.Effect<
-      Pending.Pending<void, StaleGeneration> | undefined,
-      StaleGeneration | SqlError | InconsistentMemory
-    > =>
-      Effect.suspend(() => {
-        // combinators rather than a generator: this runs once per message
-        const orderId = message.order.order_id
-        const slot = generation.orders.get(orderId)
-        if (slot?._tag === "Deciding") {
-          // another message of this order is being decided: after it, look again
-          return Effect.zipRight(
-            Pending.wait(slot.done),
-            Effect.suspend(() => (generation.closed ? Effect.fail(stale) : handle(generation, message, stored))),
-          )
-        }
-        const known = slot ?? stored.get(orderId)
-        // a repeat changes nothing, but is acknowledged only once what the order decided is durable
-        const inFlight = slot?._tag === "Decided" ? slot.pending : undefined
-        if (message._tag === "Created" && known !== undefined) {
-          return Effect.as(EngineMetrics.countOrder("duplicate"), inFlight)
-        }
-        const body =
-          message._tag === "Created"
-            ? reserveOrder(generation, message.order)
-            : cancelOrder(generation, message.order, known)
-        return Effect.flatMap(deciding(generation, orderId, known, body), (outcome) =>
-          outcome === undefined ? Effect.succeed(inFlight) : submit(generation, orderId, outcome),
-        )
-      })
+    const stockWrites = makeStockWrites({
+      topics,
+      current: () => current,
+      submit: committer.submit,
+      retry: untilDurable,
+    })
+    const { handle } = makeOrderHandling({
+      topics,
+      ttlSeconds: config.engine.reservationTtlSeconds,
+      submit: committer.submit,
+      lowStockEvents: stockWrites.lowStockEvents,
+    })
 
     /**
      * Decides a chunk in memory and hands its changes to the committer; what it returns says when
      * they are durable. With `expected`, only in that generation (else StaleGeneration), so that
      * pipelined chunks of one partition are never decided across a reload out of order.
      */
-    const decideOnce = (messages: ReadonlyArray<OrderMessage>, expected?: number) =>
+    const decideOnce = (messages: ReadonlyArray<EngineMessage>, expected?: number) =>
       Effect.gen(function* () {
         const started = performance.now()
         const generation = current
@@ -221,7 +108,9 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
               : [],
           ),
         )
-        const { known: stored, stock } = yield* store.lookup(unknownOrders, products)
+        const fulfilling =
+          unknownOrders.length > 0 ? messages.filter((m) => m._tag === "Fulfilled").map((m) => m.order.order_id) : []
+        const { known: stored, stock } = yield* store.lookup(unknownOrders, products, fulfilling)
         generation.adopt(products, stock)
         // A few workers take the messages in order (cheaper than a fiber per message); many
         // orders are in flight at once, so actors and the committer see batches, not single hops.
@@ -269,26 +158,19 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         return { generation: generation.id, durable } satisfies DecidedChunk
       })
 
-    const processOnce = (messages: ReadonlyArray<OrderMessage>) =>
+    const processOnce = (messages: ReadonlyArray<EngineMessage>) =>
       Effect.flatMap(decideOnce(messages), (decided) => decided.durable)
 
     /**
      * Decides a chunk of order messages and returns once every resulting change is durable.
      * A failed commit or an unreachable database means: reload, decide the chunk again.
      */
-    const process = Effect.fn("Engine.process")(function* (messages: ReadonlyArray<OrderMessage>) {
+    const process = Effect.fn("Engine.process")(function* (messages: ReadonlyArray<EngineMessage>) {
       yield* processOnce(messages).pipe(
         Effect.tapError((e) => Effect.logDebug("deciding again").pipe(Effect.annotateLogs({ reason: e._tag }))),
         Effect.retry(untilDurable),
         Effect.orDie,
       )
-    })
-
-    const stockWrites = makeStockWrites({
-      topics,
-      current: () => current,
-      submit: committer.submit,
-      retry: untilDurable,
     })
 
     // Passivation: idle actors with nothing in flight leave memory.
@@ -301,9 +183,31 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       Effect.forkScoped,
     )
 
+    /** Releases the reservations among these that are due (the sweeper found them). */
+    const expire = (orderIds: ReadonlyArray<OrderId>) =>
+      process(orderIds.map((order_id) => ({ _tag: "Expire", order: { order_id } }) as const))
+
+    /** Moves the due time of a held reservation; false when it is no longer held (or never was). */
+    const extend = (orderId: OrderId, expiresAt: Date) =>
+      Effect.suspend(() => {
+        let held = false
+        const answer = (h: boolean) => {
+          held = h
+        }
+        const message = {
+          _tag: "Extend",
+          order: { order_id: orderId },
+          expiresAt: expiresAt.getTime(),
+          answer,
+        } as const
+        return Effect.map(process([message]), () => held)
+      })
+
     return {
       process,
       decide: decideOnce,
+      expire,
+      extend,
       adjust: stockWrites.adjust,
       define: stockWrites.define,
       activeActors: () => current.actors.size,

@@ -1,6 +1,17 @@
 import { Effect, Metric, MetricBoundaries } from "effect"
 
-type Outcome = "reserved" | "out_of_stock" | "released" | "duplicate" | "cancelled_before_create"
+const outcomes = [
+  "reserved",
+  "out_of_stock",
+  "released",
+  "duplicate",
+  "cancelled_before_create",
+  "fulfilled",
+  "fulfillment_rejected",
+  "expired",
+  "extended",
+] as const
+type Outcome = (typeof outcomes)[number]
 
 const ordersTotal = Metric.counter("inventory_orders_total", {
   description: "order messages by outcome",
@@ -9,10 +20,7 @@ const ordersTotal = Metric.counter("inventory_orders_total", {
 
 // Built once: a tagged metric made per call hashes its key every time (seen in the profile).
 const byOutcome = Object.fromEntries(
-  (["reserved", "out_of_stock", "released", "duplicate", "cancelled_before_create"] as const).map((outcome) => [
-    outcome,
-    Metric.increment(Metric.tagged(ordersTotal, "outcome", outcome)),
-  ]),
+  outcomes.map((outcome) => [outcome, Metric.increment(Metric.tagged(ordersTotal, "outcome", outcome))]),
 ) as Record<Outcome, Effect.Effect<void>>
 
 /** Counts one order message with its outcome. */

@@ -78,3 +78,13 @@ export const releaseAll = (generation: Generation, lines: ReadonlyArray<SagaLine
       reply,
     })),
   )
+
+/** Ships what a fulfilment takes: every line leaves reserved and on hand. */
+export const fulfilAll = (generation: Generation, lines: ReadonlyArray<SagaLine>) =>
+  Effect.forEach(lines, (line) =>
+    generation.send<Move, InconsistentMemory | StaleGeneration>(line.productId, (reply) => ({
+      _tag: "Fulfil",
+      quantity: line.quantity,
+      reply,
+    })),
+  )

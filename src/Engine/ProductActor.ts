@@ -30,20 +30,23 @@ export interface ProductCell {
   lastUsed: number
 }
 
-export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => ({
-  productId,
-  exists: row !== undefined,
-  level: row ?? Stock.emptyStock,
-  threshold: row?.threshold ?? 0,
-  location: row?.location ?? null,
-  safetyStock: row?.safetyStock ?? 0,
-  version: row?.version ?? 0,
-  committed: row ?? Stock.emptyStock,
-  holds: 0,
-  tentative: 0,
-  parked: [],
-  lastUsed: Date.now(),
-})
+export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => {
+  const level = row ? { available: row.available, reserved: row.reserved, onHand: row.onHand } : Stock.emptyStock
+  return {
+    productId,
+    exists: row !== undefined,
+    level,
+    threshold: row?.threshold ?? 0,
+    location: row?.location ?? null,
+    safetyStock: row?.safetyStock ?? 0,
+    version: row?.version ?? 0,
+    committed: level,
+    holds: 0,
+    tentative: 0,
+    parked: [],
+    lastUsed: Date.now(),
+  }
+}
 
 /** A stock change applied in memory, to be committed with the decision that caused it. */
 export interface Move {
@@ -95,6 +98,11 @@ export type Command =
       readonly quantity: number
       /** a saga undoing its own uncommitted reservation: gives the hold back */
       readonly compensation: boolean
+      readonly reply: Reply<Move, InconsistentMemory | StaleGeneration>
+    }
+  | {
+      readonly _tag: "Fulfil"
+      readonly quantity: number
       readonly reply: Reply<Move, InconsistentMemory | StaleGeneration>
     }
   | {
@@ -191,6 +199,18 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         cell.holds++
         cell.tentative++
       }
+      break
+    }
+    case "Fulfil": {
+      const next = Stock.fulfil(before, command.quantity)
+      if (Either.isLeft(next)) {
+        fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
+        break
+      }
+      cell.holds++
+      cell.tentative++
+      cell.level = next.right
+      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
       break
     }
     case "Adjust": {

@@ -43,7 +43,9 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     const heartbeatEvery = Duration.millis(Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)))
 
-    const kindOf = (topic: string): OrderKind => (topic === topics.ordersCreated ? "Created" : "Cancelled")
+    const subscribed = [topics.ordersCreated, topics.ordersCancelled, topics.ordersFulfilled]
+    const kindOf = (topic: string): OrderKind =>
+      topic === topics.ordersCreated ? "Created" : topic === topics.ordersCancelled ? "Cancelled" : "Fulfilled"
 
     /** Decodes a chunk; what cannot be decoded is parked on the dead-letter topic. */
     const decodeChunk = (batch: Batch, messages: ReadonlyArray<KafkaMessage>) =>
@@ -152,7 +154,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     })
     const start = Effect.tryPromise(async () => {
       await consumer.connect()
-      await consumer.subscribe({ topics: [topics.ordersCreated, topics.ordersCancelled], fromBeginning: true })
+      await consumer.subscribe({ topics: subscribed, fromBeginning: true })
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -210,7 +212,6 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       const admin = kafka.admin()
       await admin.connect()
       try {
-        const subscribed = [topics.ordersCreated, topics.ordersCancelled]
         const committed = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: subscribed })
         const stalled: Array<string> = []
         for (const { topic, partitions } of committed) {
@@ -238,7 +239,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         // still in the group, then leave it
         stopping = true
         try {
-          consumer.pause([{ topic: topics.ordersCreated }, { topic: topics.ordersCancelled }])
+          consumer.pause(subscribed.map((topic) => ({ topic })))
         } catch {
           // not running (it crashed and waits to start again): nothing is being fetched
         }
@@ -251,7 +252,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       ),
     )
     yield* Effect.logInfo("consuming orders").pipe(
-      Effect.annotateLogs({ topics: [topics.ordersCreated, topics.ordersCancelled], group: config.kafka.groupId }),
+      Effect.annotateLogs({ topics: subscribed, group: config.kafka.groupId }),
     )
 
     return { status: (): ConsumerStatus => ({ joined, lag, unreadable }) } as const

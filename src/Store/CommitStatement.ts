@@ -1,4 +1,4 @@
-import type { CommitBatch } from "./StockStore.js"
+import type { CommitBatch, LineChange, OrderInsert, OrderUpdate } from "./StockStore.js"
 
 /**
  * The group commit as one SQL statement: every write of the batch in data-modifying CTEs, so it
@@ -9,8 +9,9 @@ import type { CommitBatch } from "./StockStore.js"
  * (the input is sorted and the update follows it), so instances writing the same hot products
  * never deadlock.
  *
- * Sibling CTEs see one snapshot, not each other's rows: an order inserted and released in the
- * same batch is therefore inserted as released (see `commitParams`).
+ * Sibling CTEs see one snapshot, not each other's rows, and an UPDATE changes a row once: an order
+ * inserted and moved on in the same batch is therefore inserted as it ends up, and several moves of
+ * one recorded order are folded into one (see `commitParams`).
  */
 export const commitStatement = `
 WITH appeared AS (
@@ -30,15 +31,28 @@ WITH appeared AS (
    WHERE s.product_id = d.p AND s.version = d.v
   RETURNING s.product_id, s.version
 ), orders AS (
-  INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty)
-  SELECT o, rid, s, sp, rq, aq FROM json_to_recordset($4::json) AS d(o text, rid uuid, s text, sp text, rq int, aq int)
+  INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at)
+  SELECT o, rid, s, sp, rq, aq, ex
+    FROM json_to_recordset($4::json) AS d(o text, rid uuid, s text, sp text, rq int, aq int, ex timestamptz)
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id
 ), lines AS (
-  INSERT INTO reservation_lines (order_id, product_id, quantity)
-  SELECT o, p, q FROM json_to_recordset($5::json) AS d(o text, p text, q int)
-), released AS (
-  UPDATE reservations SET status = 'released', updated_at = now()
-   WHERE order_id = ANY($6::text[]) AND status = 'reserved' RETURNING order_id
+  INSERT INTO reservation_lines (order_id, product_id, quantity, fulfilled, released)
+  SELECT o, p, q, f, r FROM json_to_recordset($5::json) AS d(o text, p text, q int, f int, r int)
+), moved AS (
+  UPDATE reservations r
+     SET status = d.t, expires_at = CASE WHEN d.ce THEN d.ne ELSE r.expires_at END, updated_at = now()
+    FROM json_to_recordset($6::json) AS d(o text, f text, t text, ce bool, ee timestamptz, ne timestamptz)
+   WHERE r.order_id = d.o AND r.status = d.f AND (NOT d.ce OR r.expires_at IS NOT DISTINCT FROM d.ee)
+  RETURNING r.order_id
+), line_moves AS (
+  UPDATE reservation_lines l SET fulfilled = l.fulfilled + d.f, released = l.released + d.r
+    FROM json_to_recordset($14::json) AS d(o text, p text, f int, r int)
+   WHERE l.order_id = d.o AND l.product_id = d.p
+  RETURNING l.order_id
+), fulfilments AS (
+  INSERT INTO fulfillments (order_id, fulfillment_id, outcome)
+  SELECT o, i, oc FROM json_to_recordset($15::json) AS d(o text, i text, oc text)
+  ON CONFLICT DO NOTHING RETURNING order_id
 ), ledger AS (
   INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
                             reserved_before, reserved_after, reason, reference_id)
@@ -61,7 +75,11 @@ SELECT CASE
          WHEN (SELECT count(*) FROM orders) <> $11 THEN inventory_commit_conflict('order already decided elsewhere',
            (SELECT string_agg(d.o, ',') FROM json_to_recordset($4::json) AS d(o text)
              WHERE d.o NOT IN (SELECT order_id FROM orders)))
-         WHEN (SELECT count(*) FROM released) <> $12 THEN inventory_commit_conflict('reservation already released elsewhere', NULL)
+         WHEN (SELECT count(*) FROM moved) <> $12 THEN inventory_commit_conflict('reservation already moved on elsewhere',
+           (SELECT string_agg(d.o, ',') FROM json_to_recordset($6::json) AS d(o text)
+             WHERE d.o NOT IN (SELECT order_id FROM moved)))
+         WHEN (SELECT count(*) FROM line_moves) <> $16 THEN inventory_commit_conflict('reservation lines changed elsewhere', NULL)
+         WHEN (SELECT count(*) FROM fulfilments) <> $17 THEN inventory_commit_conflict('fulfilment already decided elsewhere', NULL)
          WHEN (SELECT count(*) FROM idempotency) <> $13 THEN inventory_commit_conflict('idempotency key already used', NULL)
          ELSE true
        END AS ok,
@@ -69,15 +87,74 @@ SELECT CASE
 
 const json = (rows: ReadonlyArray<unknown>) => JSON.stringify(rows)
 
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+const sumLines = (changes: ReadonlyArray<LineChange>): Array<LineChange> => {
+  const byProduct = new Map<string, LineChange>()
+  for (const c of changes) {
+    const m = byProduct.get(c.productId)
+    byProduct.set(
+      c.productId,
+      m === undefined ? c : { ...m, fulfilled: m.fulfilled + c.fulfilled, released: m.released + c.released },
+    )
+  }
+  return [...byProduct.values()]
+}
+
+/** Several moves of one order in a batch, as one: from the first status to the last, lines summed. */
+const foldUpdates = (updates: ReadonlyArray<OrderUpdate>): Map<string, OrderUpdate> => {
+  const folded = new Map<string, OrderUpdate>()
+  for (const u of updates) {
+    const m = folded.get(u.orderId)
+    if (m === undefined) {
+      folded.set(u.orderId, u)
+      continue
+    }
+    const expiresAt =
+      m.expiresAt === undefined
+        ? u.expiresAt
+        : u.expiresAt === undefined
+          ? m.expiresAt
+          : { expected: m.expiresAt.expected, next: u.expiresAt.next }
+    folded.set(u.orderId, {
+      ...m,
+      to: u.to,
+      lines: sumLines([...m.lines, ...u.lines]),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    })
+  }
+  return folded
+}
+
+/** An order inserted and moved on in the same batch: inserted as it ends up. */
+const insertedAs = (o: OrderInsert, update: OrderUpdate | undefined) => {
+  const moved = new Map(update?.lines.map((l) => [l.productId, l]))
+  return {
+    status: update?.to ?? o.status,
+    expiresAt: update?.expiresAt !== undefined ? update.expiresAt.next : o.expiresAt,
+    lines: o.lines.map((l) => ({
+      o: o.orderId,
+      p: l.productId,
+      q: l.quantity,
+      f: moved.get(l.productId)?.fulfilled ?? 0,
+      r: moved.get(l.productId)?.released ?? 0,
+    })),
+  }
+}
+
 /** The statement's parameters for a batch whose products are sorted by id. */
 export const commitParams = (batch: CommitBatch) => {
   const products = batch.products
   const absent = products.filter((p) => p.expectedVersion === 0 && p.create === undefined)
   const creates = products.filter((p) => p.create !== undefined)
   const updates = products.filter((p) => p.create === undefined && p.expectedVersion > 0)
-  const inserted = new Set(batch.orderInserts.map((o) => o.orderId))
-  const releases = [...new Set(batch.orderReleases)].filter((id) => !inserted.has(id))
-  const releasedAtOnce = new Set(batch.orderReleases.filter((id) => inserted.has(id)))
+  const folded = foldUpdates(batch.orderUpdates)
+  const inserts = batch.orderInserts.map((o) => ({ o, as: insertedAs(o, folded.get(o.orderId)) }))
+  for (const o of batch.orderInserts) folded.delete(o.orderId)
+  const moves = [...folded.values()]
+  const lineMoves = moves.flatMap((u) =>
+    u.lines.map((l) => ({ o: u.orderId, p: l.productId, f: l.fulfilled, r: l.released })),
+  )
   return [
     absent.map((p) => p.productId),
     json(
@@ -105,17 +182,27 @@ export const commitParams = (batch: CommitBatch) => {
       })),
     ),
     json(
-      batch.orderInserts.map((o) => ({
+      inserts.map(({ o, as }) => ({
         o: o.orderId,
         rid: o.reservationId,
-        s: releasedAtOnce.has(o.orderId) ? "released" : o.status,
+        s: as.status,
         sp: o.short?.productId ?? null,
         rq: o.short?.requested ?? null,
         aq: o.short?.available ?? null,
+        ex: iso(as.expiresAt),
       })),
     ),
-    json(batch.orderInserts.flatMap((o) => o.lines.map((l) => ({ o: o.orderId, p: l.productId, q: l.quantity })))),
-    releases,
+    json(inserts.flatMap(({ as }) => as.lines)),
+    json(
+      moves.map((u) => ({
+        o: u.orderId,
+        f: u.from,
+        t: u.to,
+        ce: u.expiresAt !== undefined,
+        ee: iso(u.expiresAt?.expected ?? null),
+        ne: iso(u.expiresAt?.next ?? null),
+      })),
+    ),
     json(
       batch.ledger.map((r) => ({
         p: r.productId,
@@ -134,7 +221,11 @@ export const commitParams = (batch: CommitBatch) => {
     json(batch.idempotency.map((r) => ({ k: r.key, h: r.requestHash, s: r.status, b: r.body }))),
     updates.length,
     batch.orderInserts.length,
-    releases.length,
+    moves.length,
     batch.idempotency.length,
+    json(lineMoves),
+    json(batch.fulfillments.map((f) => ({ o: f.orderId, i: f.fulfillmentId, oc: f.outcome }))),
+    lineMoves.length,
+    batch.fulfillments.length,
   ] as const
 }

@@ -14,7 +14,18 @@ export interface StockRow extends StockLevel {
   readonly safetyStock: number
 }
 
-export type OrderStatus = "reserved" | "released" | "rejected" | "cancelled_before_create"
+export type OrderStatus =
+  | "reserved"
+  | "partially_fulfilled"
+  | "fulfilled"
+  | "released"
+  | "expired"
+  | "rejected"
+  | "cancelled_before_create"
+
+/** A reservation that still holds stock: cancelling, expiring or fulfilling it moves its lines. */
+export const isHeld = (status: KnownOrder["status"]): boolean =>
+  status === "reserved" || status === "partially_fulfilled"
 
 export interface Line {
   readonly productId: ProductId
@@ -22,9 +33,15 @@ export interface Line {
 }
 
 export interface KnownOrder {
-  readonly status: OrderStatus
+  /** "unseen": nothing recorded for the order but fulfilments it was refused */
+  readonly status: OrderStatus | "unseen"
   readonly reservationId: string | null
+  /** what the order still holds, per product (nothing unless it is held) */
   readonly lines: ReadonlyArray<Line>
+  /** when it is released unless fulfilled first (ms since the epoch), if ever */
+  readonly expiresAt: number | null
+  /** the fulfilment ids already decided for it (applied or rejected) */
+  readonly fulfillments: ReadonlyArray<string>
 }
 
 /** One product's net change in a commit, written only if the row still has `expectedVersion` (0 = absent). */
@@ -40,15 +57,41 @@ export interface ProductWrite {
 
 export interface OrderInsert {
   readonly orderId: OrderId
-  readonly status: Exclude<OrderStatus, "released">
+  readonly status: "reserved" | "rejected" | "cancelled_before_create"
   readonly reservationId: string | null
   readonly lines: ReadonlyArray<Line>
+  readonly expiresAt: number | null
   readonly short?: { readonly productId: ProductId; readonly requested: number; readonly available: number }
+}
+
+/** Units that left a line's hold. */
+export interface LineChange {
+  readonly productId: ProductId
+  readonly fulfilled: number
+  readonly released: number
+}
+
+/**
+ * A recorded order moving on: written only if the row still has the status (and, when given,
+ * the due time) memory decided against; otherwise another instance decided it first.
+ */
+export interface OrderUpdate {
+  readonly orderId: OrderId
+  readonly from: OrderStatus
+  readonly to: OrderStatus
+  readonly lines: ReadonlyArray<LineChange>
+  readonly expiresAt?: { readonly expected: number | null; readonly next: number | null }
+}
+
+export interface FulfillmentRow {
+  readonly orderId: OrderId
+  readonly fulfillmentId: string
+  readonly outcome: "fulfilled" | "rejected"
 }
 
 export interface LedgerRow {
   readonly productId: ProductId
-  readonly movement: "initial" | "reserve" | "release" | "adjust"
+  readonly movement: "initial" | "reserve" | "release" | "adjust" | "fulfil"
   readonly adjustmentType: string | null
   readonly quantity: number
   readonly before: StockLevel
@@ -75,7 +118,8 @@ export interface IdempotencyRow {
 export interface CommitBatch {
   readonly products: ReadonlyArray<ProductWrite>
   readonly orderInserts: ReadonlyArray<OrderInsert>
-  readonly orderReleases: ReadonlyArray<OrderId>
+  readonly orderUpdates: ReadonlyArray<OrderUpdate>
+  readonly fulfillments: ReadonlyArray<FulfillmentRow>
   readonly ledger: ReadonlyArray<LedgerRow>
   readonly outbox: ReadonlyArray<OutboxRow>
   readonly idempotency: ReadonlyArray<IdempotencyRow>
@@ -128,27 +172,36 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
 
     /**
      * What deciding a chunk needs from PostgreSQL, in one round trip: the orders already recorded
-     * (with the lines of those still held: a cancellation releases exactly them) and the stock rows
-     * of the products not in memory yet. Rows travel as JSON arrays, parsed natively.
+     * (with what those still held hold per line: a cancellation releases exactly that; their due
+     * time and the fulfilments decided for them) and the stock rows of the products not in memory yet. Rows travel as JSON arrays, parsed natively.
      */
     const lookup = Effect.fn("StockStore.lookup")(function* (
       orderIds: ReadonlyArray<OrderId>,
       productIds: ReadonlyArray<ProductId>,
+      /** orders with a fulfilment in the chunk: fulfilments refused before the order was seen count too */
+      fulfilling: ReadonlyArray<OrderId> = [],
     ) {
       const known = new Map<OrderId, KnownOrder>()
       if (orderIds.length === 0 && productIds.length === 0) return { known, stock: [] as Array<StockRow> }
-      const [row] = yield* q<{ orders: string; lines: string; stock: string }>(
+      const [row] = yield* q<{ orders: string; stray: string; lines: string; stock: string }>(
         `SELECT
-           (SELECT coalesce(json_agg(json_build_array(order_id, status, reservation_id)), '[]')
-              FROM reservations WHERE order_id = ANY($1::text[]))::text AS orders,
-           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity) ORDER BY l.order_id, l.product_id), '[]')
+           (SELECT coalesce(json_agg(json_build_array(r.order_id, r.status, r.reservation_id,
+                      (extract(epoch FROM r.expires_at) * 1000)::bigint,
+                      (SELECT coalesce(json_agg(f.fulfillment_id), '[]') FROM fulfillments f WHERE f.order_id = r.order_id))), '[]')
+              FROM reservations r WHERE r.order_id = ANY($1::text[]))::text AS orders,
+           (SELECT coalesce(json_agg(json_build_array(f.order_id, f.fulfillment_id)), '[]')
+              FROM fulfillments f WHERE f.order_id = ANY($3::text[])
+               AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
+           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity - l.fulfilled - l.released)
+                      ORDER BY l.order_id, l.product_id), '[]')
               FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
-             WHERE r.order_id = ANY($1::text[]) AND r.status = 'reserved')::text AS lines,
+             WHERE r.order_id = ANY($1::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
+               AND l.quantity > l.fulfilled + l.released)::text AS lines,
            (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
                         'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
                         'version', version, 'safety_stock', safety_stock)), '[]')
               FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`,
-        [orderIds, productIds],
+        [orderIds, productIds, fulfilling],
       )
       const lines = new Map<string, Array<Line>>()
       for (const [orderId, productId, quantity] of JSON.parse(row!.lines) as Array<[string, ProductId, number]>) {
@@ -156,10 +209,20 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
         list.push({ productId, quantity })
         lines.set(orderId, list)
       }
-      for (const [orderId, status, reservationId] of JSON.parse(row!.orders) as Array<
-        [OrderId, OrderStatus, string | null]
+      for (const [orderId, status, reservationId, expiresAt, fulfillments] of JSON.parse(row!.orders) as Array<
+        [OrderId, OrderStatus, string | null, number | null, Array<string>]
       >) {
-        known.set(orderId, { status, reservationId, lines: lines.get(orderId) ?? [] })
+        known.set(orderId, { status, reservationId, lines: lines.get(orderId) ?? [], expiresAt, fulfillments })
+      }
+      for (const [orderId, fulfillmentId] of JSON.parse(row!.stray) as Array<[OrderId, string]>) {
+        const seen = known.get(orderId)
+        known.set(orderId, {
+          status: "unseen",
+          reservationId: null,
+          lines: [],
+          expiresAt: null,
+          fulfillments: [...(seen?.fulfillments ?? []), fulfillmentId],
+        })
       }
       // the same row shape as loadStock, parsed the same way
       const stock = (JSON.parse(row!.stock) as Array<Parameters<typeof rowToStock>[0]>).map(rowToStock)

@@ -20,7 +20,21 @@ const SuiteStore = Layer.unwrapScoped(
 
 const pid = (id: string) => id as ProductId
 const oid = (id: string) => id as OrderId
-const none = { products: [], orderInserts: [], orderReleases: [], ledger: [], outbox: [], idempotency: [] }
+const none = {
+  products: [],
+  orderInserts: [],
+  orderUpdates: [],
+  fulfillments: [],
+  ledger: [],
+  outbox: [],
+  idempotency: [],
+}
+const release = (id: string, productId: ProductId, quantity: number) => ({
+  orderId: oid(id),
+  from: "reserved" as const,
+  to: "released" as const,
+  lines: [{ productId, fulfilled: 0, released: quantity }],
+})
 const batch = (b: Partial<CommitBatch>): CommitBatch => ({ ...none, ...b })
 const level = (available: number, reserved = 0) => ({ available, reserved, onHand: available + reserved })
 const reserve = (productId: ProductId, version: number, quantity: number) => ({
@@ -33,6 +47,7 @@ const order = (id: string, productId: ProductId, quantity: number): OrderInsert 
   status: "reserved",
   reservationId: crypto.randomUUID(),
   lines: [{ productId, quantity }],
+  expiresAt: null,
 })
 const event = (key: string) => ({
   eventId: crypto.randomUUID(),
@@ -139,18 +154,22 @@ layer(SuiteStore, { excludeTestServices: true })("group commit", (it) => {
     Effect.gen(function* () {
       const store = yield* StockStore
       const sql = yield* SqlClient.SqlClient
-      yield* store.commit(batch({ products: [], orderInserts: [order("o3", pid("A"), 1)], orderReleases: [oid("o3")] }))
+      yield* store.commit(
+        batch({ products: [], orderInserts: [order("o3", pid("A"), 1)], orderUpdates: [release("o3", pid("A"), 1)] }),
+      )
       const [row] = yield* sql<{ status: string }>`SELECT status FROM reservations WHERE order_id = 'o3'`
       expect(row?.status).toBe("released")
+      const [line] = yield* sql<{ released: number }>`SELECT released FROM reservation_lines WHERE order_id = 'o3'`
+      expect(line?.released).toBe(1)
     }),
   )
 
   it.effect("refuses to release a reservation twice", () =>
     Effect.gen(function* () {
       const store = yield* StockStore
-      yield* store.commit(batch({ orderReleases: [oid("o1")] }))
-      const again = yield* Effect.either(store.commit(batch({ orderReleases: [oid("o1")] })))
-      expect(Either.isLeft(again) && again.left).toMatchObject({ reason: "reservation already released elsewhere" })
+      yield* store.commit(batch({ orderUpdates: [release("o1", pid("A"), 3)] }))
+      const again = yield* Effect.either(store.commit(batch({ orderUpdates: [release("o1", pid("A"), 3)] })))
+      expect(Either.isLeft(again) && again.left).toMatchObject({ reason: "reservation already moved on elsewhere" })
     }),
   )
 

@@ -71,16 +71,17 @@ export const processHarness = (options: HarnessOptions) => suite(options, Databa
 /**
  * Stock rows and the invariants of design.md, checked in PostgreSQL; and the ledger replays to
  * the rows: each product's rows, in id order, start where the row before ended, and the last one
- * ends at the stock row.
+ * ends at the stock row; on hand moves only by the initial quantity, adjustments and fulfilments
+ * (invariant 6), and what the ledger shipped is what the reservation lines say was fulfilled.
  */
 export const invariantViolations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql<{ product_id: string; problem: string }>`
     SELECT s.product_id, 'reserved ' || s.reserved || ' but active lines sum to ' || COALESCE(l.held, 0) AS problem
       FROM stock s
-      LEFT JOIN (SELECT rl.product_id, sum(rl.quantity) AS held
+      LEFT JOIN (SELECT rl.product_id, sum(rl.quantity - rl.fulfilled - rl.released) AS held
                    FROM reservation_lines rl JOIN reservations r USING (order_id)
-                  WHERE r.status = 'reserved' GROUP BY rl.product_id) l USING (product_id)
+                  WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY rl.product_id) l USING (product_id)
      WHERE s.reserved <> COALESCE(l.held, 0)
         OR s.available < 0 OR s.reserved < 0 OR s.on_hand <> s.available + s.reserved
     UNION ALL
@@ -94,5 +95,17 @@ export const invariantViolations = Effect.gen(function* () {
            || s.available || '/' || s.reserved
       FROM stock s
       JOIN (SELECT DISTINCT ON (product_id) * FROM stock_ledger ORDER BY product_id, id DESC) g USING (product_id)
-     WHERE g.available_after <> s.available OR g.reserved_after <> s.reserved`
+     WHERE g.available_after <> s.available OR g.reserved_after <> s.reserved
+    UNION ALL
+    SELECT product_id, 'ledger row ' || id || ' (' || movement || ' ' || quantity || ') changes on hand by '
+           || (available_after + reserved_after - available_before - reserved_before)
+      FROM stock_ledger
+     WHERE available_after + reserved_after - available_before - reserved_before
+           <> CASE movement WHEN 'fulfil' THEN -quantity WHEN 'adjust' THEN quantity WHEN 'initial' THEN quantity ELSE 0 END
+    UNION ALL
+    SELECT product_id, 'lines record ' || COALESCE(lines, 0) || ' fulfilled, the ledger ' || COALESCE(shipped, 0)
+      FROM (SELECT product_id, sum(fulfilled) AS lines FROM reservation_lines GROUP BY product_id) l
+      FULL JOIN (SELECT product_id, sum(quantity) AS shipped FROM stock_ledger WHERE movement = 'fulfil'
+                  GROUP BY product_id) g USING (product_id)
+     WHERE COALESCE(lines, 0) <> COALESCE(shipped, 0)`
 })

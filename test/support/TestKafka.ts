@@ -18,8 +18,11 @@ export interface SeenEvent {
 export const suiteTopics = (suffix: string): Topics => ({
   ordersCreated: `orders.created.${suffix}`,
   ordersCancelled: `orders.cancelled.${suffix}`,
+  ordersFulfilled: `orders.fulfilled.${suffix}`,
   reserved: `inventory.reserved.${suffix}`,
   released: `inventory.released.${suffix}`,
+  fulfilled: `inventory.fulfilled.${suffix}`,
+  fulfillmentRejected: `inventory.fulfillment_rejected.${suffix}`,
   outOfStock: `inventory.out_of_stock.${suffix}`,
   adjusted: `inventory.adjusted.${suffix}`,
   lowStock: `inventory.low_stock.${suffix}`,
@@ -29,8 +32,11 @@ export const suiteTopics = (suffix: string): Topics => ({
 export const topicEnv = (t: Topics): Record<string, string> => ({
   TOPIC_ORDERS_CREATED: t.ordersCreated,
   TOPIC_ORDERS_CANCELLED: t.ordersCancelled,
+  TOPIC_ORDERS_FULFILLED: t.ordersFulfilled,
   TOPIC_INVENTORY_RESERVED: t.reserved,
   TOPIC_INVENTORY_RELEASED: t.released,
+  TOPIC_INVENTORY_FULFILLED: t.fulfilled,
+  TOPIC_INVENTORY_FULFILLMENT_REJECTED: t.fulfillmentRejected,
   TOPIC_INVENTORY_OUT_OF_STOCK: t.outOfStock,
   TOPIC_INVENTORY_ADJUSTED: t.adjusted,
   TOPIC_INVENTORY_LOW_STOCK: t.lowStock,
