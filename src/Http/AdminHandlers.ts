@@ -3,7 +3,15 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
-import { AdjustmentResult, IdempotencyKeyReused, InsufficientStock, InventoryApi } from "./Api.js"
+import {
+  AdjustmentResult,
+  ExpiryNotInFuture,
+  IdempotencyKeyReused,
+  InsufficientStock,
+  InventoryApi,
+  ReservationNotFound,
+  ReservationNotHeld,
+} from "./Api.js"
 import { notFound } from "./InventoryHandlers.js"
 
 const decodeStored = Schema.decodeUnknownSync(Schema.parseJson(AdjustmentResult))
@@ -52,6 +60,37 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
           )
           return { ...(yield* record(path.product_id)), created: result.created }
         }).pipe(Effect.orDie),
+      )
+      .handle("extend", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const expiresAt =
+            payload.expires_at ?? new Date(Date.now() + (payload.seconds ?? 0) * 1000)
+          if (expiresAt.getTime() <= Date.now()) {
+            return yield* new ExpiryNotInFuture({
+              message: `expires_at ${expiresAt.toISOString()} is not in the future`,
+              expires_at: expiresAt.toISOString(),
+            })
+          }
+          const held = yield* engine.extend(path.order_id, expiresAt)
+          const reservation = yield* queries.reservation(path.order_id).pipe(Effect.orDie)
+          if (Option.isNone(reservation)) {
+            return yield* new ReservationNotFound({
+              message: `no order with id ${JSON.stringify(path.order_id)} has been seen`,
+              order_id: path.order_id,
+            })
+          }
+          if (!held) {
+            return yield* new ReservationNotHeld({
+              message: `the reservation of order ${JSON.stringify(path.order_id)} is ${reservation.value.status}, no longer held`,
+              order_id: path.order_id,
+              status: reservation.value.status,
+            })
+          }
+          yield* Effect.logInfo("reservation extended").pipe(
+            Effect.annotateLogs({ order_id: path.order_id, expires_at: expiresAt.toISOString() }),
+          )
+          return reservation.value
+        }),
       )
       .handle("adjust", ({ path, payload, headers }) => {
         const key = headers["idempotency-key"]

@@ -24,6 +24,18 @@ export class ReservationNotFound extends Schema.TaggedError<ReservationNotFound>
   HttpApiSchema.annotations({ status: 404 }),
 ) {}
 
+export class ReservationNotHeld extends Schema.TaggedError<ReservationNotHeld>()(
+  "ReservationNotHeld",
+  { message: Schema.String, order_id: Schema.String, status: Schema.String },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
+
+export class ExpiryNotInFuture extends Schema.TaggedError<ExpiryNotInFuture>()(
+  "ExpiryNotInFuture",
+  { message: Schema.String, expires_at: Schema.String },
+  HttpApiSchema.annotations({ status: 400 }),
+) {}
+
 export class InsufficientStock extends Schema.TaggedError<InsufficientStock>()(
   "InsufficientStock",
   { message: Schema.String, product_id: Schema.String, available: Schema.Number, requested: Schema.Number },
@@ -92,17 +104,48 @@ export const LedgerEntry = Schema.Struct({
 
 export const LedgerPage = Schema.Struct({ items: Schema.Array(LedgerEntry), next_cursor: Schema.NullOr(Schema.String) })
 
+export const ReservationStatus = Schema.Literal(
+  "reserved",
+  "partially_fulfilled",
+  "fulfilled",
+  "released",
+  "expired",
+  "rejected",
+  "cancelled_before_create",
+)
+
 export const Reservation = Schema.Struct({
   order_id: Schema.String,
   reservation_id: Schema.NullOr(Schema.String),
-  status: Schema.Literal("reserved", "released", "rejected", "cancelled_before_create"),
-  items: Schema.Array(Schema.Struct({ product_id: Schema.String, quantity: Schema.Number })),
+  status: ReservationStatus,
+  /** per line: ordered (`quantity`), still `held`, `fulfilled` (shipped) and `released` */
+  items: Schema.Array(
+    Schema.Struct({
+      product_id: Schema.String,
+      quantity: Schema.Number,
+      held: Schema.Number,
+      fulfilled: Schema.Number,
+      released: Schema.Number,
+    }),
+  ),
   out_of_stock: Schema.NullOr(
     Schema.Struct({ product_id: Schema.String, requested_qty: Schema.Number, available_qty: Schema.Number }),
   ),
+  /** when a reservation with nothing fulfilled is released by itself; null: never */
+  expires_at: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   updated_at: Schema.String,
 })
+
+/** Exactly one of: `seconds` from now, or an absolute `expires_at` (RFC 3339). */
+export const ExtendRequest = Schema.Struct({
+  seconds: Schema.optional(Schema.Int.pipe(Schema.between(1, 366 * 24 * 3600))),
+  expires_at: Schema.optional(Schema.DateFromString.pipe(Schema.validDate())),
+}).pipe(
+  Schema.filter((r) => (r.seconds === undefined) !== (r.expires_at === undefined), {
+    message: () => "give exactly one of seconds or expires_at",
+  }),
+)
 
 export const AdjustmentType = Schema.Literal(
   "restock",
@@ -211,6 +254,15 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addError(ProductNotFound)
       .addError(InsufficientStock)
       .addError(IdempotencyKeyReused),
+  )
+  .add(
+    HttpApiEndpoint.post("extend", "/reservations/:order_id/extend")
+      .setPath(Schema.Struct({ order_id: OrderId }))
+      .setPayload(ExtendRequest)
+      .addSuccess(Reservation)
+      .addError(ReservationNotFound)
+      .addError(ReservationNotHeld)
+      .addError(ExpiryNotInFuture),
   )
   .middleware(AdminAuth) {}
 

@@ -96,11 +96,16 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
         available_qty: number | null
         created_at: string
         updated_at: string
-        items: Array<{ product_id: string; quantity: number }> | null
+        expires_at: string | null
+        items: Array<{ product_id: string; quantity: number; held: number; fulfilled: number; released: number }> | null
       }>(
         `SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status, r.short_product_id, r.requested_qty,
                 r.available_qty, ${iso("r.created_at", "created_at")}, ${iso("r.updated_at", "updated_at")},
-                (SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity) ORDER BY l.product_id)
+                ${iso("r.expires_at", "expires_at")},
+                (SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity,
+                          'held', CASE WHEN r.status IN ('reserved', 'partially_fulfilled')
+                                       THEN l.quantity - l.fulfilled - l.released ELSE 0 END,
+                          'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id)
                    FROM reservation_lines l WHERE l.order_id = r.order_id) AS items
            FROM reservations r WHERE r.order_id = $1`,
         [orderId],
@@ -118,6 +123,7 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
                 requested_qty: r.requested_qty ?? 0,
                 available_qty: r.available_qty ?? 0,
               },
+        expires_at: r.expires_at,
         created_at: r.created_at,
         updated_at: r.updated_at,
       }))

@@ -1,43 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import { harness, invariantViolations } from "../support/Harness.js"
-import { type SeenEvent, TestKafka } from "../support/TestKafka.js"
+import { cancel, of, order, pid, seed, stockOf } from "../support/Orders.js"
+import { TestKafka } from "../support/TestKafka.js"
 
 const rfc3339Utc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-const pid = (s: string) => s as ProductId
-const order = (orderId: string, items: ReadonlyArray<readonly [string, number]>) => ({
-  order_id: orderId,
-  user_id: "u-1",
-  total: "10.00",
-  currency: "EUR",
-  items_count: items.length,
-  items: items.map(([product_id, quantity]) => ({ product_id, quantity, price: "1.00" })),
-})
-const cancel = (orderId: string) => ({
-  order_id: orderId,
-  user_id: "u-1",
-  reason: "changed mind",
-  cancelled_at: new Date().toISOString(),
-})
-
-const of = (events: ReadonlyArray<SeenEvent>, topic: string, key: string) =>
-  events.filter((e) => e.topic === topic && e.key === key)
-
-const stockOf = (productId: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ available: number; reserved: number; on_hand: number }>`
-      SELECT available, reserved, on_hand FROM stock WHERE product_id = ${productId}`
-    return row
-  })
-
-const seed = (productId: string, quantity: number, threshold = 0) =>
-  Effect.flatMap(Engine, (engine) => engine.define(pid(productId), { initialQuantity: quantity, threshold }))
 
 layer(
   harness({

@@ -110,6 +110,8 @@ export class TestKafka extends Context.Tag("TestKafka")<
               topics: [
                 topics.reserved,
                 topics.released,
+                topics.fulfilled,
+                topics.fulfillmentRejected,
                 topics.outOfStock,
                 topics.adjusted,
                 topics.lowStock,
