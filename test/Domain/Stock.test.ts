@@ -10,11 +10,18 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant("reserve" as const), q: fc.integer({ min: 1, max: 50 }) }),
   fc.record({ kind: fc.constant("release" as const), q: fc.integer({ min: 1, max: 50 }) }),
   fc.record({ kind: fc.constant("adjust" as const), q: fc.integer({ min: -50, max: 50 }) }),
+  fc.record({ kind: fc.constant("fulfil" as const), q: fc.integer({ min: 1, max: 50 }) }),
 )
 
-const step = (s: Stock.StockLevel, o: { kind: "reserve" | "release" | "adjust"; q: number }) => {
+const step = (s: Stock.StockLevel, o: { kind: "reserve" | "release" | "adjust" | "fulfil"; q: number }) => {
   const next: Either.Either<Stock.StockLevel, unknown> =
-    o.kind === "reserve" ? Stock.reserve(s, o.q) : o.kind === "release" ? Stock.release(s, o.q) : Stock.adjust(s, o.q)
+    o.kind === "reserve"
+      ? Stock.reserve(s, o.q)
+      : o.kind === "release"
+        ? Stock.release(s, o.q)
+        : o.kind === "fulfil"
+          ? Stock.fulfil(s, o.q)
+          : Stock.adjust(s, o.q)
   return Either.getOrElse(next, () => s)
 }
 
@@ -31,6 +38,19 @@ describe("stock arithmetic", () => {
         expect(next.right.reserved).toBe(s.reserved + q)
       } else {
         expect(next.left.available).toBe(s.available)
+      }
+    },
+  )
+
+  it.prop(
+    "fulfil ships only what is reserved: reserved and on hand go down together, available stays",
+    [level, fc.integer({ min: 1, max: 2000 })],
+    ([s, q]) => {
+      const next = Stock.fulfil(s, q)
+      expect(Either.isRight(next)).toBe(q <= s.reserved)
+      if (Either.isRight(next)) {
+        expect(Stock.isValid(next.right)).toBe(true)
+        expect(next.right).toEqual({ available: s.available, reserved: s.reserved - q, onHand: s.onHand - q })
       }
     },
   )

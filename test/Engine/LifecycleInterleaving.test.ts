@@ -1,0 +1,147 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Effect, FastCheck as fc, Runtime } from "effect"
+import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
+import { Engine } from "../../src/Engine/Engine.js"
+import type { EngineMessage } from "../../src/Engine/OrderHandling.js"
+import { engineHarness, invariantViolations } from "../support/Harness.js"
+
+// Random interleavings of everything that moves a reservation, on three hot products: creates
+// (some delivered twice), fulfilments whole and partial (some redelivered), cancellations,
+// extensions, expiries (an extension into the past, then the expiry; the sweeper runs too) and
+// adjustments, shuffled and decided in concurrent chunks.
+
+const line = fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) })
+const step = fc.constantFrom("fulfil", "fulfil-part", "cancel", "extend", "expire")
+
+const scenario = fc.record({
+  stock: fc.tuple(fc.nat(25), fc.nat(25), fc.nat(25)),
+  orders: fc.array(
+    fc.record({
+      lines: fc.array(line, { minLength: 1, maxLength: 3 }),
+      deliveries: fc.integer({ min: 1, max: 2 }),
+      steps: fc.array(step, { maxLength: 3 }),
+    }),
+    { minLength: 1, maxLength: 30 },
+  ),
+  adjustments: fc.array(
+    fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: -6, max: 6 }).filter((n) => n !== 0) }),
+    { maxLength: 5 },
+  ),
+  seed: fc.integer(),
+  chunks: fc.integer({ min: 1, max: 5 }),
+})
+
+let run = 0
+
+layer(engineHarness({ label: "lifecycle", env: { EXPIRY_SWEEP_MS: "50" } }), { excludeTestServices: true })(
+  "random lifecycles",
+  (it) => {
+    it.effect(
+      "keep invariants 1-6, each order one coherent story, memory equal to PostgreSQL",
+      () =>
+        Effect.gen(function* () {
+          const runtime = yield* Effect.runtime<Engine | SqlClient.SqlClient>()
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(scenario, (s) => Runtime.runPromise(runtime)(check(s))),
+              { numRuns: 15, endOnFailure: true },
+            ),
+          )
+        }),
+      180_000,
+    )
+  },
+)
+
+const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const sql = yield* SqlClient.SqlClient
+    const tag = `l${++run}`
+    const product = (i: number) => `${tag}-p${i}` as ProductId
+    yield* Effect.forEach([0, 1, 2], (i) => engine.define(product(i), { initialQuantity: s.stock[i]! }))
+
+    const messages: Array<EngineMessage> = []
+    s.orders.forEach((o, n) => {
+      const order_id = `${tag}-o${n}` as OrderId
+      const items = o.lines.map((l) => ({ product_id: product(l.product), quantity: l.quantity as never }))
+      for (let d = 0; d < o.deliveries; d++)
+        messages.push({ _tag: "Created", order: { order_id, items: items as never } })
+      o.steps.forEach((kind, k) => {
+        const answer = () => {}
+        if (kind === "fulfil") messages.push({ _tag: "Fulfilled", order: { order_id, fulfillment_id: `f${k % 2}` } })
+        if (kind === "fulfil-part")
+          messages.push({
+            _tag: "Fulfilled",
+            order: { order_id, fulfillment_id: `f${k % 2}`, items: [{ ...items[0]!, quantity: 1 as never }] as never },
+          })
+        if (kind === "cancel") messages.push({ _tag: "Cancelled", order: { order_id } })
+        if (kind === "extend")
+          messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() + 3_600_000, answer })
+        if (kind === "expire") {
+          messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() - 1, answer })
+          messages.push({ _tag: "Expire", order: { order_id } })
+        }
+      })
+    })
+    let x = s.seed >>> 0 || 1
+    for (let i = messages.length - 1; i > 0; i--) {
+      x = (x * 1103515245 + 12345) >>> 0
+      const j = x % (i + 1)
+      ;[messages[i], messages[j]] = [messages[j]!, messages[i]!]
+    }
+    const size = Math.ceil(messages.length / s.chunks)
+    const chunks = Array.from({ length: s.chunks }, (_, i) => messages.slice(i * size, (i + 1) * size))
+    const adjusted = [0, 0, 0]
+    yield* Effect.all(
+      [
+        Effect.forEach(chunks, (chunk) => engine.process(chunk), { concurrency: "unbounded", discard: true }),
+        Effect.forEach(
+          s.adjustments,
+          (a) =>
+            engine.adjust({ productId: product(a.product), quantity: a.quantity, adjustmentType: "correction" }).pipe(
+              Effect.tap(() =>
+                Effect.sync(() => {
+                  adjusted[a.product]! += a.quantity
+                }),
+              ),
+              Effect.ignore,
+            ),
+          { concurrency: "unbounded", discard: true },
+        ),
+      ],
+      { concurrency: "unbounded" },
+    )
+    yield* Effect.sleep("120 millis") // let the sweeper take what fell due
+
+    expect(yield* invariantViolations).toEqual([])
+    const orders = yield* sql<{ order_id: string; status: string; fulfilled: number; released: number; held: number }>`
+      SELECT r.order_id, r.status, COALESCE(sum(l.fulfilled), 0)::int AS fulfilled, COALESCE(sum(l.released), 0)::int AS released,
+             COALESCE(sum(l.quantity - l.fulfilled - l.released), 0)::int AS held
+        FROM reservations r LEFT JOIN reservation_lines l USING (order_id)
+       WHERE r.order_id LIKE ${`${tag}-%`} GROUP BY r.order_id, r.status`
+    expect(orders.length).toBe(s.orders.length)
+    for (const o of orders) {
+      // each status tells one story of the order's lines
+      if (o.status === "reserved") expect([o.fulfilled, o.released]).toEqual([0, 0])
+      if (o.status === "partially_fulfilled") expect(o.fulfilled > 0 && o.held > 0 && o.released === 0).toBe(true)
+      if (o.status === "fulfilled") expect([o.held, o.released]).toEqual([0, 0])
+      if (o.status === "expired") expect([o.fulfilled, o.held]).toEqual([0, 0])
+      if (o.status === "released") expect(o.held).toBe(0)
+      if (o.status === "rejected") expect(o.fulfilled + o.released + o.held).toBe(0)
+    }
+    // on hand moved only by adjustments and what shipped
+    const stock = yield* sql<{ product_id: string; available: number; reserved: number; on_hand: number }>`
+      SELECT product_id, available, reserved, on_hand FROM stock WHERE product_id LIKE ${`${tag}-%`} ORDER BY product_id`
+    const shipped = yield* sql<{ product_id: string; n: number }>`
+      SELECT product_id, sum(fulfilled)::int AS n FROM reservation_lines WHERE product_id LIKE ${`${tag}-%`} GROUP BY product_id`
+    const shippedOf = new Map(shipped.map((r) => [r.product_id, r.n]))
+    expect(stock.map((r) => r.on_hand)).toEqual(
+      [0, 1, 2].map((i) => s.stock[i]! + adjusted[i]! - (shippedOf.get(product(i)) ?? 0)),
+    )
+    for (const row of stock) {
+      const memory = engine.inMemory(row.product_id as ProductId)
+      if (memory) expect(memory).toEqual({ available: row.available, reserved: row.reserved, onHand: row.on_hand })
+    }
+  })
