@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
 import { freePort } from "../support/Env.js"
@@ -44,19 +45,32 @@ export const broker = (command: "start" | "stop" | "kill") =>
     )
   })
 
-/** Produces `orders` in slices, with a pause between slices: steady load while faults land. */
-export const steadyLoad = (
-  orders: ReadonlyArray<{ key: string; value: string }>,
-  slices: number,
-  pause: Duration.DurationInput,
-) =>
+/** Services whose reservations expire 3 s after they are made: every reserved order ends fulfilled or expired. */
+export const lifecycleEnv = { RESERVATION_TTL_SECONDS: "3", EXPIRY_SWEEP_MS: "200" }
+
+type Messages = ReadonlyArray<{ key: string; value: string }>
+
+/** A fulfilment of every third order (those not reserved are refused, not_reserved). */
+const fulfilmentsOf = (orders: Messages): Messages =>
+  orders
+    .filter((_, i) => i % 3 === 0)
+    .map((o) => ({ key: o.key, value: JSON.stringify({ order_id: o.key, fulfilled_at: new Date().toISOString() }) }))
+
+/**
+ * Produces `orders` in slices, with a pause between slices: steady load while faults land. With
+ * `fulfil`, each slice is followed by the fulfilments of a third of the slice before it.
+ */
+export const steadyLoad = (orders: Messages, slices: number, pause: Duration.DurationInput, fulfil = false) =>
   Effect.gen(function* () {
     const kafka = yield* TestKafka
     const size = Math.ceil(orders.length / slices)
+    const slice = (i: number) => orders.slice(i * size, (i + 1) * size)
     for (let i = 0; i < slices; i++) {
-      yield* kafka.sendMany(kafka.topics.ordersCreated, orders.slice(i * size, (i + 1) * size))
+      yield* kafka.sendMany(kafka.topics.ordersCreated, slice(i))
+      if (fulfil && i > 0) yield* kafka.sendMany(kafka.topics.ordersFulfilled, fulfilmentsOf(slice(i - 1)))
       yield* Effect.sleep(pause)
     }
+    if (fulfil) yield* kafka.sendMany(kafka.topics.ordersFulfilled, fulfilmentsOf(slice(slices - 1)))
   }).pipe(
     // the broker may be down for a moment: the load generator waits like any producer would
     Effect.retry({ times: 20 }),
@@ -75,6 +89,40 @@ export const waitReady = (port: number) =>
     Effect.orDie,
   )
 
+/**
+ * Waits until no reservation is held any more (each was fulfilled or expired) and everything is
+ * published; then every reserved order has exactly one ending on Kafka (fulfilled or released).
+ */
+const settleLifecycle = (orderIds: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const kafka = yield* TestKafka
+    yield* sql<{ n: number }>`
+      SELECT (SELECT count(*) FROM reservations WHERE status IN ('reserved', 'partially_fulfilled'))
+           + (SELECT count(*) FROM outbox) AS n`.pipe(
+      Effect.flatMap(([row]) => (Number(row!.n) === 0 ? Effect.void : Effect.fail("still held or unpublished"))),
+      Effect.retry(Schedule.spaced(Duration.millis(250))),
+      Effect.timeout(Duration.minutes(3)),
+      Effect.orDie,
+    )
+    yield* Effect.sleep(Duration.seconds(1)) // the last events reach the test's consumer
+    const rows = yield* sql<{ order_id: string; status: string }>`
+      SELECT order_id, status FROM reservations WHERE status IN ('fulfilled', 'expired', 'released')`
+    const wanted = new Set(orderIds)
+    const endings = new Map<string, Set<string>>()
+    for (const e of kafka.events()) {
+      if (e.topic !== kafka.topics.fulfilled && e.topic !== kafka.topics.released) continue
+      endings.set(e.key, (endings.get(e.key) ?? new Set()).add(e.eventId))
+    }
+    const ended = rows.filter((r) => wanted.has(r.order_id))
+    return {
+      fulfilled: ended.filter((r) => r.status === "fulfilled").length,
+      expired: ended.filter((r) => r.status === "expired").length,
+      lost: ended.filter((r) => !endings.has(r.order_id)).length,
+      doubled: ended.filter((r) => (endings.get(r.order_id)?.size ?? 0) > 1).length,
+    }
+  })
+
 /** Waits for everything to be decided and published, checks the invariants, records the row. */
 export const settle = (
   scenario: string,
@@ -82,17 +130,20 @@ export const settle = (
   orderIds: ReadonlyArray<string>,
   lastFaultAt: number,
   services: ReadonlyArray<ServiceProcess>,
+  lifecycle = false,
 ) =>
   Effect.gen(function* () {
     const report = yield* waitForDrain(orderIds, Duration.minutes(4))
     const recoverySeconds = (Date.now() - lastFaultAt) / 1000
+    const endings = lifecycle ? yield* settleLifecycle(orderIds) : { fulfilled: 0, expired: 0, lost: 0, doubled: 0 }
+    if (lifecycle) console.info(`${scenario}: endings ${JSON.stringify(endings)}`)
     const violations = yield* invariantViolations
     const row: FaultRow = {
-      scenario,
+      scenario: lifecycle ? `${scenario}, with fulfilments and expiries` : scenario,
       faults,
       orders: report.orders,
-      lost: report.lost + report.missingEvents,
-      doubled: report.doubled,
+      lost: report.lost + report.missingEvents + endings.lost,
+      doubled: report.doubled + endings.doubled,
       duplicateEventsOnWire: report.duplicateEventsOnWire,
       recoverySeconds,
     }
@@ -125,9 +176,10 @@ export const conclude = (
   orderIds: ReadonlyArray<string>,
   lastFaultAt: number,
   survivor: { readonly service: ServiceProcess; readonly port: number },
+  lifecycle = false,
 ) =>
   Effect.gen(function* () {
-    const { row, violations } = yield* settle(scenario, faults, orderIds, lastFaultAt, []).pipe(
+    const { row, violations } = yield* settle(scenario, faults, orderIds, lastFaultAt, [], lifecycle).pipe(
       Effect.tapDefect(() =>
         Effect.sync(() =>
           console.error(`${scenario}: service output (tail):\n${survivor.service.output.slice(-40).join("")}`),

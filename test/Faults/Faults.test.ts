@@ -4,7 +4,18 @@ import { Duration, Effect, Fiber } from "effect"
 import { processHarness } from "../support/Harness.js"
 import { kill9, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
-import { broker, conclude, full, makeOrders, printSummary, seedHot, start, steadyLoad, waitReady } from "./FaultKit.js"
+import {
+  broker,
+  conclude,
+  full,
+  lifecycleEnv,
+  makeOrders,
+  printSummary,
+  seedHot,
+  start,
+  steadyLoad,
+  waitReady,
+} from "./FaultKit.js"
 
 afterAll(printSummary)
 
@@ -17,23 +28,24 @@ layer(suite("fkill"), { excludeTestServices: true })("fault: kill -9", (it) => {
       Effect.gen(function* () {
         yield* seedHot(2000)
         const orders = makeOrders("kill", full ? 8000 : 3000, 1)
-        const load = yield* steadyLoad(orders, 12, Duration.millis(250))
+        const load = yield* steadyLoad(orders, 12, Duration.millis(250), true)
         const kills = full ? 12 : 4
         let lastFault = Date.now()
         for (let i = 0; i < kills; i++) {
-          const { service } = yield* start(`kill-${i}`)
+          const { service } = yield* start(`kill-${i}`, lifecycleEnv)
           yield* Effect.sleep(Duration.millis(300 + Math.floor(Math.random() * 1500)))
           yield* kill9(service)
           lastFault = Date.now()
         }
         yield* Fiber.join(load)
-        const { service, port } = yield* start("kill-survivor")
+        const { service, port } = yield* start("kill-survivor", lifecycleEnv)
         yield* conclude(
           "kill -9 of the service",
           kills,
           orders.map((o) => o.key),
           lastFault,
           { service, port },
+          true,
         )
       }),
     600_000,
@@ -115,10 +127,10 @@ layer(suite("frebalance"), { excludeTestServices: true })("fault: rebalance", (i
       Effect.gen(function* () {
         yield* seedHot(2000)
         const orders = makeOrders("rebalance", full ? 6000 : 3000, 4)
-        const a = yield* start("rebalance-a")
-        const load = yield* steadyLoad(orders, 10, Duration.millis(300))
+        const a = yield* start("rebalance-a", lifecycleEnv)
+        const load = yield* steadyLoad(orders, 10, Duration.millis(300), true)
         yield* Effect.sleep(Duration.seconds(1))
-        const b = yield* start("rebalance-b")
+        const b = yield* start("rebalance-b", lifecycleEnv)
         yield* Effect.sleep(Duration.seconds(2))
         yield* kill9(a.service)
         const lastFault = Date.now()
@@ -129,6 +141,7 @@ layer(suite("frebalance"), { excludeTestServices: true })("fault: rebalance", (i
           orders.map((o) => o.key),
           lastFault,
           { service: b.service, port: b.port },
+          true,
         )
       }),
     600_000,
