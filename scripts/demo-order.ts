@@ -1,5 +1,6 @@
 // npm run demo:order -- --product P1 --qty 2            send an order, print its outcome and the stock
 // npm run demo:order -- --cancel <order-id>              cancel it, print the release and the stock
+// npm run demo:order -- --fulfil <order-id>              ship all it holds (add --product/--qty to ship part)
 // Uses the same environment as the service (KAFKA_BROKERS, TOPIC_*, DATABASE_URL).
 import { randomUUID } from "node:crypto"
 import { parseArgs } from "node:util"
@@ -13,13 +14,17 @@ const { values } = parseArgs({
     qty: { type: "string", multiple: true, default: ["1"] },
     order: { type: "string" },
     cancel: { type: "string" },
+    fulfil: { type: "string" },
   },
 })
 const env = process.env
 const topic = (name: string, fallback: string) => env[name] ?? fallback
 const created = topic("TOPIC_ORDERS_CREATED", "orders.created")
 const cancelled = topic("TOPIC_ORDERS_CANCELLED", "orders.cancelled")
+const fulfilled = topic("TOPIC_ORDERS_FULFILLED", "orders.fulfilled")
 const outcomes = [
+  topic("TOPIC_INVENTORY_FULFILLED", "inventory.fulfilled"),
+  topic("TOPIC_INVENTORY_FULFILLMENT_REJECTED", "inventory.fulfillment_rejected"),
   topic("TOPIC_INVENTORY_RESERVED", "inventory.reserved"),
   topic("TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"),
   topic("TOPIC_INVENTORY_RELEASED", "inventory.released"),
@@ -30,7 +35,8 @@ const kafka = new Kafka({
   brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
   logLevel: logLevel.NOTHING,
 })
-const orderId = values.cancel ?? values.order ?? `demo-${randomUUID().slice(0, 8)}`
+const orderId = values.cancel ?? values.fulfil ?? values.order ?? `demo-${randomUUID().slice(0, 8)}`
+const existing = values.cancel ?? values.fulfil
 const products = values.product
 const items = products.map((product_id, i) => ({
   product_id,
@@ -54,9 +60,23 @@ await new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () 
 
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
 await producer.connect()
+const partial = process.argv.includes("--product")
 const [sendTopic, body] = values.cancel
   ? [cancelled, { order_id: orderId, user_id: "demo", reason: "demo", cancelled_at: new Date().toISOString() }]
-  : [created, { order_id: orderId, user_id: "demo", total: "9.99", currency: "EUR", items_count: items.length, items }]
+  : values.fulfil
+    ? [
+        fulfilled,
+        {
+          order_id: orderId,
+          fulfillment_id: `ship-${randomUUID().slice(0, 8)}`,
+          ...(partial ? { items: items.map(({ product_id, quantity }) => ({ product_id, quantity })) } : {}),
+          fulfilled_at: new Date().toISOString(),
+        },
+      ]
+    : [
+        created,
+        { order_id: orderId, user_id: "demo", total: "9.99", currency: "EUR", items_count: items.length, items },
+      ]
 await producer.send({ topic: sendTopic, messages: [{ key: orderId, value: JSON.stringify(body) }] })
 console.log(`sent ${sendTopic}: ${JSON.stringify(body)}`)
 
@@ -72,7 +92,7 @@ console.log(`got  ${event.topic} (event_id ${event.eventId}): ${event.value}`)
 
 const db = new pg.Client({ connectionString: env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/inventory" })
 await db.connect()
-const stockIds = values.cancel
+const stockIds = existing
   ? (await db.query("SELECT product_id FROM reservation_lines WHERE order_id = $1", [orderId])).rows.map(
       (r) => r.product_id,
     )
@@ -84,5 +104,8 @@ const { rows } = await db.query(
 console.table(rows)
 await db.end()
 await Promise.all([producer.disconnect(), consumer.disconnect()])
-if (!values.cancel) console.log(`cancel it with: npm run demo:order -- --cancel ${orderId}`)
+if (!existing) {
+  console.log(`ship it with:   npm run demo:order -- --fulfil ${orderId}`)
+  console.log(`cancel it with: npm run demo:order -- --cancel ${orderId}`)
+}
 process.exit(0)
