@@ -1,6 +1,6 @@
 // npm run bench [-- --quick] [--orders N] [--products N] [--lines N] [--dist uniform,hot,zipf]
 //                 [--systems service,ceiling,original,rawpipe] [--rates 1000,5000,10000] [--memory] [--runs N]
-//                 [--input-compression none|gzip|snappy|lz4|zstd]
+//                 [--input-compression none|gzip|snappy|lz4|zstd] [--lifecycle false]
 // End-to-end throughput of the real service (compiled, as the image runs it) against the durable
 // ceiling of its own rows, a port of the original design and the raw Kafka pipe; latency at
 // fixed offered rates; memory; invariants checked after every run.
@@ -10,6 +10,7 @@ import { cpus } from "node:os"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import { type CompressionName, compressionTypes } from "../src/Kafka/Codecs.js"
+import { lifecycleRun } from "./lib/Lifecycle.js"
 import { median, observe, percentile } from "./lib/Observer.js"
 import { type LatencyRow, type Results, renderHtml, type ThroughputRow, throughputSvg } from "./lib/Report.js"
 import {
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     "original-seconds": { type: "string", default: "30" },
     "input-compression": { type: "string", default: "none" },
+    lifecycle: { type: "string", default: "true" },
   },
 })
 const INPUT_COMPRESSION = values["input-compression"] as CompressionName
@@ -380,6 +382,20 @@ for (const distribution of DISTS) {
 const latency: Array<LatencyRow> = []
 if (SYSTEMS.includes("service")) for (const rate of RATES) latency.push(await latencyRun(rate))
 const memory = values.memory ? [await memoryRun()] : []
+const lifecycle =
+  SYSTEMS.includes("service") && values.lifecycle !== "false"
+    ? [
+        await lifecycleRun(
+          { prepare, invariants: (client) => invariants(client, "service"), log },
+          {
+            orders: quick ? 20_000 : 100_000,
+            products: PRODUCTS,
+            ttlSeconds: quick ? 45 : 120,
+            script: scripts.service!,
+          },
+        ),
+      ]
+    : []
 
 const rateOf = (system: string, dist: string) =>
   throughput.find((t) => t.system === system && t.distribution === dist)?.ordersPerSecond
@@ -415,6 +431,7 @@ const results: Results = {
   throughput,
   latency,
   memory,
+  lifecycle,
   ratios,
 }
 mkdirSync(`${root}bench/results`, { recursive: true })
@@ -442,6 +459,15 @@ for (const l of latency)
     `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms`,
   )
 for (const m of memory) console.log(`memory: ${m.scenario}: peak RSS ${Math.round(m.peakRssMb)} MB`)
+for (const l of lifecycle)
+  console.log(
+    `lifecycle: ${l.orders} orders reserved at ${Math.round(l.reservedPerSecond)}/s (from service start); ${l.fulfilments} fulfilments + ${l.cancellations} cancellations settled at ${Math.round(l.settledPerSecond)}/s; ${l.expiries} expiries, the last released ${l.maxExpiryLagSeconds.toFixed(1)} s after falling due; peak RSS ${Math.round(l.peakRssMb)} MB; invariants ${l.invariants}`,
+  )
 for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}`)
 console.log(`\nresults: bench/results/${stamp}.json, report: bench/results/report.html`)
-process.exit(throughput.every((t) => t.invariants === "hold" || t.invariants === "n/a") ? 0 : 1)
+process.exit(
+  throughput.every((t) => t.invariants === "hold" || t.invariants === "n/a") &&
+    lifecycle.every((l) => l.invariants === "hold")
+    ? 0
+    : 1,
+)

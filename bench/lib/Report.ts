@@ -1,3 +1,4 @@
+import type { LifecycleRow } from "./Lifecycle.js"
 // A self-contained HTML report with inline SVG charts: no script, no network.
 
 export interface ThroughputRow {
@@ -40,6 +41,8 @@ export interface Results {
   readonly throughput: ReadonlyArray<ThroughputRow>
   readonly latency: ReadonlyArray<LatencyRow>
   readonly memory: ReadonlyArray<{ readonly scenario: string; readonly products: number; readonly peakRssMb: number }>
+  /** the lifecycle workload (absent in results from before it existed) */
+  readonly lifecycle?: ReadonlyArray<LifecycleRow>
   readonly ratios: Record<string, number>
 }
 

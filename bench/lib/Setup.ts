@@ -20,8 +20,11 @@ export const ensureBroker = () => {
 export const topicsFor = (suffix: string) => ({
   TOPIC_ORDERS_CREATED: `orders.created.${suffix}`,
   TOPIC_ORDERS_CANCELLED: `orders.cancelled.${suffix}`,
+  TOPIC_ORDERS_FULFILLED: `orders.fulfilled.${suffix}`,
   TOPIC_INVENTORY_RESERVED: `inventory.reserved.${suffix}`,
   TOPIC_INVENTORY_RELEASED: `inventory.released.${suffix}`,
+  TOPIC_INVENTORY_FULFILLED: `inventory.fulfilled.${suffix}`,
+  TOPIC_INVENTORY_FULFILLMENT_REJECTED: `inventory.fulfillment_rejected.${suffix}`,
   TOPIC_INVENTORY_OUT_OF_STOCK: `inventory.out_of_stock.${suffix}`,
   TOPIC_INVENTORY_ADJUSTED: `inventory.adjusted.${suffix}`,
   TOPIC_INVENTORY_LOW_STOCK: `inventory.low_stock.${suffix}`,
