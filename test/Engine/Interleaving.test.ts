@@ -1,11 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, FastCheck as fc, Runtime } from "effect"
+import { Effect, FastCheck as fc } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import type { OrderMessage } from "../../src/Domain/Orders.js"
 import { sumLines } from "../../src/Domain/Stock.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import { engineHarness, invariantViolations } from "../support/Harness.js"
+import { assertScenarios, runInterleaved } from "../support/Interleave.js"
 
 const HOT = ["h0", "h1", "h2"] as const
 
@@ -37,16 +38,7 @@ let run = 0
 layer(engineHarness({ label: "interleave" }), { excludeTestServices: true })("random interleavings", (it) => {
   it.effect(
     "keep no-oversell, all-or-nothing and exactly-once, checked in PostgreSQL",
-    () =>
-      Effect.gen(function* () {
-        const runtime = yield* Effect.runtime<Engine | SqlClient.SqlClient>()
-        yield* Effect.promise(() =>
-          fc.assert(
-            fc.asyncProperty(scenario, (s) => Runtime.runPromise(runtime)(check(s))),
-            { numRuns: 12, endOnFailure: true },
-          ),
-        )
-      }),
+    () => assertScenarios(scenario, check, 12),
     180_000,
   )
 
@@ -119,36 +111,13 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
         messages.push({ _tag: "Created", order: { order_id, items: items as never } })
       for (let c = 0; c < o.cancels; c++) messages.push({ _tag: "Cancelled", order: { order_id } })
     })
-    // a deterministic shuffle from the scenario's seed: any interleaving of creates and cancels
-    let x = s.seed >>> 0 || 1
-    for (let i = messages.length - 1; i > 0; i--) {
-      x = (x * 1103515245 + 12345) >>> 0
-      const j = x % (i + 1)
-      ;[messages[i], messages[j]] = [messages[j]!, messages[i]!]
-    }
-    const size = Math.ceil(messages.length / s.chunks)
-    const chunks = Array.from({ length: s.chunks }, (_, i) => messages.slice(i * size, (i + 1) * size))
-
-    const onHandChange = [0, 0, 0]
-    yield* Effect.all(
-      [
-        Effect.forEach(chunks, (chunk) => engine.process(chunk), { concurrency: "unbounded", discard: true }),
-        Effect.forEach(
-          s.adjustments,
-          (a) =>
-            engine.adjust({ productId: product(a.product), quantity: a.quantity, adjustmentType: "correction" }).pipe(
-              Effect.tap(() =>
-                Effect.sync(() => {
-                  onHandChange[a.product]! += a.quantity
-                }),
-              ),
-              Effect.ignore,
-            ),
-          { concurrency: "unbounded", discard: true },
-        ),
-      ],
-      { concurrency: "unbounded" },
-    )
+    // any interleaving of an order's messages, in concurrent chunks, adjustments meanwhile
+    const onHandChange = yield* runInterleaved(messages, {
+      seed: s.seed,
+      chunks: s.chunks,
+      adjustments: s.adjustments,
+      product,
+    })
 
     expect(yield* invariantViolations).toEqual([])
     const rows = yield* sql<{

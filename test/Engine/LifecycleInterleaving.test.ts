@@ -1,10 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, FastCheck as fc, Runtime } from "effect"
+import { Effect, FastCheck as fc } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import type { EngineMessage } from "../../src/Engine/OrderHandling.js"
 import { engineHarness, invariantViolations } from "../support/Harness.js"
+import { assertScenarios, runInterleaved } from "../support/Interleave.js"
 
 // Random interleavings of everything that moves a reservation, on three hot products: creates
 // (some delivered twice), fulfilments whole and partial (some redelivered), cancellations,
@@ -39,16 +40,7 @@ layer(engineHarness({ label: "lifecycle", env: { EXPIRY_SWEEP_MS: "50" } }), { e
   (it) => {
     it.effect(
       "keep invariants 1-6, each order one coherent story, memory equal to PostgreSQL",
-      () =>
-        Effect.gen(function* () {
-          const runtime = yield* Effect.runtime<Engine | SqlClient.SqlClient>()
-          yield* Effect.promise(() =>
-            fc.assert(
-              fc.asyncProperty(scenario, (s) => Runtime.runPromise(runtime)(check(s))),
-              { numRuns: 15, endOnFailure: true },
-            ),
-          )
-        }),
+      () => assertScenarios(scenario, check, 15),
       180_000,
     )
   },
@@ -85,34 +77,13 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
         }
       })
     })
-    let x = s.seed >>> 0 || 1
-    for (let i = messages.length - 1; i > 0; i--) {
-      x = (x * 1103515245 + 12345) >>> 0
-      const j = x % (i + 1)
-      ;[messages[i], messages[j]] = [messages[j]!, messages[i]!]
-    }
-    const size = Math.ceil(messages.length / s.chunks)
-    const chunks = Array.from({ length: s.chunks }, (_, i) => messages.slice(i * size, (i + 1) * size))
-    const adjusted = [0, 0, 0]
-    yield* Effect.all(
-      [
-        Effect.forEach(chunks, (chunk) => engine.process(chunk), { concurrency: "unbounded", discard: true }),
-        Effect.forEach(
-          s.adjustments,
-          (a) =>
-            engine.adjust({ productId: product(a.product), quantity: a.quantity, adjustmentType: "correction" }).pipe(
-              Effect.tap(() =>
-                Effect.sync(() => {
-                  adjusted[a.product]! += a.quantity
-                }),
-              ),
-              Effect.ignore,
-            ),
-          { concurrency: "unbounded", discard: true },
-        ),
-      ],
-      { concurrency: "unbounded" },
-    )
+    // any interleaving of an order's messages, in concurrent chunks, adjustments meanwhile
+    const adjusted = yield* runInterleaved(messages, {
+      seed: s.seed,
+      chunks: s.chunks,
+      adjustments: s.adjustments,
+      product,
+    })
     yield* Effect.sleep("120 millis") // let the sweeper take what fell due
 
     expect(yield* invariantViolations).toEqual([])
