@@ -34,20 +34,38 @@ const reserved = (orderId: string, items: Array<[string, number]>, reservationId
     items: items.map(([product_id, quantity]) => ({ product_id, quantity })),
   },
 })
-const released = (orderId: string, items: Array<[string, number]>) => ({
+const released = (orderId: string, items: Array<[string, number]>, reason = "cancelled") => ({
   ...reserved(orderId, items),
   topic: "released" as const,
   eventId: `e-rel-${orderId}`,
+  body: { ...reserved(orderId, items).body, reason },
+})
+const fulfilled = (orderId: string, fulfillmentId: string, items: Array<[string, number]>) => ({
+  topic: "fulfilled" as const,
+  key: orderId,
+  eventId: `e-ful-${orderId}-${fulfillmentId}`,
+  body: {
+    order_id: orderId,
+    reservation_id: `r-${orderId}`,
+    fulfillment_id: fulfillmentId,
+    items: items.map(([product_id, quantity]) => ({ product_id, quantity })),
+  },
 })
 
-/** P starts at 5; o1 reserves 3, o2 asks 4 and is refused (2 left), o3 reserves 1 and is cancelled; +10 restock. */
+/**
+ * P starts at 5; o1 reserves 3, o2 asks 4 and is refused (2 left; its fulfilment f3 is refused too),
+ * o3 reserves 1 and is cancelled; +10 restock; o5 reserves 2 and ships them in two fulfilments;
+ * o6 reserves 1 and expires.
+ */
 const consistent = (): History => ({
   initial: new Map([["P", 5]]),
   orders: [
-    { orderId: "o1", lines: [{ productId: "P", quantity: 3 }], cancelled: false },
-    { orderId: "o2", lines: [{ productId: "P", quantity: 4 }], cancelled: false },
-    { orderId: "o3", lines: [{ productId: "P", quantity: 1 }], cancelled: true },
-    { orderId: "o4", lines: [{ productId: "P", quantity: 1 }], cancelled: true },
+    { orderId: "o1", lines: [{ productId: "P", quantity: 3 }], cancelled: false, fulfilments: [] },
+    { orderId: "o2", lines: [{ productId: "P", quantity: 4 }], cancelled: false, fulfilments: ["f3"] },
+    { orderId: "o3", lines: [{ productId: "P", quantity: 1 }], cancelled: true, fulfilments: [] },
+    { orderId: "o4", lines: [{ productId: "P", quantity: 1 }], cancelled: true, fulfilments: [] },
+    { orderId: "o5", lines: [{ productId: "P", quantity: 2 }], cancelled: false, fulfilments: ["f1", "f2"] },
+    { orderId: "o6", lines: [{ productId: "P", quantity: 1 }], cancelled: false, fulfilments: [] },
   ],
   adjustments: [{ productId: "P", quantity: 10, referenceId: "adj-1" }],
   events: [
@@ -61,21 +79,40 @@ const consistent = (): History => ({
     reserved("o3", [["P", 1]]),
     released("o3", [["P", 1]]),
     { topic: "adjusted", key: "P", eventId: "e-adj-1", body: { product_id: "P", quantity: 10, reference_id: "adj-1" } },
+    {
+      topic: "fulfillment_rejected",
+      key: "o2",
+      eventId: "e-fr-o2",
+      body: { order_id: "o2", fulfillment_id: "f3", reason: "not_reserved" },
+    },
+    reserved("o5", [["P", 2]]),
+    fulfilled("o5", "f1", [["P", 1]]),
+    fulfilled("o5", "f2", [["P", 1]]),
+    reserved("o6", [["P", 1]]),
+    released("o6", [["P", 1]], "expired"),
   ],
-  stock: [{ productId: "P", available: 12, reserved: 3, onHand: 15 }],
+  stock: [{ productId: "P", available: 10, reserved: 3, onHand: 13 }],
   ledger: [
     ledger("P", "initial", 5, [0, 0], [5, 0], null, 1),
     ledger("P", "reserve", 3, [5, 0], [2, 3], "o1", 2),
     ledger("P", "reserve", 1, [2, 3], [1, 4], "o3", 3),
     ledger("P", "release", 1, [1, 4], [2, 3], "o3", 4),
     ledger("P", "adjust", 10, [2, 3], [12, 3], "adj-1", 5),
+    ledger("P", "reserve", 2, [12, 3], [10, 5], "o5", 6),
+    ledger("P", "fulfil", 1, [10, 5], [10, 4], "o5", 7),
+    ledger("P", "fulfil", 1, [10, 4], [10, 3], "o5", 8),
+    ledger("P", "reserve", 1, [10, 3], [9, 4], "o6", 9),
+    ledger("P", "release", 1, [9, 4], [10, 3], "o6", 10),
   ],
   reservations: [
     { orderId: "o1", status: "reserved", at: at(2), shortProductId: null, availableQty: null },
     { orderId: "o2", status: "rejected", at: at(2), shortProductId: "P", availableQty: 2 },
     { orderId: "o3", status: "released", at: at(3), shortProductId: null, availableQty: null },
     { orderId: "o4", status: "cancelled_before_create", at: at(3), shortProductId: null, availableQty: null },
+    { orderId: "o5", status: "fulfilled", at: at(6), shortProductId: null, availableQty: null },
+    { orderId: "o6", status: "expired", at: at(9), shortProductId: null, availableQty: null },
   ],
+  expiryExpected: false,
 })
 
 const rules = (history: History) => checkHistory(history).violations.map((v) => v.rule)
@@ -103,15 +140,38 @@ describe("history checker", () => {
       ...history,
       events: history.events.map((e) => (e.eventId === "e-rel-o3" ? released("o3", [["P", 2]]) : e)),
     }
-    expect(rules(wrong)).toContain("a release gives back exactly what was reserved")
+    expect(rules(wrong)).toContain("nothing leaves a reservation twice")
     const again = { ...history, events: [...history.events, { ...released("o3", [["P", 1]]), eventId: "again" }] }
-    expect(rules(again)).toContain("a cancellation releases once")
+    expect(rules(again)).toContain("a reservation is released once")
     const uncalled = {
       ...history,
       orders: history.orders.map((o) => (o.orderId === "o1" ? o : o)),
       events: [...history.events, released("o1", [["P", 3]])],
     }
-    expect(rules(uncalled)).toContain("a release only after a cancellation")
+    expect(rules(uncalled)).toContain("a release only after a cancellation or an expiry")
+  })
+
+  it("catches a fulfilment applied twice or never answered, shipping past a release, an expiry after shipping", () => {
+    const history = consistent()
+    const twice = { ...history, events: [...history.events, { ...fulfilled("o5", "f1", [["P", 1]]), eventId: "x" }] }
+    expect(rules(twice)).toContain("every fulfilment has exactly one outcome")
+    expect(checkHistory(twice).doubled).toBe(1)
+    const unanswered = { ...history, events: history.events.filter((e) => e.eventId !== "e-fr-o2") }
+    expect(rules(unanswered)).toContain("every fulfilment has exactly one outcome")
+    const overdrawn = { ...history, events: [...history.events, released("o5", [["P", 1]])] }
+    expect(rules(overdrawn)).toContain("nothing leaves a reservation twice")
+    const shippedThenExpired = {
+      ...history,
+      orders: history.orders.map((o) => (o.orderId === "o6" ? { ...o, fulfilments: ["f9"] } : o)),
+      events: [...history.events, fulfilled("o6", "f9", [["P", 1]])],
+    }
+    expect(rules(shippedThenExpired)).toContain("only a reservation with nothing fulfilled expires")
+  })
+
+  it("catches a reservation nobody shipped still held when every one should have expired", () => {
+    expect(rules({ ...consistent(), expiryExpected: true })).toContain(
+      "a reservation nobody ships is released (cancelled or expired)",
+    )
   })
 
   it("catches a false rejection: a figure the product never had at that commit (a phantom hold, an inflated one)", () => {
@@ -158,7 +218,7 @@ describe("history checker", () => {
 
   it("catches a row that does not add up and a ledger that does not replay to it", () => {
     const history = consistent()
-    const drifted = { ...history, stock: [{ productId: "P", available: 11, reserved: 4, onHand: 15 }] }
+    const drifted = { ...history, stock: [{ productId: "P", available: 9, reserved: 4, onHand: 13 }] }
     expect(rules(drifted)).toEqual(
       expect.arrayContaining(["reserved is what the events say is held", "the ledger replays to the row"]),
     )
@@ -168,7 +228,7 @@ describe("history checker", () => {
 
   it("catches an adjustment applied twice or never announced", () => {
     const history = consistent()
-    const twice = { ...history, ledger: [...history.ledger, ledger("P", "adjust", 10, [12, 3], [22, 3], "adj-1", 6)] }
+    const twice = { ...history, ledger: [...history.ledger, ledger("P", "adjust", 10, [10, 3], [20, 3], "adj-1", 11)] }
     expect(rules(twice)).toContain("an adjustment has exactly one ledger row")
     const silent = { ...history, events: history.events.filter((e) => e.topic !== "adjusted") }
     expect(rules(silent)).toContain("an adjustment has exactly one event")

@@ -2,6 +2,8 @@
 // on the output topics, the HTTP answers and the final database), it lists the rules broken, each
 // with the history of the order or product that shows it. Pure: it is tested on its own.
 
+import { checkFulfilments, checkReservation, linesOf } from "./OrderStory.js"
+
 export interface Line {
   readonly productId: string
   readonly quantity: number
@@ -13,6 +15,8 @@ export interface ProducedOrder {
   readonly lines: ReadonlyArray<Line>
   /** a cancellation was produced (before or after the order) */
   readonly cancelled: boolean
+  /** the fulfilment ids produced for it */
+  readonly fulfilments: ReadonlyArray<string>
 }
 
 /** An adjustment the service answered 201 to (others had no effect). */
@@ -23,7 +27,7 @@ export interface AppliedAdjustment {
 }
 
 export interface SeenEvent {
-  readonly topic: "reserved" | "released" | "out_of_stock" | "adjusted" | "other"
+  readonly topic: "reserved" | "released" | "out_of_stock" | "fulfilled" | "fulfillment_rejected" | "adjusted" | "other"
   readonly key: string
   readonly eventId: string
   readonly body: Record<string, unknown>
@@ -66,6 +70,8 @@ export interface History {
   /** ordered by id */
   readonly ledger: ReadonlyArray<LedgerRow>
   readonly reservations: ReadonlyArray<ReservationRow>
+  /** reservations expire (the run waited past their due time): none nobody shipped is still held */
+  readonly expiryExpected: boolean
 }
 
 export interface Violation {
@@ -81,11 +87,6 @@ export interface Verdict {
   readonly repeatedEvents: number
   readonly events: number
 }
-
-const linesOf = (body: Record<string, unknown>): Array<Line> =>
-  ((body.items as Array<{ product_id: string; quantity: number }> | undefined) ?? [])
-    .map((i) => ({ productId: i.product_id, quantity: i.quantity }))
-    .sort((a, b) => (a.productId < b.productId ? -1 : 1))
 
 const sameLines = (a: ReadonlyArray<Line>, b: ReadonlyArray<Line>) =>
   a.length === b.length && a.every((l, i) => l.productId === b[i]!.productId && l.quantity === b[i]!.quantity)
@@ -137,6 +138,7 @@ export const checkHistory = (history: History): Verdict => {
   let lost = 0
   let doubled = 0
   const held = new Map<string, number>()
+  const shippedOf = new Map<string, number>()
   const hold = (lines: ReadonlyArray<Line>, sign: number) => {
     for (const l of lines) held.set(l.productId, (held.get(l.productId) ?? 0) + sign * l.quantity)
   }
@@ -147,7 +149,9 @@ export const checkHistory = (history: History): Verdict => {
     const releases = events.filter((e) => e.topic === "released")
     const row = rows.get(id)
     const story = () =>
-      `produced ${show(order.lines)}${order.cancelled ? " + cancel" : ""}; row ${row ? row.status : "none"}; events ${
+      `produced ${show(order.lines)}${order.cancelled ? " + cancel" : ""}${
+        order.fulfilments.length > 0 ? ` + fulfilments ${order.fulfilments.join(",")}` : ""
+      }; row ${row ? row.status : "none"}; events ${
         events.map((e) => `${e.topic}(${show(linesOf(e.body)) || JSON.stringify(e.body)})`).join(", ") || "none"
       }`
     if (row === undefined) {
@@ -157,7 +161,10 @@ export const checkHistory = (history: History): Verdict => {
     }
     if (row.status === "cancelled_before_create") {
       if (!order.cancelled) fail("cancelled before create only when a cancellation was produced", id, story())
-      if (events.length > 0) fail("nothing for an order cancelled before it was created", id, story())
+      // a fulfilment of it is refused, and nothing else is published
+      if (events.some((e) => e.topic !== "fulfillment_rejected"))
+        fail("nothing for an order cancelled before it was created", id, story())
+      checkFulfilments(order, events, (rule, detail) => fail(rule, id, `${story()}; ${detail}`))
       continue
     }
     if (outcomes.length !== 1) {
@@ -169,22 +176,18 @@ export const checkHistory = (history: History): Verdict => {
     const outcome = outcomes[0]!
     if (outcome.topic === "reserved") {
       if (!sameLines(linesOf(outcome.body), order.lines)) fail("a reservation holds every line", id, story())
-      hold(linesOf(outcome.body), 1)
-      if (releases.length > 1) {
-        doubled++
-        fail("a cancellation releases once", id, story())
-      }
-      if (releases.length > 0 && !order.cancelled) fail("a release only after a cancellation", id, story())
-      if (order.cancelled && releases.length === 0) fail("a cancelled reservation is released", id, story())
-      for (const r of releases.slice(0, 1)) {
-        if (!sameLines(linesOf(r.body), linesOf(outcome.body)) || r.body.reservation_id !== outcome.body.reservation_id)
-          fail("a release gives back exactly what was reserved", id, story())
-        hold(linesOf(r.body), -1)
-      }
-      const expected = order.cancelled ? "released" : "reserved"
-      if (row.status !== expected) fail("the database agrees with the events", id, `${story()}; expected ${expected}`)
+      const after = checkReservation(order, outcome, events, row.status, history.expiryExpected, (rule, detail) =>
+        fail(rule, id, `${story()}; ${detail}`),
+      )
+      doubled += after.doubled
+      hold(after.held, 1)
+      hold(after.shipped, -1)
+      hold(after.released, -1)
+      for (const l of after.shipped) shippedOf.set(l.productId, (shippedOf.get(l.productId) ?? 0) + l.quantity)
     } else {
       if (releases.length > 0) fail("a release only after a reservation", id, story())
+      if (events.some((e) => e.topic === "fulfilled")) fail("only a reservation is fulfilled", id, story())
+      checkFulfilments(order, events, (rule, detail) => fail(rule, id, `${story()}; ${detail}`))
       if (row.status !== "rejected") fail("the database agrees with the events", id, story())
       checkRejection(order, outcome, row, timeline, history.initial, fail)
     }
@@ -213,7 +216,7 @@ export const checkHistory = (history: History): Verdict => {
     const story = () =>
       `row available ${s.available} reserved ${s.reserved} on_hand ${s.onHand}; initial ${initial}, adjusted ${
         adjusted.get(id) ?? 0
-      }, held by events ${held.get(id) ?? 0}; ledger tail ${ledger
+      }, shipped ${shippedOf.get(id) ?? 0}, held by events ${held.get(id) ?? 0}; ledger tail ${ledger
         .slice(-6)
         .map(
           (r) =>
@@ -222,8 +225,8 @@ export const checkHistory = (history: History): Verdict => {
         .join("; ")}`
     if (s.available < 0 || s.reserved < 0 || s.onHand !== s.available + s.reserved)
       fail("no oversell: the row balances", id, story())
-    if (s.onHand !== initial + (adjusted.get(id) ?? 0))
-      fail("on hand is the initial stock plus adjustments", id, story())
+    if (s.onHand !== initial + (adjusted.get(id) ?? 0) - (shippedOf.get(id) ?? 0))
+      fail("on hand is the initial stock plus adjustments minus what shipped", id, story())
     if (s.reserved !== (held.get(id) ?? 0)) fail("reserved is what the events say is held", id, story())
     let available = 0
     let reserved = 0

@@ -7,7 +7,7 @@ import { processHarness } from "../support/Harness.js"
 import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
 import { type AppliedAdjustment, checkHistory, type History, type SeenEvent } from "./HistoryChecker.js"
-import { type FaultKind, faultPlan, loadPlan, products, tickMs } from "./SoakPlan.js"
+import { type FaultKind, faultPlan, loadPlan, products, tickMs, ttlSeconds } from "./SoakPlan.js"
 
 // npm run test:soak: long runs of steady load with mixed faults, checked by the history checker.
 // SOAK_MINUTES (10), SOAK_RUNS (1), SOAK_SEED (random; run i uses seed + i), SOAK_RATE (orders/s, 250).
@@ -60,15 +60,27 @@ const soakRun = (seed: number) =>
     console.info(
       `soak: seed ${seed}, ${minutes} min, ${rate} orders/s (SOAK_SEED=${seed} replays this load and schedule)`,
     )
-    const { ticks: plan, cancelled } = loadPlan(seed, ticks, Math.max(1, Math.round((rate * tickMs) / 1000)))
+    const {
+      ticks: plan,
+      cancelled,
+      fulfilments,
+    } = loadPlan(seed, ticks, Math.max(1, Math.round((rate * tickMs) / 1000)))
     const faults = faultPlan(seed, durationMs)
 
     const services: Array<ServiceProcess> = []
     let serial = 0
     const launch = (role: string) =>
-      Effect.tap(start(`${role}-${++serial}`, { ADMIN_TOKEN: token, LOG_LEVEL: "info" }), ({ service }) => {
-        services.push(service)
-      })
+      Effect.tap(
+        start(`${role}-${++serial}`, {
+          ADMIN_TOKEN: token,
+          LOG_LEVEL: "info",
+          RESERVATION_TTL_SECONDS: String(ttlSeconds),
+          EXPIRY_SWEEP_MS: "500",
+        }),
+        ({ service }) => {
+          services.push(service)
+        },
+      )
     let primary: Instance | undefined = yield* launch("primary")
     let secondary: Instance | undefined
     const alive = () => [primary, secondary].filter((i): i is Instance => i !== undefined)
@@ -187,6 +199,20 @@ const soakRun = (seed: number) =>
           }
         }),
       )
+      if (tick.fulfils.length > 0) {
+        yield* kafka.sendMany(
+          kafka.topics.ordersFulfilled,
+          tick.fulfils.map((f) => ({
+            key: f.orderId,
+            value: JSON.stringify({
+              order_id: f.orderId,
+              fulfillment_id: f.fulfillmentId,
+              ...(f.items ? { items: f.items } : {}),
+              fulfilled_at: new Date().toISOString(),
+            }),
+          })),
+        )
+      }
       const adjustment = tick.adjustment
       if (adjustment) {
         const body = { quantity: adjustment.quantity, adjustment_type: adjustment.type, reference_id: adjustment.key }
@@ -221,6 +247,8 @@ const soakRun = (seed: number) =>
         [kafka.topics.reserved, "reserved"],
         [kafka.topics.released, "released"],
         [kafka.topics.outOfStock, "out_of_stock"],
+        [kafka.topics.fulfilled, "fulfilled"],
+        [kafka.topics.fulfillmentRejected, "fulfillment_rejected"],
         [kafka.topics.adjusted, "adjusted"],
       ])
       const history: History = {
@@ -231,6 +259,7 @@ const soakRun = (seed: number) =>
             .map((i) => ({ productId: i.product_id, quantity: i.quantity }))
             .sort((a, b) => (a.productId < b.productId ? -1 : 1)),
           cancelled: cancelled.has(orderId),
+          fulfilments: fulfilments.get(orderId) ?? [],
         })),
         adjustments: applied,
         events: seen.map((e) => ({
@@ -250,17 +279,21 @@ const soakRun = (seed: number) =>
         reservations: yield* sql<History["reservations"][number]>`
           SELECT order_id AS "orderId", status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
                  short_product_id AS "shortProductId", available_qty AS "availableQty" FROM reservations`,
+        expiryExpected: true,
       }
       const [{ outbox }] = (yield* sql<{ outbox: number }>`SELECT count(*)::int AS outbox FROM outbox`) as [
         { outbox: number },
       ]
       return { history, verdict: checkHistory(history), outbox }
     })
-    // first every order decided and the outbox empty (cheap), then the history, again while the
-    // last events are still on their way to the observer
-    yield* sql<{ decided: number; outbox: number }>`
-      SELECT (SELECT count(*)::int FROM reservations) AS decided, (SELECT count(*)::int FROM outbox) AS outbox`.pipe(
-      Effect.flatMap(([c]) => (c!.decided >= created.size && c!.outbox === 0 ? Effect.void : Effect.fail(c))),
+    // first every order decided, every unshipped reservation expired and the outbox empty (cheap),
+    // then the history, again while the last events are still on their way to the observer
+    yield* sql<{ decided: number; outbox: number; held: number }>`
+      SELECT (SELECT count(*)::int FROM reservations) AS decided, (SELECT count(*)::int FROM outbox) AS outbox,
+             (SELECT count(*)::int FROM reservations WHERE status = 'reserved') AS held`.pipe(
+      Effect.flatMap(([c]) =>
+        c!.decided >= created.size && c!.outbox === 0 && c!.held === 0 ? Effect.void : Effect.fail(c),
+      ),
       Effect.retry({ schedule: Schedule.spaced(Duration.seconds(2)), times: 150 }),
       Effect.ignore,
     )

@@ -1,6 +1,6 @@
 // What a soak run does, drawn from its seed: the products, the load tick by tick (orders,
-// duplicates, cancellations before and after their order, HTTP adjustments) and the fault
-// schedule. The same seed gives the same plan; only the timing of the real system varies.
+// duplicates, cancellations before and after their order, fulfilments whole and partial, some
+// redelivered, HTTP adjustments; the reservations nobody ships expire) and the fault schedule. The same seed gives the same plan; only the timing of the real system varies.
 
 export const rng = (seed: number) => {
   let x = seed | 0
@@ -33,9 +33,20 @@ export interface PlannedOrder {
   readonly items: ReadonlyArray<{ readonly product_id: string; readonly quantity: number }>
 }
 
+export interface PlannedFulfilment {
+  readonly orderId: string
+  readonly fulfillmentId: string
+  /** absent: everything still held */
+  readonly items?: ReadonlyArray<{ readonly product_id: string; readonly quantity: number }>
+}
+
+/** Reservations nobody ships or cancels are released this long after they were made. */
+export const ttlSeconds = 20
+
 export interface Tick {
   readonly creates: ReadonlyArray<PlannedOrder>
   readonly cancels: ReadonlyArray<string>
+  readonly fulfils: ReadonlyArray<PlannedFulfilment>
   readonly adjustment?: {
     readonly productId: string
     readonly quantity: number
@@ -47,13 +58,23 @@ export interface Tick {
 /** The load, one tick at a time; `ordersPerTick` new orders each, plus what earlier ticks deferred. */
 export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => {
   const r = rng(seed)
-  const later = new Map<number, { creates: Array<PlannedOrder>; cancels: Array<string> }>()
+  const later = new Map<
+    number,
+    { creates: Array<PlannedOrder>; cancels: Array<string>; fulfils: Array<PlannedFulfilment> }
+  >()
   const defer = (tick: number) => {
-    const slot = later.get(tick) ?? { creates: [], cancels: [] }
+    const slot = later.get(tick) ?? { creates: [], cancels: [], fulfils: [] }
     later.set(tick, slot)
     return slot
   }
   const cancelled = new Set<string>()
+  const fulfilments = new Map<string, Array<string>>()
+  const fulfil = (tick: number, f: PlannedFulfilment) => {
+    defer(tick).fulfils.push(f)
+    const ids = fulfilments.get(f.orderId) ?? []
+    if (!ids.includes(f.fulfillmentId)) ids.push(f.fulfillmentId)
+    fulfilments.set(f.orderId, ids)
+  }
   const plan: Array<Tick> = []
   // past the last tick, only what earlier ticks deferred (duplicates, cancellations, late creates)
   for (let t = 0; t < ticks || later.size > 0; t++) {
@@ -61,6 +82,7 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
     later.delete(t)
     const creates = [...now.creates]
     const cancels = [...now.cancels]
+    const fulfils = [...now.fulfils]
     for (let i = 0; i < (t < ticks ? ordersPerTick : 0); i++) {
       const orderId = `s${seed}-${t}-${i}`
       const chosen = new Set<string>()
@@ -80,6 +102,20 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
         cancelled.add(orderId)
         defer(t + r.between(2, 25)).cancels.push(orderId)
       }
+      if (r.chance(0.25)) {
+        // shipped whole 1-8 s later, now and then delivered twice
+        const whole = { orderId, fulfillmentId: `${orderId}-f1` }
+        fulfil(t + r.between(5, 40), whole)
+        if (r.chance(0.05)) fulfil(t + r.between(41, 60), whole)
+      } else if (r.chance(0.1)) {
+        // one unit of the first line shipped, and half the time the rest later
+        fulfil(t + r.between(5, 20), {
+          orderId,
+          fulfillmentId: `${orderId}-f1`,
+          items: [{ product_id: order.items[0]!.product_id, quantity: 1 }],
+        })
+        if (r.chance(0.5)) fulfil(t + r.between(25, 60), { orderId, fulfillmentId: `${orderId}-f2` })
+      }
     }
     const adjustment =
       t % 10 === 5 && t < ticks
@@ -91,9 +127,9 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
             key: `soak-${seed}-adj-${t}`,
           }
         : undefined
-    plan.push({ creates, cancels, ...(adjustment ? { adjustment } : {}) })
+    plan.push({ creates, cancels, fulfils, ...(adjustment ? { adjustment } : {}) })
   }
-  return { ticks: plan, cancelled }
+  return { ticks: plan, cancelled, fulfilments }
 }
 
 export const faultKinds = [
