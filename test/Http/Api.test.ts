@@ -305,7 +305,10 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         status: expect.stringMatching(/^(reserved|rejected)$/),
       })
       if (reservation.json.status === "reserved")
-        expect(reservation.json.items).toEqual([{ product_id: "race-1", quantity: 2 }])
+        expect(reservation.json.items).toEqual([
+          { product_id: "race-1", quantity: 2, held: 2, fulfilled: 0, released: 0 },
+        ])
+      expect(reservation.json.expires_at).toBeNull()
       const after = yield* call("GET", "/metrics")
       const series = 'inventory_orders_total{outcome="reserved"}'
       expect(metricValue(after.text, series)).toBeGreaterThan(metricValue(before.text, series))
@@ -344,6 +347,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         "/inventory/{product_id}/adjustments",
         "/ready",
         "/reservations/{order_id}",
+        "/reservations/{order_id}/extend",
       ])
       const docs = yield* call("GET", "/docs")
       expect(docs.status).toBe(200)
