@@ -63,8 +63,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
       )
       .handle("extend", ({ path, payload }) =>
         Effect.gen(function* () {
-          const expiresAt =
-            payload.expires_at ?? new Date(Date.now() + (payload.seconds ?? 0) * 1000)
+          const expiresAt = payload.expires_at ?? new Date(Date.now() + (payload.seconds ?? 0) * 1000)
           if (expiresAt.getTime() <= Date.now()) {
             return yield* new ExpiryNotInFuture({
               message: `expires_at ${expiresAt.toISOString()} is not in the future`,

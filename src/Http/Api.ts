@@ -82,8 +82,34 @@ export const StockRecord = Schema.Struct({
   updated_at: Schema.String,
 })
 
+/** What a product had at a moment (`as_of`), replayed from its ledger. */
+export const StockAsOf = Schema.Struct({
+  product_id: Schema.String,
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+  as_of: Schema.String,
+})
+
 export const StockPage = Schema.Struct({
   items: Schema.Array(StockRecord),
+  next_cursor: Schema.NullOr(Schema.String),
+})
+
+/** A reservation holding some of a product. */
+export const Holder = Schema.Struct({
+  order_id: Schema.String,
+  reservation_id: Schema.NullOr(Schema.String),
+  status: Schema.Literal("reserved", "partially_fulfilled"),
+  /** what it still holds of this product */
+  quantity: Schema.Number,
+  reserved_at: Schema.String,
+  age_seconds: Schema.Number,
+  expires_at: Schema.NullOr(Schema.String),
+})
+
+export const HolderPage = Schema.Struct({
+  items: Schema.Array(Holder),
   next_cursor: Schema.NullOr(Schema.String),
 })
 
@@ -185,6 +211,8 @@ export const ProductDefinition = Schema.Struct({
 
 const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))
 const Cursor = Schema.String.pipe(Schema.maxLength(400))
+/** An RFC 3339 time in a query parameter */
+const Instant = Schema.DateFromString.pipe(Schema.validDate())
 const productPath = Schema.Struct({ product_id: ProductId })
 
 // ---- authentication
@@ -223,13 +251,28 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
   .add(
     HttpApiEndpoint.get("get", "/inventory/:product_id")
       .setPath(productPath)
-      .addSuccess(StockRecord)
+      .setUrlParams(Schema.Struct({ as_of: Schema.optional(Instant) }))
+      .addSuccess(Schema.Union(StockRecord, StockAsOf))
+      .addError(ProductNotFound),
+  )
+  .add(
+    HttpApiEndpoint.get("holders", "/inventory/:product_id/reservations")
+      .setPath(productPath)
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
+      .addSuccess(HolderPage)
       .addError(ProductNotFound),
   )
   .add(
     HttpApiEndpoint.get("ledger", "/inventory/:product_id/adjustments")
       .setPath(productPath)
-      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optional(Limit),
+          cursor: Schema.optional(Cursor),
+          since: Schema.optional(Instant),
+          until: Schema.optional(Instant),
+        }),
+      )
       .addSuccess(LedgerPage)
       .addError(ProductNotFound),
   ) {}

@@ -16,19 +16,45 @@ export const InventoryHandlersLive = HttpApiBuilder.group(InventoryApi, "invento
       .handle("lowStock", ({ urlParams }) =>
         Effect.map(queries.lowStock(urlParams.limit ?? defaultLimit), (items) => ({ items })),
       )
-      .handle("get", ({ path }) =>
-        queries
-          .stock(path.product_id)
-          .pipe(
-            Effect.flatMap(
-              Option.match({ onNone: () => Effect.fail(notFound(path.product_id)), onSome: Effect.succeed }),
-            ),
-          ),
+      .handle("get", ({ path, urlParams }) => {
+        const asOf = urlParams.as_of
+        const missing = (message: string) => Effect.fail(new ProductNotFound({ message, product_id: path.product_id }))
+        if (asOf === undefined)
+          return Effect.flatMap(
+            queries.stock(path.product_id),
+            Option.match({ onNone: () => Effect.fail(notFound(path.product_id)), onSome: Effect.succeed }),
+          )
+        return Effect.flatMap(
+          queries.stockAsOf(path.product_id, asOf),
+          Option.match({
+            onNone: () =>
+              missing(`no product with id ${JSON.stringify(path.product_id)} existed at ${asOf.toISOString()}`),
+            onSome: Effect.succeed,
+          }),
+        )
+      })
+      .handle("holders", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          if (Option.isNone(yield* queries.stock(path.product_id))) return yield* notFound(path.product_id)
+          return yield* queries.holders(
+            path.product_id,
+            urlParams.limit ?? defaultLimit,
+            decodeCursor(urlParams.cursor),
+          )
+        }),
       )
       .handle("ledger", ({ path, urlParams }) =>
         Effect.gen(function* () {
           if (Option.isNone(yield* queries.stock(path.product_id))) return yield* notFound(path.product_id)
-          return yield* queries.ledger(path.product_id, urlParams.limit ?? defaultLimit, decodeCursor(urlParams.cursor))
+          return yield* queries.ledger(
+            path.product_id,
+            urlParams.limit ?? defaultLimit,
+            decodeCursor(urlParams.cursor),
+            {
+              since: urlParams.since,
+              until: urlParams.until,
+            },
+          )
         }),
       )
   }),

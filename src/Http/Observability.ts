@@ -21,6 +21,7 @@ const consumerLag = Metric.gauge("inventory_consumer_lag", {
 export const routeOf = (path: string): string => {
   const p = path.split("?")[0] ?? ""
   if (/^\/inventory\/[^/]+\/adjustments\/?$/.test(p)) return "/inventory/{product_id}/adjustments"
+  if (/^\/inventory\/[^/]+\/reservations\/?$/.test(p)) return "/inventory/{product_id}/reservations"
   if (p === "/inventory/low-stock") return p
   if (/^\/inventory\/[^/]+\/?$/.test(p)) return "/inventory/{product_id}"
   if (/^\/reservations\/[^/]+\/?$/.test(p)) return "/reservations/{order_id}"

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
+import type { OrderStatus } from "./StockStore.js"
 
 // Read side for HTTP: committed rows only, never an actor. SQL errors are defects here: the
 // HTTP layer answers 500 without details, and the log has them.
@@ -56,10 +57,27 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       return Option.fromNullable(rows[0])
     })
 
+    /** What the product had at `at`, from the last ledger row before it; none if it did not exist yet. */
+    const stockAsOf = Effect.fn("InventoryQueries.stockAsOf")(function* (productId: string, at: Date) {
+      const rows = yield* q<{ available: number; reserved: number }>(
+        `SELECT available_after AS available, reserved_after AS reserved FROM stock_ledger
+          WHERE product_id = $1 AND created_at <= $2 ORDER BY id DESC LIMIT 1`,
+        [productId, at.toISOString()],
+      )
+      return Option.map(Option.fromNullable(rows[0]), (r) => ({
+        product_id: productId,
+        available: r.available,
+        reserved: r.reserved,
+        on_hand: r.available + r.reserved,
+        as_of: at.toISOString(),
+      }))
+    })
+
     const ledger = Effect.fn("InventoryQueries.ledger")(function* (
       productId: string,
       limit: number,
       before: string | undefined,
+      window: { readonly since?: Date | undefined; readonly until?: Date | undefined } = {},
     ) {
       const beforeId = before !== undefined && /^\d+$/.test(before) ? before : null
       const rows = yield* q<{
@@ -79,18 +97,54 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
         `SELECT id::text AS id, product_id, movement, adjustment_type, quantity, available_before, available_after,
                 reserved_before, reserved_after, reason, reference_id, ${iso("created_at")}
            FROM stock_ledger WHERE product_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
+            AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
           ORDER BY id DESC LIMIT $3`,
-        [productId, beforeId, limit + 1],
+        [productId, beforeId, limit + 1, window.since?.toISOString() ?? null, window.until?.toISOString() ?? null],
       )
       const items = rows.slice(0, limit).map((r) => ({ ...r, id: Number(r.id) }))
       return { items, next_cursor: rows.length > limit ? encodeCursor(String(items[items.length - 1]!.id)) : null }
+    })
+
+    /** The reservations holding some of a product, oldest first; the cursor is the last (time, order) seen. */
+    const holders = Effect.fn("InventoryQueries.holders")(function* (
+      productId: string,
+      limit: number,
+      after: string | undefined,
+    ) {
+      const [afterAt, afterOrder] = after?.includes("|") ? after.split("|", 2) : [null, null]
+      const valid = afterAt !== null && !Number.isNaN(Date.parse(afterAt ?? ""))
+      const rows = yield* q<{
+        order_id: string
+        reservation_id: string | null
+        status: "reserved" | "partially_fulfilled"
+        quantity: number
+        reserved_at: string
+        age_seconds: number
+        expires_at: string | null
+      }>(
+        `SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
+                l.quantity - l.fulfilled - l.released AS quantity, ${iso("r.created_at", "reserved_at")},
+                extract(epoch FROM now() - r.created_at)::float8 AS age_seconds, ${iso("r.expires_at", "expires_at")}
+           FROM reservation_lines l JOIN reservations r USING (order_id)
+          WHERE l.product_id = $1 AND r.status IN ('reserved', 'partially_fulfilled')
+            AND l.quantity > l.fulfilled + l.released
+            AND ($2::timestamptz IS NULL OR (r.created_at, r.order_id) > ($2::timestamptz, $3::text))
+          ORDER BY r.created_at, r.order_id LIMIT $4`,
+        [productId, valid ? afterAt : null, valid ? afterOrder : null, limit + 1],
+      )
+      const items = rows.slice(0, limit).map((r) => ({ ...r, age_seconds: Math.round(r.age_seconds * 1000) / 1000 }))
+      const last = items[items.length - 1]
+      return {
+        items,
+        next_cursor: rows.length > limit && last ? encodeCursor(`${last.reserved_at}|${last.order_id}`) : null,
+      }
     })
 
     const reservation = Effect.fn("InventoryQueries.reservation")(function* (orderId: string) {
       const rows = yield* q<{
         order_id: string
         reservation_id: string | null
-        status: "reserved" | "released" | "rejected" | "cancelled_before_create"
+        status: OrderStatus
         short_product_id: string | null
         requested_qty: number | null
         available_qty: number | null
@@ -142,6 +196,17 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       Effect.map((r) => r[0]?.n ?? 0),
     )
 
-    return { page, lowStock, stock, ledger, reservation, idempotentAnswer, ping, outboxBacklog } as const
+    return {
+      page,
+      lowStock,
+      stock,
+      stockAsOf,
+      ledger,
+      holders,
+      reservation,
+      idempotentAnswer,
+      ping,
+      outboxBacklog,
+    } as const
   }),
 }) {}

@@ -345,6 +345,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         "/inventory/low-stock",
         "/inventory/{product_id}",
         "/inventory/{product_id}/adjustments",
+        "/inventory/{product_id}/reservations",
         "/ready",
         "/reservations/{order_id}",
         "/reservations/{order_id}/extend",

@@ -1,0 +1,115 @@
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { freePort } from "../support/Env.js"
+import { harness, invariantViolations } from "../support/Harness.js"
+import { cancel, fulfil, of, order } from "../support/Orders.js"
+import { TestKafka } from "../support/TestKafka.js"
+
+const port = await freePort()
+const token = "test-admin-token"
+const admin = { authorization: `Bearer ${token}` }
+
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
+    return { status: response.status, json: (await response.json()) as any }
+  })
+
+/** A moment strictly between what came before and what comes after (commit times are microseconds). */
+const instant = Effect.promise(async () => {
+  await new Promise((r) => setTimeout(r, 20))
+  const at = new Date().toISOString()
+  await new Promise((r) => setTimeout(r, 20))
+  return at
+})
+
+layer(harness({ label: "history", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: token } }), {
+  excludeTestServices: true,
+})("who holds a product, and what it had when", (it) => {
+  it.effect("lists the reservations holding a product, oldest first, page by page", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      expect((yield* call("PUT", "/inventory/wh-P", { initial_quantity: 50 }, admin)).status).toBe(200)
+      for (const [id, qty] of [
+        ["wh-1", 2],
+        ["wh-2", 3],
+        ["wh-3", 4],
+        ["wh-4", 5],
+      ] as const) {
+        yield* kafka.send(kafka.topics.ordersCreated, id, order(id, [["wh-P", qty]]))
+        yield* kafka.waitFor((es) => of(es, kafka.topics.reserved, id).length > 0)
+      }
+      yield* kafka.send(kafka.topics.ordersCancelled, "wh-2", cancel("wh-2"))
+      yield* kafka.send(kafka.topics.ordersFulfilled, "wh-3", fulfil("wh-3", "s1", [["wh-P", 1]]))
+      yield* kafka.send(kafka.topics.ordersFulfilled, "wh-4", fulfil("wh-4"))
+      yield* kafka.waitFor(
+        (es) =>
+          of(es, kafka.topics.released, "wh-2").length > 0 &&
+          of(es, kafka.topics.fulfilled, "wh-3").length > 0 &&
+          of(es, kafka.topics.fulfilled, "wh-4").length > 0,
+      )
+      const all = yield* call("GET", "/inventory/wh-P/reservations")
+      expect(all.status).toBe(200)
+      expect(
+        all.json.items.map((h: { order_id: string; quantity: number; status: string }) => [
+          h.order_id,
+          h.quantity,
+          h.status,
+        ]),
+      ).toEqual([
+        ["wh-1", 2, "reserved"],
+        ["wh-3", 3, "partially_fulfilled"],
+      ])
+      expect(all.json.items[0].age_seconds).toBeGreaterThanOrEqual(0)
+      expect(all.json.next_cursor).toBeNull()
+      const first = yield* call("GET", "/inventory/wh-P/reservations?limit=1")
+      expect(first.json.items.map((h: { order_id: string }) => h.order_id)).toEqual(["wh-1"])
+      const second = yield* call("GET", `/inventory/wh-P/reservations?limit=1&cursor=${first.json.next_cursor}`)
+      expect(second.json.items.map((h: { order_id: string }) => h.order_id)).toEqual(["wh-3"])
+      expect(second.json.next_cursor).toBeNull()
+      expect((yield* call("GET", "/inventory/wh-nothing/reservations")).status).toBe(404)
+      expect(yield* invariantViolations).toEqual([])
+    }),
+  )
+
+  it.effect("answers what a product had at a given time, and the ledger between two times", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      const before = yield* instant
+      yield* call("PUT", "/inventory/asof-P", { initial_quantity: 10 }, admin)
+      const created = yield* instant
+      yield* call("POST", "/inventory/asof-P/adjustments", { quantity: 5, adjustment_type: "restock" }, admin)
+      const restocked = yield* instant
+      yield* kafka.send(kafka.topics.ordersCreated, "asof-o", order("asof-o", [["asof-P", 3]]))
+      yield* kafka.waitFor((es) => of(es, kafka.topics.reserved, "asof-o").length > 0)
+      const reserved = yield* instant
+      const at = (t: string) => call("GET", `/inventory/asof-P?as_of=${encodeURIComponent(t)}`)
+      expect((yield* at(created)).json).toEqual({
+        product_id: "asof-P",
+        available: 10,
+        reserved: 0,
+        on_hand: 10,
+        as_of: created,
+      })
+      expect((yield* at(restocked)).json).toMatchObject({ available: 15, reserved: 0, on_hand: 15 })
+      expect((yield* at(reserved)).json).toMatchObject({ available: 12, reserved: 3, on_hand: 15 })
+      const early = yield* at(before)
+      expect(early.status).toBe(404)
+      expect(early.json.message).toContain("existed at")
+      expect((yield* call("GET", "/inventory/asof-P?as_of=yesterday")).status).toBe(400)
+      const window = yield* call(
+        "GET",
+        `/inventory/asof-P/adjustments?since=${encodeURIComponent(created)}&until=${encodeURIComponent(restocked)}`,
+      )
+      expect(window.json.items.map((r: { movement: string; quantity: number }) => [r.movement, r.quantity])).toEqual([
+        ["adjust", 5],
+      ])
+      expect((yield* call("GET", "/inventory/asof-P/adjustments?since=not-a-time")).status).toBe(400)
+    }),
+  )
+})
