@@ -76,6 +76,12 @@ export class NotEnoughToRemove extends Data.TaggedError("NotEnoughToRemove")<{
   readonly available: number
 }> {}
 
+/** A count taken when on hand was `expected`; it is `onHand` now (stock moved since). */
+export class StockMoved extends Data.TaggedError("StockMoved")<{
+  readonly onHand: number
+  readonly expected: number
+}> {}
+
 /** Memory disagrees with itself (release of more than is reserved): the generation must be reloaded. */
 export class InconsistentMemory extends Data.TaggedError("InconsistentMemory")<{ readonly productId: ProductId }> {}
 
@@ -107,8 +113,11 @@ export type Command =
     }
   | {
       readonly _tag: "Adjust"
-      readonly delta: number
-      readonly reply: Reply<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>
+      /** units added (negative: removed), or a count: on hand becomes the counted figure */
+      readonly change: number | { readonly countedOnHand: number }
+      /** compare-and-set: refused (StockMoved) unless on hand is this figure */
+      readonly expectedOnHand?: number | undefined
+      readonly reply: Reply<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>
     }
   | {
       readonly _tag: "Define"
@@ -218,9 +227,14 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new UnknownProduct({ productId: cell.productId }))
         break
       }
-      const next = Stock.adjust(before, command.delta)
+      if (command.expectedOnHand !== undefined && command.expectedOnHand !== before.onHand) {
+        fail(command.reply, new StockMoved({ onHand: before.onHand, expected: command.expectedOnHand }))
+        break
+      }
+      const delta = typeof command.change === "number" ? command.change : command.change.countedOnHand - before.onHand
+      const next = Stock.adjust(before, delta)
       if (Either.isLeft(next)) {
-        fail(command.reply, new NotEnoughToRemove({ cell, requested: -command.delta, available: before.available }))
+        fail(command.reply, new NotEnoughToRemove({ cell, requested: -delta, available: before.available }))
         break
       }
       cell.holds++

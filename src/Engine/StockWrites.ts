@@ -16,6 +16,7 @@ import type {
   NotEnoughToRemove,
   ProductCell,
   StaleGeneration,
+  StockMoved,
   UnknownProduct,
 } from "./ProductActor.js"
 
@@ -27,19 +28,26 @@ export interface StockSnapshot extends Stock.StockLevel {
 
 export interface Adjustment {
   readonly productId: ProductId
-  /** signed, non-zero */
-  readonly quantity: number
+  /** signed, non-zero; or a cycle count: on hand becomes the counted figure (the difference is recorded) */
+  readonly quantity: number | { readonly countedOnHand: number }
+  /** compare-and-set: applied only if on hand is still this figure */
+  readonly expectedOnHand?: number | undefined
   readonly adjustmentType: string
   readonly reason?: string | undefined
   readonly referenceId?: string | undefined
   /** stored in the same transaction as the change, so a retried request gets the same answer */
   readonly idempotency?:
     | {
-        readonly row: (after: StockSnapshot) => IdempotencyRow
+        readonly row: (after: AdjustedSnapshot) => IdempotencyRow
         /** checked before every attempt: another request with the same key got there first */
         readonly alreadyDone: Effect.Effect<boolean>
       }
     | undefined
+}
+
+/** The stock after an adjustment, and the units it added (negative: removed). */
+export interface AdjustedSnapshot extends StockSnapshot {
+  readonly quantity: number
 }
 
 /** The request's idempotency key was used meanwhile: its stored answer is the answer. */
@@ -107,11 +115,11 @@ export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
       }),
     ).pipe(Effect.flatMap(({ done, result }) => Effect.as(Pending.wait(done), result)))
 
-  const adjustment = (input: Adjustment, move: Move, after: StockSnapshot): Decision =>
+  const adjustment = (input: Adjustment, move: Move, after: AdjustedSnapshot): Decision =>
     decision({
       writes: [writeOf(move)],
       ledger: [
-        ledgerOf(move, "adjust", input.quantity, {
+        ledgerOf(move, "adjust", after.quantity, {
           adjustmentType: input.adjustmentType,
           reason: input.reason ?? null,
           referenceId: input.referenceId ?? null,
@@ -121,7 +129,7 @@ export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
         makeEvent(topics, "inventory.adjusted", input.productId, {
           product_id: input.productId,
           adjustment_type: input.adjustmentType,
-          quantity: input.quantity,
+          quantity: after.quantity,
           ...(input.reason !== undefined ? { reason: input.reason } : {}),
           ...(input.referenceId !== undefined ? { reference_id: input.referenceId } : {}),
           timestamp: nowIso(),
@@ -132,18 +140,17 @@ export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
     })
 
   const adjust = (input: Adjustment) =>
-    durably<StockSnapshot, NotEnoughToRemove | UnknownProduct | AlreadyApplied>((generation) =>
+    durably<AdjustedSnapshot, NotEnoughToRemove | StockMoved | UnknownProduct | AlreadyApplied>((generation) =>
       Effect.gen(function* () {
         if (input.idempotency && (yield* input.idempotency.alreadyDone)) return yield* new AlreadyApplied()
         const after = yield* applyAndCommit(
           generation,
-          generation.send<Move, NotEnoughToRemove | UnknownProduct | StaleGeneration>(input.productId, (reply) => ({
-            _tag: "Adjust",
-            delta: input.quantity,
-            reply,
-          })),
+          generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
+            input.productId,
+            (reply) => ({ _tag: "Adjust", change: input.quantity, expectedOnHand: input.expectedOnHand, reply }),
+          ),
           (move) => {
-            const after = snapshot(move.cell, move.after)
+            const after = { ...snapshot(move.cell, move.after), quantity: move.after.onHand - move.before.onHand }
             return { decision: adjustment(input, move, after), result: after }
           },
         )

@@ -11,6 +11,7 @@ import {
   InventoryApi,
   ReservationNotFound,
   ReservationNotHeld,
+  StockMovedSinceCount,
 } from "./Api.js"
 import { notFound } from "./InventoryHandlers.js"
 
@@ -117,17 +118,19 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
             const previous = yield* stored(key)
             if (Option.isSome(previous)) return previous.value
           }
-          const render = (after: { available: number; reserved: number; onHand: number }) => ({
+          const render = (after: { available: number; reserved: number; onHand: number; quantity: number }) => ({
             product_id: path.product_id,
             adjustment_type: payload.adjustment_type,
-            quantity: payload.quantity,
+            quantity: after.quantity,
             available: after.available,
             reserved: after.reserved,
             on_hand: after.onHand,
           })
           const after = yield* engine.adjust({
             productId: path.product_id,
-            quantity: payload.quantity,
+            quantity:
+              payload.counted_on_hand !== undefined ? { countedOnHand: payload.counted_on_hand } : payload.quantity!,
+            expectedOnHand: payload.expected_on_hand,
             adjustmentType: payload.adjustment_type,
             reason: payload.reason,
             referenceId: payload.reference_id,
@@ -144,6 +147,15 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
         return withKeyLock(key, apply).pipe(
           Effect.catchTags({
             UnknownProduct: () => Effect.fail(notFound(path.product_id)),
+            StockMoved: (e) =>
+              Effect.fail(
+                new StockMovedSinceCount({
+                  message: `on hand of ${JSON.stringify(path.product_id)} is ${e.onHand}, not the expected ${e.expected}: stock moved since the count`,
+                  product_id: path.product_id,
+                  on_hand: e.onHand,
+                  expected_on_hand: e.expected,
+                }),
+              ),
             NotEnoughToRemove: (e) =>
               Effect.fail(
                 new InsufficientStock({

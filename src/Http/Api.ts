@@ -42,6 +42,12 @@ export class InsufficientStock extends Schema.TaggedError<InsufficientStock>()(
   HttpApiSchema.annotations({ status: 409 }),
 ) {}
 
+export class StockMovedSinceCount extends Schema.TaggedError<StockMovedSinceCount>()(
+  "StockMovedSinceCount",
+  { message: Schema.String, product_id: Schema.String, on_hand: Schema.Number, expected_on_hand: Schema.Number },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
+
 export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
   "IdempotencyKeyReused",
   { message: Schema.String },
@@ -183,15 +189,31 @@ export const AdjustmentType = Schema.Literal(
   "transfer",
 )
 
+/**
+ * `quantity` (signed) adds or removes units; a cycle count (`adjustment_type: "count"`) may give
+ * `counted_on_hand` instead, and on hand becomes that figure. `expected_on_hand` makes either
+ * compare-and-set: 409 when on hand is no longer that figure.
+ */
 export const AdjustmentRequest = Schema.Struct({
-  quantity: Schema.Int.pipe(
-    Schema.between(-1_000_000, 1_000_000),
-    Schema.filter((n) => n !== 0, { message: () => "must not be zero" }),
+  quantity: Schema.optional(
+    Schema.Int.pipe(
+      Schema.between(-1_000_000, 1_000_000),
+      Schema.filter((n) => n !== 0, { message: () => "must not be zero" }),
+    ),
   ),
+  counted_on_hand: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
+  expected_on_hand: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   adjustment_type: AdjustmentType,
   reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
   reference_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-})
+}).pipe(
+  Schema.filter((r) => (r.quantity === undefined) !== (r.counted_on_hand === undefined), {
+    message: () => "give exactly one of quantity or counted_on_hand",
+  }),
+  Schema.filter((r) => r.counted_on_hand === undefined || r.adjustment_type === "count", {
+    message: () => 'counted_on_hand goes with adjustment_type "count"',
+  }),
+)
 
 export const AdjustmentResult = Schema.Struct({
   product_id: Schema.String,
@@ -296,6 +318,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addSuccess(AdjustmentResult, { status: 201 })
       .addError(ProductNotFound)
       .addError(InsufficientStock)
+      .addError(StockMovedSinceCount)
       .addError(IdempotencyKeyReused),
   )
   .add(

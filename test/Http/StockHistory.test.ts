@@ -30,7 +30,7 @@ const instant = Effect.promise(async () => {
 
 layer(harness({ label: "history", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: token } }), {
   excludeTestServices: true,
-})("who holds a product, and what it had when", (it) => {
+})("operations: who holds a product, what it had when, cycle counts", (it) => {
   it.effect("lists the reservations holding a product, oldest first, page by page", () =>
     Effect.gen(function* () {
       const kafka = yield* TestKafka
@@ -110,6 +110,45 @@ layer(harness({ label: "history", env: { SERVICE_PORT: String(port), ADMIN_TOKEN
         ["adjust", 5],
       ])
       expect((yield* call("GET", "/inventory/asof-P/adjustments?since=not-a-time")).status).toBe(400)
+    }),
+  )
+
+  it.effect("counts stock: on hand set to the counted figure, compare-and-set refused once stock moved", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      yield* call("PUT", "/inventory/cc-P", { initial_quantity: 20 }, admin)
+      yield* kafka.send(kafka.topics.ordersCreated, "cc-o", order("cc-o", [["cc-P", 4]]))
+      yield* kafka.waitFor((es) => of(es, kafka.topics.reserved, "cc-o").length > 0)
+      const count = (body: object) => call("POST", "/inventory/cc-P/adjustments", body, admin)
+      // 17 counted where the books say 20: 3 written off, what is reserved stays reserved
+      const counted = yield* count({ adjustment_type: "count", counted_on_hand: 17, expected_on_hand: 20 })
+      expect(counted.status).toBe(201)
+      expect(counted.json).toEqual({
+        product_id: "cc-P",
+        adjustment_type: "count",
+        quantity: -3,
+        available: 13,
+        reserved: 4,
+        on_hand: 17,
+      })
+      const stale = yield* count({ adjustment_type: "count", counted_on_hand: 15, expected_on_hand: 20 })
+      expect(stale.status).toBe(409)
+      expect(stale.json).toMatchObject({ _tag: "StockMovedSinceCount", on_hand: 17, expected_on_hand: 20 })
+      // without expected_on_hand the count simply applies; a count below what is reserved is refused
+      expect((yield* count({ adjustment_type: "count", counted_on_hand: 18 })).json).toMatchObject({ quantity: 1 })
+      expect((yield* count({ adjustment_type: "count", counted_on_hand: 3 })).status).toBe(409)
+      // malformed: both or neither figure, a count figure on another type
+      expect((yield* count({ adjustment_type: "count", counted_on_hand: 5, quantity: 1 })).status).toBe(400)
+      expect((yield* count({ adjustment_type: "count" })).status).toBe(400)
+      expect((yield* count({ adjustment_type: "restock", counted_on_hand: 5 })).status).toBe(400)
+      const ledger = yield* call("GET", "/inventory/cc-P/adjustments?limit=2")
+      expect(
+        ledger.json.items.map((r: { adjustment_type: string; quantity: number }) => [r.adjustment_type, r.quantity]),
+      ).toEqual([
+        ["count", 1],
+        ["count", -3],
+      ])
+      expect(yield* invariantViolations).toEqual([])
     }),
   )
 })
