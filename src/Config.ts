@@ -124,6 +124,8 @@ export const AppConfigSchema = Config.all({
     reservationTtlSeconds: nonNegativeInt("RESERVATION_TTL_SECONDS", 0),
     /** how often due reservations are looked for */
     expirySweepMs: positiveInt("EXPIRY_SWEEP_MS", 1000),
+    /** how often the books are checked (stock rows, ledger, reservations) */
+    reconcileIntervalSeconds: positiveInt("RECONCILE_INTERVAL_SECONDS", 300),
   }),
   logLevel: named(
     "LOG_LEVEL",

@@ -3,6 +3,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
+import { Reconciliation } from "../Store/Reconciliation.js"
 import {
   AdjustmentResult,
   ExpiryNotInFuture,
@@ -41,6 +42,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
   Effect.gen(function* () {
     const engine = yield* Engine
     const queries = yield* InventoryQueries
+    const reconciliation = yield* Reconciliation
 
     const record = (productId: string) =>
       queries
@@ -62,6 +64,12 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
           return { ...(yield* record(path.product_id)), created: result.created }
         }).pipe(Effect.orDie),
       )
+      .handle("lastReconcile", () =>
+        Effect.flatMap(reconciliation.last, (last) => (last ? Effect.succeed(last) : reconciliation.run(false))).pipe(
+          Effect.orDie,
+        ),
+      )
+      .handle("reconcile", ({ payload }) => reconciliation.run(payload.repair === true).pipe(Effect.orDie))
       .handle("extend", ({ path, payload }) =>
         Effect.gen(function* () {
           const expiresAt = payload.expires_at ?? new Date(Date.now() + (payload.seconds ?? 0) * 1000)

@@ -119,6 +119,25 @@ export const HolderPage = Schema.Struct({
   next_cursor: Schema.NullOr(Schema.String),
 })
 
+const Level = Schema.Struct({ available: Schema.Number, reserved: Schema.Number })
+
+/** The last reconciliation: every product whose books did not add up, and what was repaired. */
+export const ReconcileReport = Schema.Struct({
+  checked_at: Schema.String,
+  duration_ms: Schema.Number,
+  products_checked: Schema.Number,
+  drift: Schema.Array(
+    Schema.Struct({
+      product_id: Schema.String,
+      problems: Schema.Array(Schema.String),
+      row: Schema.Struct({ ...Level.fields, on_hand: Schema.Number }),
+      ledger: Schema.NullOr(Level),
+      held: Schema.Number,
+    }),
+  ),
+  repaired: Schema.Array(Schema.String),
+})
+
 export const LedgerEntry = Schema.Struct({
   id: Schema.Number,
   product_id: Schema.String,
@@ -320,6 +339,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addError(InsufficientStock)
       .addError(StockMovedSinceCount)
       .addError(IdempotencyKeyReused),
+  )
+  .add(HttpApiEndpoint.get("lastReconcile", "/admin/reconcile").addSuccess(ReconcileReport))
+  .add(
+    HttpApiEndpoint.post("reconcile", "/admin/reconcile")
+      .setPayload(Schema.Struct({ repair: Schema.optional(Schema.Boolean) }))
+      .addSuccess(ReconcileReport),
   )
   .add(
     HttpApiEndpoint.post("extend", "/reservations/:order_id/extend")

@@ -26,7 +26,8 @@ export const routeOf = (path: string): string => {
   if (/^\/inventory\/[^/]+\/?$/.test(p)) return "/inventory/{product_id}"
   if (/^\/reservations\/[^/]+\/?$/.test(p)) return "/reservations/{order_id}"
   if (/^\/reservations\/[^/]+\/extend\/?$/.test(p)) return "/reservations/{order_id}/extend"
-  if (["/health", "/ready", "/inventory", "/metrics", "/openapi.json", "/docs"].includes(p)) return p
+  if (["/health", "/ready", "/inventory", "/metrics", "/openapi.json", "/docs", "/admin/reconcile"].includes(p))
+    return p
   return "other"
 }
 

@@ -98,7 +98,7 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
                 reserved_before, reserved_after, reason, reference_id, ${iso("created_at")}
            FROM stock_ledger WHERE product_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
             AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
-          ORDER BY id DESC LIMIT $3`,
+          ORDER BY stock_ledger.id DESC LIMIT $3`,
         [productId, beforeId, limit + 1, window.since?.toISOString() ?? null, window.until?.toISOString() ?? null],
       )
       const items = rows.slice(0, limit).map((r) => ({ ...r, id: Number(r.id) }))

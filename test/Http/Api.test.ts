@@ -340,6 +340,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       expect(openapi.status).toBe(200)
       expect(openapi.json.openapi).toMatch(/^3\./)
       expect(Object.keys(openapi.json.paths).sort()).toEqual([
+        "/admin/reconcile",
         "/health",
         "/inventory",
         "/inventory/low-stock",

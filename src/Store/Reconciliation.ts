@@ -1,0 +1,165 @@
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Metric, Schedule } from "effect"
+import { AppConfig } from "../Config.js"
+import { makeEvent, nowIso } from "../Domain/Events.js"
+import { Outbox } from "./Outbox.js"
+
+// Continuous reconciliation: do the books add up? Per product, in one read of committed rows
+// (a single statement sees one snapshot, and every commit is one statement, so nothing is seen
+// half-written): the row balances (on_hand = available + reserved), the ledger's last row ends
+// at the row, and `reserved` is what active reservations still hold. It never touches an actor
+// and never writes unless asked to repair.
+
+export interface Drift {
+  readonly product_id: string
+  readonly problems: ReadonlyArray<string>
+  readonly row: { readonly available: number; readonly reserved: number; readonly on_hand: number }
+  readonly ledger: { readonly available: number; readonly reserved: number } | null
+  readonly held: number
+}
+
+export interface ReconcileReport {
+  readonly checked_at: string
+  readonly duration_ms: number
+  readonly products_checked: number
+  readonly drift: ReadonlyArray<Drift>
+  /** products corrected by this run (only when repair was asked for) */
+  readonly repaired: ReadonlyArray<string>
+}
+
+const driftProducts = Metric.gauge("inventory_reconciliation_drift_products", {
+  description: "products whose books did not add up at the last reconciliation",
+})
+const lastRun = Metric.gauge("inventory_reconciliation_last_run_timestamp_seconds", {
+  description: "when the last reconciliation finished (unix seconds)",
+})
+
+const checkStatement = `
+SELECT s.product_id, s.available, s.reserved, s.on_hand,
+       g.available_after AS ledger_available, g.reserved_after AS ledger_reserved, COALESCE(h.held, 0)::int AS held
+  FROM stock s
+  LEFT JOIN LATERAL (SELECT available_after, reserved_after FROM stock_ledger l
+                      WHERE l.product_id = s.product_id ORDER BY l.id DESC LIMIT 1) g ON true
+  LEFT JOIN (SELECT l.product_id, sum(l.quantity - l.fulfilled - l.released) AS held
+               FROM reservation_lines l JOIN reservations r USING (order_id)
+              WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY l.product_id) h USING (product_id)
+ WHERE s.on_hand <> s.available + s.reserved OR g.available_after IS NULL
+    OR g.available_after <> s.available OR g.reserved_after <> s.reserved OR s.reserved <> COALESCE(h.held, 0)
+ ORDER BY s.product_id`
+
+export class Reconciliation extends Effect.Service<Reconciliation>()("Reconciliation", {
+  scoped: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const outbox = yield* Outbox
+    const config = yield* AppConfig
+    let last: ReconcileReport | undefined
+
+    const check = Effect.gen(function* () {
+      const started = performance.now()
+      const rows = yield* sql.unsafe<{
+        product_id: string
+        available: number
+        reserved: number
+        on_hand: number
+        ledger_available: number | null
+        ledger_reserved: number | null
+        held: number
+      }>(checkStatement)
+      const [{ checked } = { checked: 0 }] = yield* sql<{ checked: number }>`SELECT count(*)::int AS checked FROM stock`
+      const drift = rows.map((r): Drift => {
+        const problems: Array<string> = []
+        if (r.on_hand !== r.available + r.reserved) problems.push("on_hand is not available + reserved")
+        if (r.ledger_available === null) problems.push("no ledger row")
+        else if (r.ledger_available !== r.available || r.ledger_reserved !== r.reserved)
+          problems.push(
+            `the ledger ends at ${r.ledger_available}/${r.ledger_reserved}, the row is ${r.available}/${r.reserved}`,
+          )
+        if (r.reserved !== r.held) problems.push(`reserved ${r.reserved}, active reservations hold ${r.held}`)
+        return {
+          product_id: r.product_id,
+          problems,
+          row: { available: r.available, reserved: r.reserved, on_hand: r.on_hand },
+          ledger: r.ledger_available === null ? null : { available: r.ledger_available, reserved: r.ledger_reserved! },
+          held: r.held,
+        }
+      })
+      return { drift, checked, ms: performance.now() - started }
+    })
+
+    /**
+     * Brings a drifting product's books back: reserved becomes what active reservations hold, on
+     * hand stays what the row says (never below what is held), and a `correction` ledger row goes
+     * from the row as it was to the repaired figures, with its `inventory.adjusted` event. The row's
+     * version moves, so an engine holding the product in memory reloads it at its next commit.
+     */
+    const repairOne = (d: Drift) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const [row] = yield* sql<{ available: number; reserved: number; on_hand: number; held: number }>`
+            SELECT s.available, s.reserved, s.on_hand,
+                   COALESCE((SELECT sum(l.quantity - l.fulfilled - l.released) FROM reservation_lines l
+                              JOIN reservations r USING (order_id)
+                             WHERE l.product_id = s.product_id AND r.status IN ('reserved', 'partially_fulfilled')), 0)::int AS held
+              FROM stock s WHERE s.product_id = ${d.product_id} FOR UPDATE`
+          if (row === undefined) return
+          const onHand = Math.max(row.on_hand, row.held)
+          const available = onHand - row.held
+          const quantity = onHand - row.on_hand
+          yield* sql`UPDATE stock SET available = ${available}, reserved = ${row.held}, on_hand = ${onHand},
+                       version = version + 1, updated_at = now() WHERE product_id = ${d.product_id}`
+          yield* sql`INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before,
+                       available_after, reserved_before, reserved_after, reason)
+                     VALUES (${d.product_id}, 'adjust', 'correction', ${quantity}, ${row.available}, ${available},
+                             ${row.reserved}, ${row.held}, ${`reconciliation: ${d.problems.join("; ")}`.slice(0, 500)})`
+          const event = makeEvent(config.topics, "inventory.adjusted", d.product_id, {
+            product_id: d.product_id,
+            adjustment_type: "correction",
+            quantity,
+            reason: "reconciliation",
+            timestamp: nowIso(),
+          })
+          yield* sql`INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
+                     VALUES (${event.eventId}, ${event.eventType}, ${event.topic}, ${event.key}, ${event.payload})`
+        }),
+      )
+
+    /** Checks every product (and, with `repair`, corrects those that drift); the report is kept. */
+    const run = (repair: boolean) =>
+      Effect.gen(function* () {
+        const { drift, checked, ms } = yield* check
+        for (const d of drift)
+          yield* Effect.logWarning("stock books do not add up").pipe(
+            Effect.annotateLogs({ product_id: d.product_id, problems: d.problems.join("; ") }),
+          )
+        const repaired: Array<string> = []
+        if (repair) {
+          for (const d of drift) {
+            yield* repairOne(d)
+            repaired.push(d.product_id)
+          }
+          if (repaired.length > 0) outbox.ring()
+        }
+        const report: ReconcileReport = {
+          checked_at: new Date().toISOString(),
+          duration_ms: Math.round(ms),
+          products_checked: checked,
+          drift,
+          repaired,
+        }
+        last = report
+        yield* Metric.set(driftProducts, repair ? 0 : drift.length)
+        yield* Metric.set(lastRun, Date.now() / 1000)
+        return report
+      })
+
+    yield* run(false).pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("reconciliation failed", cause)),
+      Effect.repeat(Schedule.spaced(Duration.seconds(config.engine.reconcileIntervalSeconds))),
+      Effect.delay(Duration.seconds(config.engine.reconcileIntervalSeconds)),
+      Effect.forkScoped,
+    )
+
+    return { run, last: Effect.sync(() => last) } as const
+  }),
+  dependencies: [Outbox.Default],
+}) {}
