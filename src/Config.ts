@@ -97,7 +97,7 @@ export const AppConfigSchema = Config.all({
   http: Config.all({
     port: port("SERVICE_PORT", 8083),
     adminToken: optionalSecret("ADMIN_TOKEN"),
-    maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 65536),
+    maxBodyBytes: positiveInt("HTTP_MAX_BODY_BYTES", 2_097_152),
   }),
   database: Config.all({
     url: named(

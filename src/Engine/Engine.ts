@@ -74,6 +74,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
     })
 
     const stockWrites = makeStockWrites({
+      discard,
       topics,
       current: () => current,
       submit: committer.submit,
@@ -209,6 +210,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       expire,
       extend,
       adjust: stockWrites.adjust,
+      adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,
       activeActors: () => current.actors.size,
       mailboxDepth: () => current.mailDepth(),

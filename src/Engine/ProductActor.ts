@@ -117,6 +117,8 @@ export type Command =
       readonly change: number | { readonly countedOnHand: number }
       /** compare-and-set: refused (StockMoved) unless on hand is this figure */
       readonly expectedOnHand?: number | undefined
+      /** undoes an adjustment of the same request that was never handed to the committer */
+      readonly undo?: true
       readonly reply: Reply<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>
     }
   | {
@@ -237,10 +239,15 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new NotEnoughToRemove({ cell, requested: -delta, available: before.available }))
         break
       }
-      cell.holds++
-      cell.tentative++
       cell.level = next.right
       succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
+      if (command.undo) {
+        cell.holds--
+        settle(cell, false)
+      } else {
+        cell.holds++
+        cell.tentative++
+      }
       break
     }
     case "Define": {

@@ -50,6 +50,11 @@ export interface AdjustedSnapshot extends StockSnapshot {
   readonly quantity: number
 }
 
+/** A line of a bulk adjustment once applied: the stock before and after it. */
+export interface BulkSnapshot extends AdjustedSnapshot {
+  readonly before: StockSnapshot
+}
+
 /** The request's idempotency key was used meanwhile: its stored answer is the answer. */
 export class AlreadyApplied extends Data.TaggedError("AlreadyApplied") {}
 
@@ -68,10 +73,20 @@ interface Deps {
   /** hands a decision to the committer; what it returns completes once it is durable */
   readonly submit: (generation: Generation, decision: Decision) => Effect.Effect<Pending.Pending<void, StaleGeneration>>
   readonly retry: Schedule.Schedule<unknown, { readonly _tag: string }>
+  /** memory can no longer be trusted: reload it from PostgreSQL */
+  readonly discard: (generation: Generation, reason: string) => void
 }
 
+/** A line of a bulk request that cannot be applied (nothing of the request is). */
+export interface LineRefused {
+  readonly index: number
+  readonly error: NotEnoughToRemove | StockMoved | UnknownProduct
+}
+
+export class BulkRefused extends Data.TaggedError("BulkRefused")<{ readonly lines: ReadonlyArray<LineRefused> }> {}
+
 /** Manual stock writes (HTTP), serialized with reservations by going through the product's actor. */
-export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
+export const makeStockWrites = ({ topics, current, submit, retry, discard }: Deps) => {
   const lowStockEvents = (moves: ReadonlyArray<Move>): Array<OutboxEvent> =>
     moves
       .filter((m) => Stock.crossesBelow(m.before, m.after, m.cell.threshold))
@@ -159,6 +174,86 @@ export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
       }),
     )
 
+  /**
+   * Applies every line through its product's actor, in order, and commits them as one decision
+   * (one ledger row and one event per line, all or nothing). If a line is refused, the lines
+   * applied before it are undone in memory (nothing was handed to the committer) and every refused
+   * line is reported; should an undo itself be refused (the units were reserved meanwhile), memory
+   * is reloaded from PostgreSQL instead.
+   */
+  const adjustMany = (
+    lines: ReadonlyArray<Adjustment>,
+    idempotency?: {
+      readonly row: (afters: ReadonlyArray<BulkSnapshot>) => IdempotencyRow
+      readonly alreadyDone: Effect.Effect<boolean>
+    },
+  ) =>
+    durably<ReadonlyArray<BulkSnapshot>, BulkRefused | AlreadyApplied>((generation) =>
+      Effect.gen(function* () {
+        if (idempotency && (yield* idempotency.alreadyDone)) return yield* new AlreadyApplied()
+        const outcome = yield* Effect.uninterruptible(
+          Effect.gen(function* () {
+            const applied: Array<{ readonly line: Adjustment; readonly move: Move }> = []
+            const refused: Array<LineRefused> = []
+            for (const [index, line] of lines.entries()) {
+              const result = yield* Effect.either(
+                generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
+                  line.productId,
+                  (reply) => ({ _tag: "Adjust", change: line.quantity, expectedOnHand: line.expectedOnHand, reply }),
+                ),
+              )
+              if (result._tag === "Right") applied.push({ line, move: result.right })
+              else if (result.left._tag === "StaleGeneration" || result.left._tag === "SqlError") {
+                // the lines applied so far are in memory only: start again from the database
+                discard(generation, `a bulk adjustment failed: ${result.left._tag}`)
+                return yield* Effect.fail(result.left)
+              } else refused.push({ index, error: result.left })
+            }
+            if (refused.length > 0) {
+              for (const { move } of applied.reverse()) {
+                const undone = yield* Effect.either(
+                  generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
+                    move.cell.productId,
+                    (reply) => ({
+                      _tag: "Adjust",
+                      change: move.before.onHand - move.after.onHand,
+                      undo: true,
+                      reply,
+                    }),
+                  ),
+                )
+                if (undone._tag === "Left") {
+                  discard(generation, "a refused bulk adjustment could not be undone in memory")
+                  break
+                }
+              }
+              return { refused }
+            }
+            const afters = applied.map(({ move }) => ({
+              ...snapshot(move.cell, move.after),
+              quantity: move.after.onHand - move.before.onHand,
+              before: snapshot(move.cell, move.before),
+            }))
+            const parts = applied.map(({ line, move }, i) => adjustment(line, move, afters[i]!))
+            const done = yield* submit(
+              generation,
+              decision({
+                writes: parts.flatMap((d) => d.writes),
+                ledger: parts.flatMap((d) => d.ledger),
+                events: parts.flatMap((d) => d.events),
+                idempotency: idempotency ? [idempotency.row(afters)] : [],
+              }),
+            )
+            return { done, afters }
+          }),
+        )
+        if ("refused" in outcome) return yield* new BulkRefused({ lines: outcome.refused })
+        yield* Pending.wait(outcome.done)
+        yield* Metric.incrementBy(EngineMetrics.adjustments, lines.length)
+        return outcome.afters
+      }),
+    )
+
   const definition = (productId: ProductId, definition: Definition, move: Move, created: boolean): Decision =>
     decision({
       writes: [
@@ -200,5 +295,5 @@ export const makeStockWrites = ({ topics, current, submit, retry }: Deps) => {
       ),
     )
 
-  return { adjust, define, lowStockEvents } as const
+  return { adjust, adjustMany, define, lowStockEvents } as const
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { Engine } from "../Engine/Engine.js"
@@ -7,36 +6,17 @@ import { Reconciliation } from "../Store/Reconciliation.js"
 import {
   AdjustmentResult,
   ExpiryNotInFuture,
-  IdempotencyKeyReused,
   InsufficientStock,
   InventoryApi,
   ReservationNotFound,
   ReservationNotHeld,
   StockMovedSinceCount,
 } from "./Api.js"
+import { bulkAdjust } from "./BulkAdjustments.js"
+import { requestHash, storedAnswer, withKeyLock } from "./Idempotency.js"
 import { notFound } from "./InventoryHandlers.js"
 
 const decodeStored = Schema.decodeUnknownSync(Schema.parseJson(AdjustmentResult))
-
-/** Requests with the same Idempotency-Key on this instance wait for each other. */
-const keyLocks = new Map<string, { readonly lock: Effect.Semaphore; users: number }>()
-const withKeyLock = <A, E, R>(key: string | undefined, effect: Effect.Effect<A, E, R>) => {
-  if (key === undefined) return effect
-  return Effect.suspend(() => {
-    const entry = keyLocks.get(key) ?? { lock: Effect.unsafeMakeSemaphore(1), users: 0 }
-    keyLocks.set(key, entry)
-    entry.users++
-    return entry.lock
-      .withPermits(1)(effect)
-      .pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (--entry.users === 0) keyLocks.delete(key)
-          }),
-        ),
-      )
-  })
-}
 
 export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (handlers) =>
   Effect.gen(function* () {
@@ -64,6 +44,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
           return { ...(yield* record(path.product_id)), created: result.created }
         }).pipe(Effect.orDie),
       )
+      .handle("bulkAdjust", bulkAdjust(engine, queries))
       .handle("lastReconcile", () =>
         Effect.flatMap(reconciliation.last, (last) => (last ? Effect.succeed(last) : reconciliation.run(false))).pipe(
           Effect.orDie,
@@ -102,25 +83,8 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
       )
       .handle("adjust", ({ path, payload, headers }) => {
         const key = headers["idempotency-key"]
-        const requestHash = createHash("sha256")
-          .update(JSON.stringify([path.product_id, payload]))
-          .digest("hex")
-        const stored = (k: string) =>
-          queries.idempotentAnswer(k).pipe(
-            Effect.flatMap(
-              Option.match({
-                onNone: () => Effect.succeed(Option.none()),
-                onSome: (answer) =>
-                  answer.request_hash === requestHash
-                    ? Effect.succeed(Option.some(decodeStored(answer.response_body)))
-                    : Effect.fail(
-                        new IdempotencyKeyReused({
-                          message: `Idempotency-Key ${JSON.stringify(k)} was already used for a different request`,
-                        }),
-                      ),
-              }),
-            ),
-          )
+        const hash = requestHash([path.product_id, payload])
+        const stored = (k: string) => storedAnswer(queries, k, hash, decodeStored)
         const apply = Effect.gen(function* () {
           if (key !== undefined) {
             const previous = yield* stored(key)
@@ -146,7 +110,12 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
               key === undefined
                 ? undefined
                 : {
-                    row: (snapshot) => ({ key, requestHash, status: 201, body: JSON.stringify(render(snapshot)) }),
+                    row: (snapshot) => ({
+                      key,
+                      requestHash: hash,
+                      status: 201,
+                      body: JSON.stringify(render(snapshot)),
+                    }),
                     alreadyDone: queries.idempotentAnswer(key).pipe(Effect.map(Option.isSome)),
                   },
           })

@@ -213,7 +213,7 @@ export const AdjustmentType = Schema.Literal(
  * `counted_on_hand` instead, and on hand becomes that figure. `expected_on_hand` makes either
  * compare-and-set: 409 when on hand is no longer that figure.
  */
-export const AdjustmentRequest = Schema.Struct({
+const adjustmentFields = {
   quantity: Schema.optional(
     Schema.Int.pipe(
       Schema.between(-1_000_000, 1_000_000),
@@ -225,14 +225,74 @@ export const AdjustmentRequest = Schema.Struct({
   adjustment_type: AdjustmentType,
   reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
   reference_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-}).pipe(
-  Schema.filter((r) => (r.quantity === undefined) !== (r.counted_on_hand === undefined), {
-    message: () => "give exactly one of quantity or counted_on_hand",
-  }),
-  Schema.filter((r) => r.counted_on_hand === undefined || r.adjustment_type === "count", {
-    message: () => 'counted_on_hand goes with adjustment_type "count"',
-  }),
-)
+}
+
+const oneFigure = <
+  A extends {
+    readonly quantity?: number | undefined
+    readonly counted_on_hand?: number | undefined
+    readonly adjustment_type: string
+  },
+  I,
+  R,
+>(
+  schema: Schema.Schema<A, I, R>,
+) =>
+  schema.pipe(
+    Schema.filter((r) => (r.quantity === undefined) !== (r.counted_on_hand === undefined), {
+      message: () => "give exactly one of quantity or counted_on_hand",
+    }),
+    Schema.filter((r) => r.counted_on_hand === undefined || r.adjustment_type === "count", {
+      message: () => 'counted_on_hand goes with adjustment_type "count"',
+    }),
+  )
+
+export const AdjustmentRequest = oneFigure(Schema.Struct(adjustmentFields))
+
+/** Most lines in one bulk request. */
+export const MaxBulkLines = 10_000
+
+export const BulkLine = oneFigure(Schema.Struct({ product_id: ProductId, ...adjustmentFields }))
+
+/** A bulk adjustment as JSON; the same lines may come as `text/csv`. */
+export const BulkRequest = Schema.Struct({
+  items: Schema.Array(BulkLine).pipe(Schema.minItems(1), Schema.maxItems(MaxBulkLines)),
+  dry_run: Schema.optional(Schema.Boolean),
+})
+
+const StockFigures = Schema.Struct({ available: Schema.Number, reserved: Schema.Number, on_hand: Schema.Number })
+
+export const BulkResult = Schema.Struct({
+  dry_run: Schema.Boolean,
+  items: Schema.Array(
+    Schema.Struct({
+      line: Schema.Number,
+      product_id: Schema.String,
+      adjustment_type: Schema.String,
+      quantity: Schema.Number,
+      before: StockFigures,
+      after: StockFigures,
+    }),
+  ),
+})
+
+export class BulkInvalid extends Schema.TaggedError<BulkInvalid>()(
+  "BulkInvalid",
+  {
+    message: Schema.String,
+    errors: Schema.Array(Schema.Struct({ line: Schema.Number, column: Schema.String, message: Schema.String })),
+  },
+  HttpApiSchema.annotations({ status: 400 }),
+) {}
+
+export class BulkRefused extends Schema.TaggedError<BulkRefused>()(
+  "BulkRefused",
+  {
+    message: Schema.String,
+    failures: Schema.Array(Schema.Struct({ line: Schema.Number, product_id: Schema.String, reason: Schema.String })),
+  },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
 
 export const AdjustmentResult = Schema.Struct({
   product_id: Schema.String,
@@ -338,6 +398,25 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addError(ProductNotFound)
       .addError(InsufficientStock)
       .addError(StockMovedSinceCount)
+      .addError(IdempotencyKeyReused),
+  )
+  .add(
+    HttpApiEndpoint.post("bulkAdjust", "/inventory/adjustments")
+      .setUrlParams(Schema.Struct({ dry_run: Schema.optional(Schema.BooleanFromString) }))
+      .setHeaders(
+        Schema.Struct({
+          "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+        }),
+      )
+      .setPayload(
+        Schema.Union(
+          BulkRequest,
+          Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" })),
+        ),
+      )
+      .addSuccess(BulkResult)
+      .addError(BulkInvalid)
+      .addError(BulkRefused)
       .addError(IdempotencyKeyReused),
   )
   .add(HttpApiEndpoint.get("lastReconcile", "/admin/reconcile").addSuccess(ReconcileReport))

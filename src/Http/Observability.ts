@@ -22,7 +22,7 @@ export const routeOf = (path: string): string => {
   const p = path.split("?")[0] ?? ""
   if (/^\/inventory\/[^/]+\/adjustments\/?$/.test(p)) return "/inventory/{product_id}/adjustments"
   if (/^\/inventory\/[^/]+\/reservations\/?$/.test(p)) return "/inventory/{product_id}/reservations"
-  if (p === "/inventory/low-stock") return p
+  if (p === "/inventory/low-stock" || p === "/inventory/adjustments") return p
   if (/^\/inventory\/[^/]+\/?$/.test(p)) return "/inventory/{product_id}"
   if (/^\/reservations\/[^/]+\/?$/.test(p)) return "/reservations/{order_id}"
   if (/^\/reservations\/[^/]+\/extend\/?$/.test(p)) return "/reservations/{order_id}/extend"
