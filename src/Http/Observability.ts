@@ -1,5 +1,6 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Metric, Option } from "effect"
+import { collectDefaultMetrics, Registry } from "prom-client"
 import { Engine } from "../Engine/Engine.js"
 import { activeActors } from "../Engine/EngineMetrics.js"
 import { OrderConsumer } from "../Kafka/OrderConsumer.js"
@@ -31,6 +32,12 @@ export const routeOf = (path: string): string => {
   return "other"
 }
 
+// The process and runtime figures people expect from a Node service (resident memory, heap, GC
+// pauses, event-loop delay, CPU, open handles): prom-client's default collectors, in a registry
+// of their own, appended to the service's metrics.
+const processMetrics = new Registry()
+collectDefaultMetrics({ register: processMetrics })
+
 /** GET /metrics: Prometheus text, with the gauges that are read at scrape time. */
 export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
@@ -46,7 +53,8 @@ export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
         for (const [partition, lag] of consumer.status().lag) {
           yield* Metric.set(consumerLag.pipe(Metric.tagged("partition", partition)), lag)
         }
-        return HttpServerResponse.text(render(yield* Metric.snapshot), {
+        const runtime = yield* Effect.promise(() => processMetrics.metrics())
+        return HttpServerResponse.text(`${render(yield* Metric.snapshot)}${runtime}`, {
           contentType: "text/plain; version=0.0.4; charset=utf-8",
         })
       }),
