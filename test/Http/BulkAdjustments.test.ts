@@ -157,4 +157,36 @@ layer(harness({ label: "bulk", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       expect((yield* books).ledger).toBe(before.ledger + 2)
     }),
   )
+
+  it.effect("keeps the invariants with bulk requests racing each other and live orders on the same products", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      const orders = Array.from({ length: 600 }, (_, i) => ({
+        key: `bulk-o${i}`,
+        value: JSON.stringify({ order_id: `bulk-o${i}`, items: [{ product_id: P[i % 10], quantity: 1 + (i % 3) }] }),
+      }))
+      const bulk = (n: number) =>
+        post("/inventory/adjustments", {
+          items: Array.from({ length: 100 }, (_, i) => ({
+            product_id: P[(i + n) % 10],
+            quantity: i % 2 === 0 ? 3 : -1,
+            adjustment_type: i % 2 === 0 ? "restock" : "damage",
+          })),
+        })
+      const [answers] = yield* Effect.all(
+        [
+          Effect.all([bulk(0), bulk(1), bulk(2), bulk(3)], { concurrency: "unbounded" }),
+          kafka.sendMany(kafka.topics.ordersCreated, orders),
+        ],
+        { concurrency: "unbounded" },
+      )
+      for (const a of answers) expect([200, 409]).toContain(a.status)
+      yield* kafka.waitFor((es) =>
+        orders.every((o) =>
+          es.some((e) => e.key === o.key && (e.topic === kafka.topics.reserved || e.topic === kafka.topics.outOfStock)),
+        ),
+      )
+      expect(yield* invariantViolations).toEqual([])
+    }),
+  )
 })

@@ -38,13 +38,13 @@ layer(harness({ label: "reconcile", env: { SERVICE_PORT: String(port), ADMIN_TOK
       Effect.gen(function* () {
         const kafka = yield* TestKafka
         const sql = yield* SqlClient.SqlClient
-        for (const p of PRODUCTS) yield* seed(p, 400)
+        for (const p of PRODUCTS) yield* seed(p, 2_000)
         let x = 3
         const next = (n: number) => {
           x = (x * 1103515245 + 12345) >>> 0
           return x % n
         }
-        const ids = Array.from({ length: 2000 }, (_, i) => `rc-o${i}`)
+        const ids = Array.from({ length: 10_000 }, (_, i) => `rc-o${i}`)
         yield* kafka.sendMany(
           kafka.topics.ordersCreated,
           ids.map((id) => ({

@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
@@ -149,6 +150,43 @@ layer(harness({ label: "history", env: { SERVICE_PORT: String(port), ADMIN_TOKEN
         ["count", -3],
       ])
       expect(yield* invariantViolations).toEqual([])
+    }),
+  )
+
+  it.effect("as of instants captured during a recorded load, the answer is the row as it was then", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      const sql = yield* SqlClient.SqlClient
+      yield* call("PUT", "/inventory/asof-L", { initial_quantity: 200 }, admin)
+      const captured: Array<{ at: string; row: unknown }> = []
+      for (let burst = 0; burst < 6; burst++) {
+        const ids = Array.from({ length: 5 }, (_, i) => `asof-l${burst}-${i}`)
+        for (const [i, id] of ids.entries())
+          yield* kafka.send(kafka.topics.ordersCreated, id, order(id, [["asof-L", 1 + (i % 2)]]))
+        if (burst % 2 === 1)
+          yield* kafka.send(kafka.topics.ordersCancelled, `asof-l${burst - 1}-0`, cancel(`asof-l${burst - 1}-0`))
+        yield* call("POST", "/inventory/asof-L/adjustments", { quantity: burst + 1, adjustment_type: "restock" }, admin)
+        // quiet before the capture: every order and cancellation of the burst is decided
+        yield* kafka.waitFor(
+          (es) =>
+            ids.every((id) => of(es, kafka.topics.reserved, id).length > 0) &&
+            (burst % 2 === 0 || of(es, kafka.topics.released, `asof-l${burst - 1}-0`).length > 0),
+        )
+        yield* Effect.sleep(`${5 + ((burst * 7) % 25)} millis`)
+        const [row] = yield* sql<{ at: string; available: number; reserved: number; on_hand: number }>`
+          SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, available, reserved, on_hand
+            FROM stock WHERE product_id = 'asof-L'`
+        const { at, ...figures } = row!
+        captured.push({ at, row: figures })
+      }
+      for (const { at, row } of captured) {
+        const answer = yield* call("GET", `/inventory/asof-L?as_of=${encodeURIComponent(at)}`)
+        expect({
+          available: answer.json.available,
+          reserved: answer.json.reserved,
+          on_hand: answer.json.on_hand,
+        }).toEqual(row)
+      }
     }),
   )
 })
