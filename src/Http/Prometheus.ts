@@ -27,7 +27,9 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
     const metric = name(metricKey.name)
     const help = metricKey.description._tag === "Some" ? metricKey.description.value : undefined
     if (MetricState.isCounterState(metricState)) {
-      family(metric, "counter", help).push(`${metric}${labels(metricKey.tags)} ${num(Number(metricState.count))}`)
+      // Prometheus names counters *_total (Effect's own fiber counters are not)
+      const counter = metric.endsWith("_total") ? metric : `${metric}_total`
+      family(counter, "counter", help).push(`${counter}${labels(metricKey.tags)} ${num(Number(metricState.count))}`)
     } else if (MetricState.isGaugeState(metricState)) {
       family(metric, "gauge", help).push(`${metric}${labels(metricKey.tags)} ${num(Number(metricState.value))}`)
     } else if (MetricState.isHistogramState(metricState)) {
