@@ -322,7 +322,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       expect(metrics.contentType).toContain("text/plain")
       for (const line of metrics.text.split("\n").filter((l) => l.length > 0)) {
         expect(line).toMatch(
-          /^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfa]+)$/,
+          /^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfaN]+)$/,
         )
       }
       for (const name of [
