@@ -164,6 +164,28 @@ const succeed = <A, E>(reply: Reply<A, E>, value: A): void => reply(Effect.succe
 const fail = <A, E>(reply: Reply<A, E>, error: E): void => reply(Effect.fail(error))
 
 /**
+ * Moves the cell to `after` and answers the move. A move is tentative until its decision is handed
+ * to the committer; one that gives back a change never handed over (`givesBack`) settles it instead.
+ */
+const move = (
+  cell: ProductCell,
+  before: Stock.StockLevel,
+  after: Stock.StockLevel,
+  reply: Reply<Move, never>,
+  givesBack = false,
+) => {
+  cell.level = after
+  succeed(reply, { cell, before, after, seq: ++applied })
+  if (givesBack) {
+    cell.holds--
+    settle(cell, false)
+  } else {
+    cell.holds++
+    cell.tentative++
+  }
+}
+
+/**
  * Applies one command to the cell. Synchronous: an actor's commands never interleave. A short
  * reservation is refused only when nothing on the product is tentative; until then it is parked
  * and its sender waits (it is applied again when the last tentative change settles).
@@ -188,10 +210,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new LineShort({ cell, requested: command.quantity, available: sellable }))
         break
       }
-      cell.holds++
-      cell.tentative++
-      cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
+      move(cell, before, next.right, command.reply)
       break
     }
     case "Release": {
@@ -200,16 +219,8 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
         break
       }
-      cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
-      if (command.compensation) {
-        // the hold given back was never handed to the committer
-        cell.holds--
-        settle(cell, false)
-      } else {
-        cell.holds++
-        cell.tentative++
-      }
+      // a compensation gives back a hold that was never handed to the committer
+      move(cell, before, next.right, command.reply, command.compensation)
       break
     }
     case "Fulfil": {
@@ -218,10 +229,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
         break
       }
-      cell.holds++
-      cell.tentative++
-      cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
+      move(cell, before, next.right, command.reply)
       break
     }
     case "Adjust": {
@@ -239,15 +247,7 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
         fail(command.reply, new NotEnoughToRemove({ cell, requested: -delta, available: before.available }))
         break
       }
-      cell.level = next.right
-      succeed(command.reply, { cell, before, after: next.right, seq: ++applied })
-      if (command.undo) {
-        cell.holds--
-        settle(cell, false)
-      } else {
-        cell.holds++
-        cell.tentative++
-      }
+      move(cell, before, next.right, command.reply, command.undo === true)
       break
     }
     case "Define": {

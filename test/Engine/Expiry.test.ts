@@ -2,22 +2,15 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
 import { harness, invariantViolations } from "../support/Harness.js"
+import { httpClient } from "../support/Http.js"
 import { cancel, fulfil, of, order, reservationOf, seed, stockOf } from "../support/Orders.js"
 import { TestKafka } from "../support/TestKafka.js"
 
 const port = await freePort()
 const token = "test-admin-token"
-
+const call = httpClient(port, token)
 const extend = (orderId: string, body: unknown) =>
-  Effect.promise(async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/reservations/${encodeURIComponent(orderId)}/extend`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    })
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
-    return { status: response.status, json: (await response.json()) as any }
-  })
+  call("POST", `/reservations/${encodeURIComponent(orderId)}/extend`, body)
 
 layer(
   harness({

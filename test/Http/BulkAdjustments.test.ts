@@ -3,26 +3,13 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
 import { harness, invariantViolations } from "../support/Harness.js"
+import { httpClient } from "../support/Http.js"
 import { TestKafka } from "../support/TestKafka.js"
 
 const port = await freePort()
 const token = "test-admin-token"
-
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  Effect.promise(async () => {
-    const csv = typeof body === "string"
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: "POST",
-      headers: {
-        "content-type": csv ? "text/csv" : "application/json",
-        authorization: `Bearer ${token}`,
-        ...headers,
-      },
-      body: csv ? body : JSON.stringify(body),
-    })
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
-    return { status: response.status, json: (await response.json()) as any }
-  })
+const call = httpClient(port, token)
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call("POST", path, body, headers)
 
 const P = Array.from({ length: 10 }, (_, i) => `bulk-${i}`)
 
@@ -42,14 +29,7 @@ layer(harness({ label: "bulk", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
     () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        for (const p of P)
-          yield* Effect.promise(() =>
-            fetch(`http://127.0.0.1:${port}/inventory/${p}`, {
-              method: "PUT",
-              headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-              body: JSON.stringify({ initial_quantity: 10 }),
-            }),
-          )
+        for (const p of P) yield* call("PUT", `/inventory/${p}`, { initial_quantity: 10 })
         const before = yield* books
         const items = Array.from({ length: 1000 }, (_, i) => ({
           product_id: P[i % 10],

@@ -3,29 +3,13 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
 import { harness } from "../support/Harness.js"
+import { httpClient } from "../support/Http.js"
 import { cancel, fulfil, of, seed } from "../support/Orders.js"
 import { TestKafka } from "../support/TestKafka.js"
 
 const port = await freePort()
 const token = "test-admin-token"
-
-const call = (method: string, path: string, body?: unknown) =>
-  Effect.promise(async () => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = text
-    }
-    return { status: response.status, json, text }
-  })
+const call = httpClient(port, token)
 
 const PRODUCTS = Array.from({ length: 20 }, (_, i) => `rc-${i}`)
 

@@ -3,23 +3,14 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
 import { harness, invariantViolations } from "../support/Harness.js"
+import { httpClient } from "../support/Http.js"
 import { cancel, fulfil, of, order } from "../support/Orders.js"
 import { TestKafka } from "../support/TestKafka.js"
 
 const port = await freePort()
 const token = "test-admin-token"
 const admin = { authorization: `Bearer ${token}` }
-
-const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  Effect.promise(async () => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { "content-type": "application/json", ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
-    return { status: response.status, json: (await response.json()) as any }
-  })
+const call = httpClient(port)
 
 /** A moment strictly between what came before and what comes after (commit times are microseconds). */
 const instant = Effect.promise(async () => {
