@@ -2,29 +2,13 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
 import { harness, invariantViolations } from "../support/Harness.js"
+import { httpClient } from "../support/Http.js"
 import { TestKafka } from "../support/TestKafka.js"
 
 const port = await freePort()
-const base = `http://127.0.0.1:${port}`
 const token = "test-admin-token"
 
-const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  Effect.promise(async () => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { "content-type": "application/json", ...headers },
-      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected field by field
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = text
-    }
-    return { status: response.status, json, text, contentType: response.headers.get("content-type") ?? "" }
-  })
+const call = httpClient(port)
 const admin = { authorization: `Bearer ${token}` }
 const define = (id: string, body: object) => call("PUT", `/inventory/${encodeURIComponent(id)}`, body, admin)
 const adjust = (id: string, body: object, headers: Record<string, string> = {}) =>

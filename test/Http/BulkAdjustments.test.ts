@@ -9,7 +9,8 @@ import { TestKafka } from "../support/TestKafka.js"
 const port = await freePort()
 const token = "test-admin-token"
 const call = httpClient(port, token)
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call("POST", path, body, headers)
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  call("POST", path, body, typeof body === "string" ? { "content-type": "text/csv", ...headers } : headers)
 
 const P = Array.from({ length: 10 }, (_, i) => `bulk-${i}`)
 

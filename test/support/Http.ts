@@ -1,8 +1,9 @@
 import { Effect } from "effect"
 
 /**
- * An HTTP client for a service on `port`: JSON in (or a string body as `text/csv`), the status and
- * the parsed JSON (or the text) out; with `token`, every request carries it as a bearer token.
+ * An HTTP client for a service on `port`: a JSON body in (a string goes as it is, with the content
+ * type the headers give), the status and the parsed JSON (or the text) out; with `token`, every
+ * request carries it as a bearer token.
  */
 export const httpClient =
   (port: number, token?: string) =>
@@ -11,7 +12,7 @@ export const httpClient =
       const response = await fetch(`http://127.0.0.1:${port}${path}`, {
         method,
         headers: {
-          "content-type": typeof body === "string" ? "text/csv" : "application/json",
+          "content-type": "application/json",
           ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
           ...headers,
         },
