@@ -127,15 +127,20 @@ export const AppConfigSchema = Config.all({
     /** how often the books are checked (stock rows, ledger, reservations) */
     reconcileIntervalSeconds: positiveInt("RECONCILE_INTERVAL_SECONDS", 300),
   }),
+  // any case; "warn" (the spelling most tools use) means warning
   logLevel: named(
     "LOG_LEVEL",
     Config.string().pipe(
+      Config.map((level) => {
+        const lower = level.trim().toLowerCase()
+        return lower === "warn" ? "warning" : lower
+      }),
       Config.validate({
-        message: `must be one of ${LogLevelName.literals.join(", ")}`,
+        message: `must be one of ${LogLevelName.literals.join(", ")} (or warn), in any case`,
         validation: Schema.is(LogLevelName),
       }),
     ),
-  ).pipe(Config.withDefault("info")),
+  ).pipe(Config.withDefault("info" as const)),
 })
 
 export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>

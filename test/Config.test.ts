@@ -16,6 +16,14 @@ describe("configuration", () => {
     }),
   )
 
+  it.effect("accepts LOG_LEVEL in any case, and warn for warning", () =>
+    Effect.gen(function* () {
+      expect((yield* configFromMap({ LOG_LEVEL: "warn" })).logLevel).toBe("warning")
+      expect((yield* configFromMap({ LOG_LEVEL: "WARN" })).logLevel).toBe("warning")
+      expect((yield* configFromMap({ LOG_LEVEL: "Debug" })).logLevel).toBe("debug")
+    }),
+  )
+
   it.effect.each<[string, string, string]>([
     ["SERVICE_PORT", "eighty", "SERVICE_PORT: Expected an integer"],
     ["SERVICE_PORT", "70000", "SERVICE_PORT: must be a TCP port"],

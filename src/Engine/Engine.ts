@@ -61,7 +61,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       if (generation !== current) return
       generation.close()
       current = newGeneration()
-      Effect.runFork(
+      // through the service's runtime, so the JSON logger and LOG_LEVEL apply
+      runFork(
         Effect.logInfo("engine memory discarded").pipe(Effect.annotateLogs({ generation: generation.id, reason })),
       )
     }

@@ -8,6 +8,7 @@ import {
   ExpiryNotInFuture,
   InsufficientStock,
   InventoryApi,
+  QuantityNotDefinedByPut,
   ReservationNotFound,
   ReservationNotHeld,
   StockMovedSinceCount,
@@ -32,6 +33,19 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
     return handlers
       .handle("define", ({ path, payload }) =>
         Effect.gen(function* () {
+          // the quantity of an existing product moves only through adjustments (they leave a trace)
+          const existing = yield* queries.stock(path.product_id)
+          if (
+            Option.isSome(existing) &&
+            payload.initial_quantity !== undefined &&
+            payload.initial_quantity !== existing.value.on_hand
+          )
+            return yield* new QuantityNotDefinedByPut({
+              message: `${JSON.stringify(path.product_id)} exists with ${existing.value.on_hand} on hand; PUT does not change the quantity of an existing product: POST /inventory/${path.product_id}/adjustments (a count: {"adjustment_type": "count", "counted_on_hand": ${payload.initial_quantity}})`,
+              product_id: path.product_id,
+              on_hand: existing.value.on_hand,
+              initial_quantity: payload.initial_quantity,
+            })
           const result = yield* engine.define(path.product_id, {
             initialQuantity: payload.initial_quantity ?? 0,
             threshold: payload.low_stock_threshold,
@@ -42,7 +56,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
             Effect.annotateLogs({ product_id: path.product_id }),
           )
           return { ...(yield* record(path.product_id)), created: result.created }
-        }).pipe(Effect.orDie),
+        }),
       )
       .handle("bulkAdjust", bulkAdjust(engine, queries))
       .handle("lastReconcile", () =>

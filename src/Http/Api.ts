@@ -36,6 +36,12 @@ export class ExpiryNotInFuture extends Schema.TaggedError<ExpiryNotInFuture>()(
   HttpApiSchema.annotations({ status: 400 }),
 ) {}
 
+export class QuantityNotDefinedByPut extends Schema.TaggedError<QuantityNotDefinedByPut>()(
+  "QuantityNotDefinedByPut",
+  { message: Schema.String, product_id: Schema.String, on_hand: Schema.Number, initial_quantity: Schema.Number },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
+
 export class InsufficientStock extends Schema.TaggedError<InsufficientStock>()(
   "InsufficientStock",
   { message: Schema.String, product_id: Schema.String, available: Schema.Number, requested: Schema.Number },
@@ -73,6 +79,9 @@ export class NotReady extends Schema.TaggedError<NotReady>()(
 ) {}
 
 // ---- shapes
+
+/** Admin bodies refuse fields they do not know (a 400 naming them) rather than dropping them silently. */
+const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
 export const StockRecord = Schema.Struct({
   product_id: Schema.String,
@@ -192,11 +201,13 @@ export const Reservation = Schema.Struct({
 export const ExtendRequest = Schema.Struct({
   seconds: Schema.optional(Schema.Int.pipe(Schema.between(1, 366 * 24 * 3600))),
   expires_at: Schema.optional(Schema.DateFromString.pipe(Schema.validDate())),
-}).pipe(
-  Schema.filter((r) => (r.seconds === undefined) !== (r.expires_at === undefined), {
-    message: () => "give exactly one of seconds or expires_at",
-  }),
-)
+})
+  .annotations(strict)
+  .pipe(
+    Schema.filter((r) => (r.seconds === undefined) !== (r.expires_at === undefined), {
+      message: () => "give exactly one of seconds or expires_at",
+    }),
+  )
 
 export const AdjustmentType = Schema.Literal(
   "restock",
@@ -247,18 +258,18 @@ const oneFigure = <
     }),
   )
 
-export const AdjustmentRequest = oneFigure(Schema.Struct(adjustmentFields))
+export const AdjustmentRequest = oneFigure(Schema.Struct(adjustmentFields).annotations(strict))
 
 /** Most lines in one bulk request. */
 export const MaxBulkLines = 10_000
 
-export const BulkLine = oneFigure(Schema.Struct({ product_id: ProductId, ...adjustmentFields }))
+export const BulkLine = oneFigure(Schema.Struct({ product_id: ProductId, ...adjustmentFields }).annotations(strict))
 
 /** A bulk adjustment as JSON; the same lines may come as `text/csv`. */
 export const BulkRequest = Schema.Struct({
   items: Schema.Array(BulkLine).pipe(Schema.minItems(1), Schema.maxItems(MaxBulkLines)),
   dry_run: Schema.optional(Schema.Boolean),
-})
+}).annotations(strict)
 
 const StockFigures = Schema.Struct({ available: Schema.Number, reserved: Schema.Number, on_hand: Schema.Number })
 
@@ -308,7 +319,7 @@ export const ProductDefinition = Schema.Struct({
   low_stock_threshold: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   safety_stock: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
-})
+}).annotations(strict)
 
 const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))
 const Cursor = Schema.String.pipe(Schema.maxLength(400))
@@ -383,7 +394,8 @@ export class AdminGroup extends HttpApiGroup.make("admin")
     HttpApiEndpoint.put("define", "/inventory/:product_id")
       .setPath(productPath)
       .setPayload(ProductDefinition)
-      .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean })),
+      .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean }))
+      .addError(QuantityNotDefinedByPut),
   )
   .add(
     HttpApiEndpoint.post("adjust", "/inventory/:product_id/adjustments")
@@ -422,7 +434,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   .add(HttpApiEndpoint.get("lastReconcile", "/admin/reconcile").addSuccess(ReconcileReport))
   .add(
     HttpApiEndpoint.post("reconcile", "/admin/reconcile")
-      .setPayload(Schema.Struct({ repair: Schema.optional(Schema.Boolean) }))
+      .setPayload(Schema.Struct({ repair: Schema.optional(Schema.Boolean) }).annotations(strict))
       .addSuccess(ReconcileReport),
   )
   .add(

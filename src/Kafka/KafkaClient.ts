@@ -12,19 +12,29 @@ import { AppConfig, type AppConfigShape } from "../Config.js"
 import { compressionTypes } from "./Codecs.js"
 import "./TimerWarning.js"
 
-// kafkajs logs through its own hook; keep its lines JSON like ours, warnings and up. A failed fetch
-// is logged by kafkajs on every retry and its crash once more: the consumer logs each crash itself,
-// once per back-off step, so those lines show only at debug level.
+// kafkajs logs through its own hook; keep its lines JSON like ours, warnings and up. Shown only at
+// debug level:
+// - a failed fetch, logged by kafkajs on every retry and its crash once more: the consumer logs each
+//   crash itself, once per back-off step;
+// - conditions that are normal and retried, which a newcomer reads as failures: a fresh broker's
+//   coordinator loading or not yet available;
+// - "Limiting retries for the idempotent producer may invalidate EoS guarantees": the service limits
+//   the producer's retries on purpose. An event leaves the outbox only once Kafka acknowledged it, the
+//   relay retries what failed (replacing a wedged producer) and every event carries a stable event_id,
+//   so a repeat after a retry is one consumers drop; no Kafka transaction is involved.
 const levelName: Record<number, string> = { 1: "ERROR", 2: "WARN", 4: "INFO", 5: "DEBUG" }
-const repeatsOurOwnLog = (namespace: string, message: string) =>
+const quietUnlessDebug = (namespace: string, message: string) =>
   (namespace === "Connection" && message.startsWith("Response ")) ||
-  (namespace === "Consumer" && (message.startsWith("Crash") || message.startsWith("Restarting")))
+  (namespace === "Consumer" && (message.startsWith("Crash") || message.startsWith("Restarting"))) ||
+  message.includes("coordinator is loading") ||
+  message.includes("coordinator is not available") ||
+  message.startsWith("Limiting retries for the idempotent producer")
 const logCreator =
   (debug: boolean) =>
   () =>
   (entry: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
     const { message, timestamp: _t, logger: _l, ...rest } = entry.log
-    if (!debug && repeatsOurOwnLog(entry.namespace, message)) return
+    if (!debug && quietUnlessDebug(entry.namespace, message)) return
     console.log(
       JSON.stringify({
         message: `kafkajs ${entry.namespace}: ${message}`,

@@ -234,21 +234,31 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     )
 
     yield* Effect.acquireRelease(start.pipe(Effect.orDie), () =>
-      Effect.promise(async () => {
-        // stop fetching, let what was decided become durable and its offsets committed while
-        // still in the group, then leave it
-        stopping = true
-        try {
-          consumer.pause(subscribed.map((topic) => ({ topic })))
-        } catch {
-          // not running (it crashed and waits to start again): nothing is being fetched
-        }
-        await drainAll()
-        await consumer.disconnect()
-      }).pipe(
-        Effect.timeout(Duration.seconds(30)),
-        Effect.exit,
-        Effect.tap((exit) => (Exit.isFailure(exit) ? Effect.logWarning("consumer did not stop in time") : Effect.void)),
+      Effect.logInfo(
+        "stopping: intake paused; what was decided is being committed and its offsets acknowledged, then the group is left",
+      ).pipe(
+        Effect.zipRight(
+          Effect.promise(async () => {
+            // stop fetching, let what was decided become durable and its offsets committed while
+            // still in the group, then leave it
+            stopping = true
+            try {
+              consumer.pause(subscribed.map((topic) => ({ topic })))
+            } catch {
+              // not running (it crashed and waits to start again): nothing is being fetched
+            }
+            await drainAll()
+            await consumer.disconnect()
+          }).pipe(
+            Effect.timeout(Duration.seconds(30)),
+            Effect.exit,
+            Effect.tap((exit) =>
+              Exit.isFailure(exit)
+                ? Effect.logWarning("consumer did not stop in time")
+                : Effect.logInfo("consumer stopped: every decided order committed, offsets acknowledged, group left"),
+            ),
+          ),
+        ),
       ),
     )
     yield* Effect.logInfo("consuming orders").pipe(

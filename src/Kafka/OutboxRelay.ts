@@ -49,6 +49,7 @@ export class OutboxRelay extends Effect.Service<OutboxRelay>()("OutboxRelay", {
       relayOnce.pipe(
         Effect.repeat(Schedule.recurWhile((n: number) => n > 0)),
         Effect.timeout(Duration.seconds(10)),
+        Effect.zipRight(Effect.logInfo("outbox flushed: every committed event is on Kafka")),
         Effect.catchAllCause((cause) => Effect.logWarning("outbox not fully flushed at shutdown", cause)),
       ),
     )

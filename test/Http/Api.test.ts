@@ -39,7 +39,17 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/),
         created: true,
       })
-      const again = yield* define("shape-1", { initial_quantity: 99, location: "B-2" })
+      // the quantity of an existing product moves only through adjustments: a different one is refused
+      const moved = yield* define("shape-1", { initial_quantity: 99, location: "B-2" })
+      expect(moved.status).toBe(409)
+      expect(moved.json).toMatchObject({ _tag: "QuantityNotDefinedByPut", on_hand: 12, initial_quantity: 99 })
+      expect(moved.json.message).toContain("/inventory/shape-1/adjustments")
+      // an unknown field is refused by name, not dropped (a first guess: "quantity")
+      const guessed = yield* define("shape-2", { quantity: 5 })
+      expect(guessed.status).toBe(400)
+      expect(guessed.text).toContain("quantity")
+      expect((yield* call("GET", "/inventory/shape-2")).status).toBe(404)
+      const again = yield* define("shape-1", { initial_quantity: 12, location: "B-2" })
       expect(again.json).toMatchObject({
         available: 12,
         on_hand: 12,
