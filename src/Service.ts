@@ -1,4 +1,5 @@
 import { Layer } from "effect"
+import { ConsumerStatus } from "./ConsumerStatus.js"
 import { Engine } from "./Engine/Engine.js"
 import { ExpirySweeper } from "./Engine/ExpirySweeper.js"
 import { HttpServerLive } from "./Http/Server.js"
@@ -17,8 +18,23 @@ export const EngineLive = Layer.mergeAll(
   DeadLetters.Default,
 ).pipe(Layer.provideMerge(Engine.Default), Layer.provideMerge(KafkaClient.Default), Layer.provideMerge(DatabaseLive))
 
-/** The whole service, given its configuration: HTTP, the order consumer and everything beneath. */
-export const ServiceLive = HttpServerLive.pipe(
-  Layer.provideMerge(OrderConsumer.Default),
-  Layer.provideMerge(EngineLive),
+/**
+ * The whole service, given its configuration. The HTTP server stands on PostgreSQL alone and is
+ * built beside the Kafka side (client, outbox relay, dead letters, consumer), not after it: with the
+ * broker away it serves /health, reads and admin writes, and /ready says the consumer is not in its
+ * group.
+ */
+export const ServiceLive = Layer.merge(
+  HttpServerLive,
+  OrderConsumer.Default.pipe(
+    Layer.provideMerge(Layer.mergeAll(OutboxRelay.Default, DeadLetters.Default)),
+    Layer.provideMerge(KafkaClient.Default),
+  ),
+).pipe(
+  Layer.provideMerge(
+    Layer.mergeAll(ExpirySweeper.Default, Reconciliation.Default, ConsumerStatus.Default).pipe(
+      Layer.provideMerge(Engine.Default),
+    ),
+  ),
+  Layer.provideMerge(DatabaseLive),
 )

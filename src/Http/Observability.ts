@@ -1,9 +1,9 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Metric, Option } from "effect"
 import { collectDefaultMetrics, Registry } from "prom-client"
+import { ConsumerStatus } from "../ConsumerStatus.js"
 import { Engine } from "../Engine/Engine.js"
 import { activeActors } from "../Engine/EngineMetrics.js"
-import { OrderConsumer } from "../Kafka/OrderConsumer.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { render } from "./Prometheus.js"
 
@@ -42,7 +42,7 @@ collectDefaultMetrics({ register: processMetrics })
 export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
     const engine = yield* Engine
-    const consumer = yield* OrderConsumer
+    const consumer = yield* ConsumerStatus
     const queries = yield* InventoryQueries
     yield* router.get(
       "/metrics",
@@ -50,7 +50,7 @@ export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
         yield* Metric.set(activeActors, engine.activeActors())
         yield* Metric.set(mailboxDepth, engine.mailboxDepth())
         yield* Metric.set(outboxBacklog, yield* queries.outboxBacklog.pipe(Effect.orElseSucceed(() => -1)))
-        for (const [partition, lag] of consumer.status().lag) {
+        for (const [partition, lag] of consumer.lag()) {
           yield* Metric.set(consumerLag.pipe(Metric.tagged("partition", partition)), lag)
         }
         const runtime = yield* Effect.promise(() => processMetrics.metrics())

@@ -17,7 +17,7 @@ import "./TimerWarning.js"
 // - a failed fetch, logged by kafkajs on every retry and its crash once more: the consumer logs each
 //   crash itself, once per back-off step;
 // - conditions that are normal and retried, which a newcomer reads as failures: a fresh broker's
-//   coordinator loading or not yet available;
+//   coordinator loading or not yet available; a broker not answering (the service logs that itself);
 // - "Limiting retries for the idempotent producer may invalidate EoS guarantees": the service limits
 //   the producer's retries on purpose. An event leaves the outbox only once Kafka acknowledged it, the
 //   relay retries what failed (replacing a wedged producer) and every event carries a stable event_id,
@@ -28,7 +28,10 @@ const quietUnlessDebug = (namespace: string, message: string) =>
   (namespace === "Consumer" && (message.startsWith("Crash") || message.startsWith("Restarting"))) ||
   message.includes("coordinator is loading") ||
   message.includes("coordinator is not available") ||
-  message.startsWith("Limiting retries for the idempotent producer")
+  message.startsWith("Limiting retries for the idempotent producer") ||
+  // a broker that does not answer: the service says so itself, once per attempt, naming the brokers
+  (namespace === "Connection" && message.startsWith("Connection error")) ||
+  (namespace === "BrokerPool" && message.startsWith("Failed to connect to seed broker"))
 const logCreator =
   (debug: boolean) =>
   () =>
@@ -44,6 +47,24 @@ const logCreator =
       }),
     )
   }
+
+/**
+ * A broker that does not answer at start is waited for, however long it takes (logged, backing off
+ * to 10 s): the HTTP server is up meanwhile, serving reads, and /ready says the consumer is not in
+ * its group. Dying instead would take the reads down with it and restart the pod in a loop.
+ */
+const untilReachable =
+  (config: AppConfigShape) =>
+  <A>(effect: Effect.Effect<A, Error>): Effect.Effect<A> =>
+    effect.pipe(
+      Effect.tapError((error) =>
+        Effect.logWarning(`Kafka at ${config.kafka.brokers.join(",")} not reachable yet; trying again`).pipe(
+          Effect.annotateLogs({ reason: error.message }),
+        ),
+      ),
+      Effect.retry(Schedule.exponential("500 millis").pipe(Schedule.either(Schedule.spaced("10 seconds")))),
+      Effect.orDie,
+    )
 
 export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
   const { kafka } = config
@@ -96,8 +117,7 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
         Effect.mapError(
           (cause) => new Error(`cannot create topics on ${config.kafka.brokers.join(",")}: ${String(cause)}`),
         ),
-        Effect.retry({ times: 30, schedule: Schedule.spaced("1 second") }),
-        Effect.orDie,
+        untilReachable(config),
       )
     }
     // Idempotent: a retry within one producer session is not duplicated by the broker. Retries are
@@ -115,10 +135,10 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
       await p.connect()
       return p
     }
-    let current: Producer = yield* Effect.tryPromise(connect).pipe(
-      Effect.retry({ times: 30, schedule: Schedule.spaced("1 second") }),
-      Effect.orDie,
-    )
+    let current: Producer = yield* Effect.tryPromise({
+      try: connect,
+      catch: (cause) => new Error(`cannot connect a producer to ${config.kafka.brokers.join(",")}: ${String(cause)}`),
+    }).pipe(untilReachable(config))
     yield* Effect.addFinalizer(() => Effect.promise(() => current.disconnect().catch(() => {})))
 
     /** Sends with the current producer; on failure replaces it, then fails so the caller retries. */

@@ -1,6 +1,7 @@
 import { Duration, Effect, Either, Exit, Metric, Runtime, Schedule } from "effect"
 import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
 import { AppConfig } from "../Config.js"
+import { ConsumerStatus } from "../ConsumerStatus.js"
 import { decodeOrderMessage, type OrderKind, type OrderMessage } from "../Domain/Orders.js"
 import { Engine } from "../Engine/Engine.js"
 import { describeFailure } from "../Fatal.js"
@@ -16,13 +17,6 @@ export const consumerCrashes = Metric.counter("inventory_consumer_crashes_total"
   incremental: true,
 })
 
-export interface ConsumerStatus {
-  readonly joined: boolean
-  readonly lag: ReadonlyMap<string, number>
-  /** why the consumer cannot read its partitions, while it cannot */
-  readonly unreadable: string | undefined
-}
-
 /**
  * Consumes orders.created and orders.cancelled as one group. An offset is committed only
  * after everything before it is durable: decided and committed in PostgreSQL, or parked on
@@ -34,12 +28,11 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const { kafka } = yield* KafkaClient
     const engine = yield* Engine
     const deadLetters = yield* DeadLetters
+    const status = yield* ConsumerStatus
     yield* OutboxRelay // started before and stopped after the consumer: it flushes what we committed
     const runtime = yield* Effect.runtime<never>()
     const { topics } = config
     const chunkSize = config.engine.consumerChunkSize
-    let joined = false
-    const lag = new Map<string, number>()
 
     const heartbeatEvery = Duration.millis(Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)))
 
@@ -84,7 +77,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
           process: engine.process,
           acknowledge: (lastOffset) => {
             const offset = (BigInt(lastOffset) + 1n).toString()
-            lag.set(key, Math.max(0, Number(highWatermark()) - Number(lastOffset) - 1))
+            status.setLag(key, Math.max(0, Number(highWatermark()) - Number(lastOffset) - 1))
             // A refused commit (the broker is away, the group is rebalancing) loses nothing: the
             // next commit of this partition covers it, or the orders come again and are found decided.
             return consumer
@@ -146,12 +139,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       allowAutoTopicCreation: false,
       retry: { retries: 5, restartOnFailure: async () => false },
     })
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      joined = true
-    })
-    consumer.on(consumer.events.REBALANCING, () => {
-      joined = false
-    })
+    consumer.on(consumer.events.GROUP_JOIN, () => status.setJoined(true))
+    consumer.on(consumer.events.REBALANCING, () => status.setJoined(false))
     const start = Effect.tryPromise(async () => {
       await consumer.connect()
       await consumer.subscribe({ topics: subscribed, fromBeginning: true })
@@ -168,23 +157,23 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     // decode, and would retry others every second forever). It backs off from 1 s to 60 s while the
     // consumer keeps crashing, and /ready names what it cannot read until a fetch succeeds again.
     let crashes = 0
-    let unreadable: string | undefined
     consumer.on(consumer.events.FETCH, () => {
       crashes = 0
-      unreadable = undefined
+      status.setUnreadable(undefined)
     })
     consumer.on(consumer.events.CRASH, (event) => {
-      joined = false
+      status.setJoined(false)
       const streak = ++crashes
       const backoff = Duration.seconds(Math.min(60, 2 ** (streak - 1)))
       const reason = describeFailure(event.payload.error)
-      unreadable = `cannot read its partitions: ${reason}`
+      status.setUnreadable(`cannot read its partitions: ${reason}`)
       // Which partitions are stuck is looked up beside the back-off, so a slow lookup (the broker
       // is down) never delays the restart.
       const report = Effect.gen(function* () {
         yield* Metric.increment(consumerCrashes)
         const stalled = yield* stalledPartitions
-        if (stalled.length > 0 && unreadable !== undefined) unreadable = `cannot read ${stalled.join(", ")}: ${reason}`
+        if (stalled.length > 0 && status.unreadable() !== undefined)
+          status.setUnreadable(`cannot read ${stalled.join(", ")}: ${reason}`)
         yield* Effect.logError(`consumer crashed; starting it again in ${Duration.format(backoff)}`).pipe(
           Effect.annotateLogs({ reason, crashes: streak, stalled }),
         )
@@ -265,6 +254,6 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       Effect.annotateLogs({ topics: subscribed, group: config.kafka.groupId }),
     )
 
-    return { status: (): ConsumerStatus => ({ joined, lag, unreadable }) } as const
+    return {} as const
   }),
 }) {}
