@@ -117,4 +117,43 @@ layer(processHarness({ label: "startup" }), { excludeTestServices: true })("inst
       }),
     60_000,
   )
+
+  it.effect(
+    "with the broker away, HTTP comes up at once: /health 200, reads served, /ready 503 naming Kafka; SIGTERM exits 0",
+    () =>
+      Effect.gen(function* () {
+        const env = yield* SuiteEnv
+        const [closed, port] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+          cwd: root,
+          env: {
+            ...process.env,
+            ...env,
+            KAFKA_BROKERS: `127.0.0.1:${closed}`,
+            SERVICE_PORT: String(port),
+            LOG_LEVEL: "info",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+        const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)))
+        const get = (path: string) =>
+          fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, text: await r.text() }))
+        const health = yield* Effect.promise(async () => {
+          for (let i = 0; i < 150; i++) {
+            const answer = await get("/health").catch(() => undefined)
+            if (answer !== undefined) return answer
+            await new Promise((r) => setTimeout(r, 200))
+          }
+          return { status: 0, text: "never answered" }
+        })
+        expect(health.status).toBe(200)
+        expect((yield* Effect.promise(() => get("/inventory?limit=1"))).status).toBe(200)
+        const ready = yield* Effect.promise(() => get("/ready"))
+        expect(ready.status).toBe(503)
+        expect(ready.text).toContain(`Kafka at 127.0.0.1:${closed}`)
+        child.kill("SIGTERM")
+        expect(yield* Effect.promise(() => exited)).toBe(0)
+      }),
+    60_000,
+  )
 })
