@@ -1,4 +1,4 @@
-import { Effect, Option, Redacted, Schedule } from "effect"
+import { Effect, LogLevel, Option, Redacted, Runtime, Schedule } from "effect"
 import {
   Kafka,
   type KafkaConfig,
@@ -12,8 +12,8 @@ import { AppConfig, type AppConfigShape } from "../Config.js"
 import { compressionTypes } from "./Codecs.js"
 import "./TimerWarning.js"
 
-// kafkajs logs through its own hook; keep its lines JSON like ours, warnings and up. Shown only at
-// debug level:
+// kafkajs logs through its own hook: its warnings and errors go through the Effect logger (the same
+// JSON, and LOG_LEVEL applies). These are logged at debug level:
 // - a failed fetch, logged by kafkajs on every retry and its crash once more: the consumer logs each
 //   crash itself, once per back-off step;
 // - conditions that are normal and retried, which a newcomer reads as failures: a fresh broker's
@@ -22,7 +22,12 @@ import "./TimerWarning.js"
 //   the producer's retries on purpose. An event leaves the outbox only once Kafka acknowledged it, the
 //   relay retries what failed (replacing a wedged producer) and every event carries a stable event_id,
 //   so a repeat after a retry is one consumers drop; no Kafka transaction is involved.
-const levelName: Record<number, string> = { 1: "ERROR", 2: "WARN", 4: "INFO", 5: "DEBUG" }
+const levelOf: Record<number, LogLevel.LogLevel> = {
+  1: LogLevel.Error,
+  2: LogLevel.Warning,
+  4: LogLevel.Info,
+  5: LogLevel.Debug,
+}
 const quietUnlessDebug = (namespace: string, message: string) =>
   (namespace === "Connection" && message.startsWith("Response ")) ||
   (namespace === "Consumer" && (message.startsWith("Crash") || message.startsWith("Restarting"))) ||
@@ -32,19 +37,15 @@ const quietUnlessDebug = (namespace: string, message: string) =>
   // a broker that does not answer: the service says so itself, once per attempt, naming the brokers
   (namespace === "Connection" && message.startsWith("Connection error")) ||
   (namespace === "BrokerPool" && message.startsWith("Failed to connect to seed broker"))
+/** kafkajs's lines through the Effect logger of `runtime`: the same JSON, and LOG_LEVEL applies. */
 const logCreator =
-  (debug: boolean) =>
+  (runtime: Runtime.Runtime<never>) =>
   () =>
   (entry: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
     const { message, timestamp: _t, logger: _l, ...rest } = entry.log
-    if (!debug && quietUnlessDebug(entry.namespace, message)) return
-    console.log(
-      JSON.stringify({
-        message: `kafkajs ${entry.namespace}: ${message}`,
-        logLevel: levelName[entry.level] ?? "INFO",
-        timestamp: new Date().toISOString(),
-        annotations: rest,
-      }),
+    const level = quietUnlessDebug(entry.namespace, message) ? LogLevel.Debug : (levelOf[entry.level] ?? LogLevel.Info)
+    Runtime.runFork(runtime)(
+      Effect.logWithLevel(level, `kafkajs ${entry.namespace}: ${message}`).pipe(Effect.annotateLogs(rest)),
     )
   }
 
@@ -66,7 +67,7 @@ const untilReachable =
       Effect.orDie,
     )
 
-export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
+export const kafkaConfig = (config: AppConfigShape, runtime: Runtime.Runtime<never>): KafkaConfig => {
   const { kafka } = config
   const sasl: SASLOptions | undefined = Option.match(kafka.saslMechanism, {
     onNone: () => undefined,
@@ -83,7 +84,7 @@ export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
     ssl: kafka.ssl,
     ...(sasl ? { sasl } : {}),
     logLevel: logLevel.WARN,
-    logCreator: logCreator(["all", "trace", "debug"].includes(config.logLevel)),
+    logCreator: logCreator(runtime),
     connectionTimeout: 3000,
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
@@ -94,7 +95,7 @@ export const kafkaConfig = (config: AppConfigShape): KafkaConfig => {
 export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
   scoped: Effect.gen(function* () {
     const config = yield* AppConfig
-    const kafka = new Kafka(kafkaConfig(config))
+    const kafka = new Kafka(kafkaConfig(config, yield* Effect.runtime<never>()))
     if (config.kafka.createTopics) {
       yield* Effect.acquireUseRelease(
         Effect.sync(() => kafka.admin()),
