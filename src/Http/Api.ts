@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import {
   HttpApi,
   HttpApiEndpoint,
@@ -9,6 +10,11 @@ import {
 } from "@effect/platform"
 import { Schema } from "effect"
 import { OrderId, ProductId } from "../Domain/Ids.js"
+
+/** The OpenAPI document's version is the package's. */
+const packageVersion = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version
 
 // ---- errors that reach a client: one JSON shape, {error, message, ...details}
 
@@ -337,9 +343,19 @@ export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
 // ---- groups
 
 export class HealthGroup extends HttpApiGroup.make("health")
-  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+  .add(
+    HttpApiEndpoint.get("health", "/health")
+      .annotate(OpenApi.Summary, "Liveness")
+      .annotate(OpenApi.Description, "200 while the process serves. Public.")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") })),
+  )
   .add(
     HttpApiEndpoint.get("ready", "/ready")
+      .annotate(OpenApi.Summary, "Readiness")
+      .annotate(
+        OpenApi.Description,
+        '200 when PostgreSQL answers, the consumer is in its group and the outbox backlog is under READY_OUTBOX_LIMIT; else 503 NotReady with `checks` naming what fails, e.g. {"_tag":"NotReady","message":"not ready: consumer not in its group yet","checks":{...}}. Public.',
+      )
       .addSuccess(
         Schema.Struct({
           status: Schema.Literal("ready"),
@@ -352,16 +368,28 @@ export class HealthGroup extends HttpApiGroup.make("health")
 export class InventoryGroup extends HttpApiGroup.make("inventory")
   .add(
     HttpApiEndpoint.get("list", "/inventory")
+      .annotate(OpenApi.Summary, "List stock, page by page")
+      .annotate(
+        OpenApi.Description,
+        "Every product's stock record in product id order; pass `next_cursor` back as `cursor` for the next page. 400 for a bad `limit` or `cursor`. Public.",
+      )
       .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
       .addSuccess(StockPage),
   )
   .add(
     HttpApiEndpoint.get("lowStock", "/inventory/low-stock")
+      .annotate(OpenApi.Summary, "Products below their low-stock threshold")
+      .annotate(OpenApi.Description, "Lowest available first. Public.")
       .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit) }))
       .addSuccess(Schema.Struct({ items: Schema.Array(StockRecord) })),
   )
   .add(
     HttpApiEndpoint.get("get", "/inventory/:product_id")
+      .annotate(OpenApi.Summary, "A product's stock, now or as of a time")
+      .annotate(
+        OpenApi.Description,
+        "The stock record; with `as_of` (RFC 3339) what the product had then, from its ledger. 404 ProductNotFound (also when it did not exist yet at `as_of`), 400 for a malformed time. Public.",
+      )
       .setPath(productPath)
       .setUrlParams(Schema.Struct({ as_of: Schema.optional(Instant) }))
       .addSuccess(Schema.Union(StockRecord, StockAsOf))
@@ -369,6 +397,11 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
   )
   .add(
     HttpApiEndpoint.get("holders", "/inventory/:product_id/reservations")
+      .annotate(OpenApi.Summary, "Who holds a product's stock")
+      .annotate(
+        OpenApi.Description,
+        "The reservations still holding some of the product, oldest first, with quantity, age and due time; paged. 404 ProductNotFound. Public.",
+      )
       .setPath(productPath)
       .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
       .addSuccess(HolderPage)
@@ -376,6 +409,11 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
   )
   .add(
     HttpApiEndpoint.get("ledger", "/inventory/:product_id/adjustments")
+      .annotate(OpenApi.Summary, "A product's ledger")
+      .annotate(
+        OpenApi.Description,
+        "Every stock movement (initial, reserve, release, fulfil, adjust) with before/after, newest first; `since`/`until` bound it in time; paged. 404 ProductNotFound. Public.",
+      )
       .setPath(productPath)
       .setUrlParams(
         Schema.Struct({
@@ -392,6 +430,11 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.put("define", "/inventory/:product_id")
+      .annotate(OpenApi.Summary, "Create a product, or change its settings")
+      .annotate(
+        OpenApi.Description,
+        "Creates the product with `initial_quantity`, or changes threshold, safety stock or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); unknown fields are 400. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).",
+      )
       .setPath(productPath)
       .setPayload(ProductDefinition)
       .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean }))
@@ -399,6 +442,11 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   )
   .add(
     HttpApiEndpoint.post("adjust", "/inventory/:product_id/adjustments")
+      .annotate(OpenApi.Summary, "Adjust a product's stock")
+      .annotate(
+        OpenApi.Description,
+        'Adds or removes units (`quantity`), or records a cycle count (`counted_on_hand`), through the product\'s actor; `expected_on_hand` makes it compare-and-set. 409 InsufficientStock {"available":3,"requested":4,...} or StockMovedSinceCount; 404 ProductNotFound; 422 IdempotencyKeyReused. An Idempotency-Key makes a retry harmless. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+      )
       .setPath(productPath)
       .setHeaders(
         Schema.Struct({
@@ -414,6 +462,11 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   )
   .add(
     HttpApiEndpoint.post("bulkAdjust", "/inventory/adjustments")
+      .annotate(OpenApi.Summary, "Adjust many products at once (JSON or CSV)")
+      .annotate(
+        OpenApi.Description,
+        'Up to 10,000 lines, all or nothing; `dry_run` answers before/after of every line and applies nothing. 409 BulkRefused lists every line that cannot be applied, e.g. {"failures":[{"line":3,"product_id":"P1","reason":"unknown product"}]}; 400 BulkInvalid names the line and column of malformed CSV. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+      )
       .setUrlParams(Schema.Struct({ dry_run: Schema.optional(Schema.BooleanFromString) }))
       .setHeaders(
         Schema.Struct({
@@ -431,14 +484,32 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addError(BulkRefused)
       .addError(IdempotencyKeyReused),
   )
-  .add(HttpApiEndpoint.get("lastReconcile", "/admin/reconcile").addSuccess(ReconcileReport))
+  .add(
+    HttpApiEndpoint.get("lastReconcile", "/admin/reconcile")
+      .annotate(OpenApi.Summary, "The last reconciliation report")
+      .annotate(
+        OpenApi.Description,
+        "Products whose stock row, ledger and reservations do not agree, as of the last check (runs one if none ran yet). Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).",
+      )
+      .addSuccess(ReconcileReport),
+  )
   .add(
     HttpApiEndpoint.post("reconcile", "/admin/reconcile")
+      .annotate(OpenApi.Summary, "Check the books now (and repair)")
+      .annotate(
+        OpenApi.Description,
+        'Checks every product now; with {"repair": true} corrects the drifting ones through correction ledger rows and their events. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+      )
       .setPayload(Schema.Struct({ repair: Schema.optional(Schema.Boolean) }).annotations(strict))
       .addSuccess(ReconcileReport),
   )
   .add(
     HttpApiEndpoint.post("extend", "/reservations/:order_id/extend")
+      .annotate(OpenApi.Summary, "Move a reservation's due time")
+      .annotate(
+        OpenApi.Description,
+        '`{seconds}` from now or `{expires_at}`. 409 ReservationNotHeld {"status":"expired",...} when it no longer holds stock; 400 for a time not in the future; 404 ReservationNotFound. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+      )
       .setPath(Schema.Struct({ order_id: OrderId }))
       .setPayload(ExtendRequest)
       .addSuccess(Reservation)
@@ -450,6 +521,11 @@ export class AdminGroup extends HttpApiGroup.make("admin")
 
 export class ReservationsGroup extends HttpApiGroup.make("reservations").add(
   HttpApiEndpoint.get("get", "/reservations/:order_id")
+    .annotate(OpenApi.Summary, "An order's reservation")
+    .annotate(
+      OpenApi.Description,
+      "Its status, every line with held / fulfilled / released quantities, the refusal if it was out of stock, and its due time. 404 ReservationNotFound if the order was never seen. Public.",
+    )
     .setPath(Schema.Struct({ order_id: OrderId }))
     .addSuccess(Reservation)
     .addError(ReservationNotFound),
@@ -461,6 +537,7 @@ export class InventoryApi extends HttpApi.make("inventory")
   .add(AdminGroup)
   .add(ReservationsGroup)
   .annotate(OpenApi.Title, "Inventory service")
+  .annotate(OpenApi.Version, packageVersion)
   .annotate(
     OpenApi.Description,
     "Stock reservations for orders from Kafka; stock queries and corrections for operations staff.",

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs"
+import SwaggerParser from "@apidevtools/swagger-parser"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
@@ -346,6 +348,20 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         "/reservations/{order_id}",
         "/reservations/{order_id}/extend",
       ])
+      // a standard validator passes it; every operation says what it does; the version is the package's
+      yield* Effect.promise(() => SwaggerParser.validate(structuredClone(openapi.json)))
+      const operations = Object.values(
+        openapi.json.paths as Record<string, Record<string, { summary?: string; description?: string }>>,
+      ).flatMap((methods) => Object.values(methods))
+      expect(operations.length).toBeGreaterThanOrEqual(14)
+      for (const operation of operations) {
+        expect(operation.summary, JSON.stringify(operation).slice(0, 80)).toBeTruthy()
+        expect(operation.description, operation.summary).toBeTruthy()
+      }
+      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+        version: string
+      }
+      expect(openapi.json.info.version).toBe(pkg.version)
       const docs = yield* call("GET", "/docs")
       expect(docs.status).toBe(200)
       expect(docs.text).toContain("swagger")
