@@ -113,6 +113,10 @@ export const AppConfigSchema = Config.all({
     maxConnections: positiveInt("DATABASE_MAX_CONNECTIONS", 8),
   }),
   engine: Config.all({
+    /**
+     * Commands an actor's mailbox takes before senders queue behind it (suspended, in order). The
+     * waiting commands are bounded by the senders in flight, each waiting for its answer, not by this.
+     */
     mailboxCapacity: positiveInt("ACTOR_MAILBOX_CAPACITY", 256),
     actorIdleSeconds: positiveInt("ACTOR_IDLE_SECONDS", 60),
     commitBatchSize: positiveInt("COMMIT_BATCH_SIZE", 2000),

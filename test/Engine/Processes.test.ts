@@ -49,7 +49,7 @@ layer(processHarness({ label: "crash", env: { KAFKA_SESSION_TIMEOUT_MS: "6000" }
           let kills = 0
           for (let i = 0; i < 4; i++) {
             const service = yield* startService(`crash-${i}`, env)
-            yield* Effect.sleep(Duration.millis(400 + Math.floor(Math.random() * 1200)))
+            yield* Effect.sleep(Duration.millis(400 + ((i * 337) % 1200))) // spread, and the same every run
             yield* kill9(service)
             kills++
           }

@@ -14,6 +14,18 @@ export { HOT, makeOrders, seedHot } from "../support/Load.js"
 /** Reduced in CI (`FAULTS=reduced`, the default), full with `FAULTS=full` (npm run test:faults). */
 export const full = process.env.FAULTS === "full"
 
+/** Where faults land is drawn from FAULTS_SEED (printed; random if unset), so a run can be replayed. */
+export const faultSeed = Number(process.env.FAULTS_SEED ?? Math.floor(Math.random() * 1_000_000))
+console.info(`fault suite: FAULTS_SEED=${faultSeed} replays where the faults land`)
+let state = faultSeed | 0
+/** A number in [0, 1) from the fault seed. */
+export const random = () => {
+  state = (state + 0x6d2b79f5) | 0
+  let t = Math.imul(state ^ (state >>> 15), 1 | state)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
 export interface FaultRow {
   readonly scenario: string
   readonly faults: number

@@ -11,6 +11,7 @@ import {
   lifecycleEnv,
   makeOrders,
   printSummary,
+  random,
   seedHot,
   start,
   steadyLoad,
@@ -33,7 +34,7 @@ layer(suite("fkill"), { excludeTestServices: true })("fault: kill -9", (it) => {
         let lastFault = Date.now()
         for (let i = 0; i < kills; i++) {
           const { service } = yield* start(`kill-${i}`, lifecycleEnv)
-          yield* Effect.sleep(Duration.millis(300 + Math.floor(Math.random() * 1500)))
+          yield* Effect.sleep(Duration.millis(300 + Math.floor(random() * 1500)))
           yield* kill9(service)
           lastFault = Date.now()
         }
