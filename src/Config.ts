@@ -1,4 +1,4 @@
-import { Config, ConfigError, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, ConfigError, Effect, Redacted, Schema } from "effect"
 
 // Validation happens inside Config.nested so that an error's path names the variable.
 const named = <A>(name: string, config: Config.Config<A>) => Config.nested(config, name)
@@ -152,9 +152,7 @@ export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>
 /** Every setting, read and validated once at start-up. */
 export class AppConfig extends Effect.Service<AppConfig>()("AppConfig", {
   effect: AppConfigSchema,
-}) {
-  static readonly layerWith = (overrides: AppConfigShape) => Layer.succeed(AppConfig, AppConfig.make(overrides))
-}
+}) {}
 
 /** One line per problem, naming the variable: what an operator needs when start-up fails. */
 export const describeConfigError = (error: ConfigError.ConfigError): string =>

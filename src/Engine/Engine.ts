@@ -12,16 +12,8 @@ import { type EngineMessage, makeOrderHandling } from "./OrderHandling.js"
 import * as Pending from "./Pending.js"
 import type { InconsistentMemory } from "./ProductActor.js"
 import { StaleGeneration } from "./ProductActor.js"
+import { untilDurable } from "./Retryable.js"
 import { makeStockWrites } from "./StockWrites.js"
-
-const retryable = (e: { readonly _tag: string }) =>
-  e._tag === "StaleGeneration" || e._tag === "InconsistentMemory" || e._tag === "SqlError"
-
-/** Retry until it works: nothing is acknowledged meanwhile, and progress resumes when the database returns. */
-export const untilDurable = Schedule.exponential(Duration.millis(20), 2).pipe(
-  Schedule.either(Schedule.spaced(Duration.seconds(5))),
-  Schedule.whileInput(retryable),
-)
 
 /** A chunk decided in memory, in `generation`: `durable` succeeds once all it changed is committed. */
 export interface DecidedChunk {

@@ -11,7 +11,6 @@ import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
 import type {
   Definition,
-  InconsistentMemory,
   Move,
   NotEnoughToRemove,
   ProductCell,
@@ -19,6 +18,7 @@ import type {
   StockMoved,
   UnknownProduct,
 } from "./ProductActor.js"
+import { isRetryable, type Retryable } from "./Retryable.js"
 
 export interface StockSnapshot extends Stock.StockLevel {
   readonly productId: ProductId
@@ -101,17 +101,13 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
 
   // StaleGeneration and database errors are retried (the schedule knows which); refusals are not.
   const durably = <A, E extends { readonly _tag: string }>(
-    body: (generation: Generation) => Effect.Effect<A, E | StaleGeneration | InconsistentMemory | SqlError>,
-  ): Effect.Effect<A, E> =>
+    body: (generation: Generation) => Effect.Effect<A, E | Retryable>,
+  ): Effect.Effect<A, Exclude<E, Retryable>> =>
     Effect.suspend(() => body(current())).pipe(
       Effect.retry(retry),
       // the schedule retries these for as long as it takes; if one escapes, it is a bug
-      Effect.catchIf(
-        (e): e is StaleGeneration | InconsistentMemory | SqlError =>
-          e._tag === "StaleGeneration" || e._tag === "InconsistentMemory" || e._tag === "SqlError",
-        Effect.die,
-      ),
-    ) as Effect.Effect<A, E>
+      Effect.catchIf((e: E | Retryable): e is Retryable => isRetryable(e), Effect.die),
+    )
 
   /**
    * Applies a command and hands what it decided to the committer in one step that cannot be

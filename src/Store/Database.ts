@@ -93,7 +93,6 @@ export const DatabaseLive = Layer.unwrapEffect(
       ssl: database.ssl ? { rejectUnauthorized: false } : false,
       maxConnections: database.maxConnections,
       applicationName: "inventory-service",
-      transformResultNames: (name) => name,
     })
     return Layer.provideMerge(Layer.effectDiscard(migrate), client)
   }),
