@@ -73,3 +73,70 @@ layer(engineHarnessWith({ label: "sibling" }, FlakyStore), { excludeTestServices
     }),
   )
 })
+
+let halfLoads = 0
+let armed = false
+/** The real store, except that loading the product "half-unloadable" fails once, when armed. */
+const HalfFlakyStore = Layer.effect(
+  StockStore,
+  Effect.map(StockStore, (real) =>
+    StockStore.make({
+      ...real,
+      loadStock: (ids) =>
+        ids.includes("half-unloadable" as ProductId) && ++halfLoads > 0 && armed && !(armed = false)
+          ? Effect.fail(new SqlError({ cause: new Error("injected"), message: "connection terminated (injected)" }))
+          : real.loadStock(ids),
+    }),
+  ).pipe(Effect.provide(StockStore.Default)),
+)
+
+layer(engineHarnessWith({ label: "halfrelease" }, HalfFlakyStore), { excludeTestServices: true })(
+  "a cancellation failing half-way",
+  (it) => {
+    it.effect("is not applied twice when decided again: the line released before the failure is released once", () =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        const sql = yield* SqlClient.SqlClient
+        const A = "half-A" as ProductId
+        const created = (orderId: string, items: ReadonlyArray<readonly [string, number]>): OrderMessage => ({
+          _tag: "Created",
+          order: {
+            order_id: orderId as OrderId,
+            items: items.map(([product_id, quantity]) => ({ product_id, quantity })) as never,
+          },
+        })
+        yield* engine.define(A, { initialQuantity: 10 })
+        yield* engine.define("half-unloadable" as ProductId, { initialQuantity: 5 })
+        yield* engine.define("half-bump" as ProductId, { initialQuantity: 5 })
+        yield* engine.process([
+          created("half-x", [
+            [A, 3],
+            ["half-unloadable", 1],
+          ]),
+        ])
+        // a fresh generation, so that half-unloadable is no longer in memory: another instance moves a
+        // row, the next commit on it conflicts and memory is reloaded
+        yield* sql`UPDATE stock SET version = version + 1 WHERE product_id = 'half-bump'`
+        yield* engine.process([created("half-b", [["half-bump", 1]])])
+        // the cancellation releases half-A (in memory: the orders beside it load it), then fails to
+        // load half-unloadable; decided again, it must release half-A once, not twice
+        const chunk: Array<OrderMessage> = [
+          { _tag: "Cancelled", order: { order_id: "half-x" as OrderId } },
+          ...Array.from({ length: 4 }, (_, n) => created(`half-o${n}`, [[A, 1]])),
+        ]
+        armed = true
+        halfLoads = 0
+        yield* engine.process(chunk)
+        expect(armed).toBe(false) // the load failed once
+        expect(halfLoads).toBeGreaterThanOrEqual(2) // it failed once, then was decided again
+        const [row] = yield* sql<{ available: number; reserved: number; on_hand: number }>`
+          SELECT available, reserved, on_hand FROM stock WHERE product_id = ${A}`
+        expect(row).toEqual({ available: 6, reserved: 4, on_hand: 10 })
+        expect(engine.inMemory(A)).toEqual({ available: 6, reserved: 4, onHand: 10 })
+        const [x] = yield* sql<{ status: string }>`SELECT status FROM reservations WHERE order_id = 'half-x'`
+        expect(x!.status).toBe("released")
+        expect(yield* invariantViolations).toEqual([])
+      }),
+    )
+  },
+)
