@@ -11,6 +11,12 @@ export const notFound = (productId: string) =>
 export const InventoryHandlersLive = HttpApiBuilder.group(InventoryApi, "inventory", (handlers) =>
   Effect.gen(function* () {
     const queries = yield* InventoryQueries
+    /** The product's stock record, or ProductNotFound. */
+    const existing = (productId: string) =>
+      Effect.flatMap(
+        queries.stock(productId),
+        Option.match({ onNone: () => Effect.fail(notFound(productId)), onSome: Effect.succeed }),
+      )
     return handlers
       .handle("list", ({ urlParams }) => queries.page(urlParams.limit ?? defaultLimit, decodeCursor(urlParams.cursor)))
       .handle("lowStock", ({ urlParams }) =>
@@ -18,44 +24,35 @@ export const InventoryHandlersLive = HttpApiBuilder.group(InventoryApi, "invento
       )
       .handle("get", ({ path, urlParams }) => {
         const asOf = urlParams.as_of
-        const missing = (message: string) => Effect.fail(new ProductNotFound({ message, product_id: path.product_id }))
-        if (asOf === undefined)
-          return Effect.flatMap(
-            queries.stock(path.product_id),
-            Option.match({ onNone: () => Effect.fail(notFound(path.product_id)), onSome: Effect.succeed }),
-          )
+        if (asOf === undefined) return existing(path.product_id)
         return Effect.flatMap(
           queries.stockAsOf(path.product_id, asOf),
           Option.match({
             onNone: () =>
-              missing(`no product with id ${JSON.stringify(path.product_id)} existed at ${asOf.toISOString()}`),
+              Effect.fail(
+                new ProductNotFound({
+                  message: `no product with id ${JSON.stringify(path.product_id)} existed at ${asOf.toISOString()}`,
+                  product_id: path.product_id,
+                }),
+              ),
             onSome: Effect.succeed,
           }),
         )
       })
       .handle("holders", ({ path, urlParams }) =>
-        Effect.gen(function* () {
-          if (Option.isNone(yield* queries.stock(path.product_id))) return yield* notFound(path.product_id)
-          return yield* queries.holders(
-            path.product_id,
-            urlParams.limit ?? defaultLimit,
-            decodeCursor(urlParams.cursor),
-          )
-        }),
+        Effect.zipRight(
+          existing(path.product_id),
+          queries.holders(path.product_id, urlParams.limit ?? defaultLimit, decodeCursor(urlParams.cursor)),
+        ),
       )
       .handle("ledger", ({ path, urlParams }) =>
-        Effect.gen(function* () {
-          if (Option.isNone(yield* queries.stock(path.product_id))) return yield* notFound(path.product_id)
-          return yield* queries.ledger(
-            path.product_id,
-            urlParams.limit ?? defaultLimit,
-            decodeCursor(urlParams.cursor),
-            {
-              since: urlParams.since,
-              until: urlParams.until,
-            },
-          )
-        }),
+        Effect.zipRight(
+          existing(path.product_id),
+          queries.ledger(path.product_id, urlParams.limit ?? defaultLimit, decodeCursor(urlParams.cursor), {
+            since: urlParams.since,
+            until: urlParams.until,
+          }),
+        ),
       )
   }),
 )
