@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto"
 import { Schema } from "effect"
-import type { Topics } from "../Config.js"
 
-// The produced wire contract (JSON, snake_case, RFC 3339 UTC), kept from the original service.
+// The produced wire contract (JSON, snake_case, RFC 3339 UTC), kept from the original service: the
+// schemas only (pure). Events are made into outbox rows, with their ids, topics and times, in Store/Outbox.ts.
 const Item = Schema.Struct({ product_id: Schema.String, quantity: Schema.Number })
 
 export const InventoryReserved = Schema.Struct({
@@ -74,50 +73,3 @@ export type EventType = keyof typeof EventBodies
 
 /** The JSON body of an event of this type, as its schema encodes it. */
 export type EventBody<T extends EventType> = Schema.Schema.Encoded<(typeof EventBodies)[T]>
-
-/** One row of the outbox: the stable `eventId` travels as a header so consumers can drop repeats. */
-export interface OutboxEvent {
-  readonly eventId: string
-  readonly eventType: EventType
-  readonly topic: string
-  readonly key: string
-  readonly payload: string
-}
-
-const topicOf = (topics: Topics, type: EventType): string => {
-  switch (type) {
-    case "inventory.reserved":
-      return topics.reserved
-    case "inventory.released":
-      return topics.released
-    case "inventory.fulfilled":
-      return topics.fulfilled
-    case "inventory.fulfillment_rejected":
-      return topics.fulfillmentRejected
-    case "inventory.out_of_stock":
-      return topics.outOfStock
-    case "inventory.adjusted":
-      return topics.adjusted
-    case "inventory.low_stock":
-      return topics.lowStock
-  }
-}
-
-/**
- * An outgoing event, typed by its schema: a missing or misspelt field does not compile. (The body is
- * not encoded at run time: it is built from values the engine already holds in the wire's shape.)
- */
-export const makeEvent = <T extends EventType>(
-  topics: Topics,
-  eventType: T,
-  key: string,
-  body: EventBody<T>,
-): OutboxEvent => ({
-  eventId: randomUUID(),
-  eventType,
-  topic: topicOf(topics, eventType),
-  key,
-  payload: JSON.stringify(body),
-})
-
-export const nowIso = () => new Date().toISOString()

@@ -1,6 +1,6 @@
-import type { OutboxEvent } from "../Domain/Events.js"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
+import type { OutboxEvent } from "../Store/Outbox.js"
 import type { FulfillmentRow, IdempotencyRow, LedgerRow, OrderInsert, OrderUpdate } from "../Store/StockStore.js"
 import type { Move, ProductCell } from "./ProductActor.js"
 

@@ -1,14 +1,60 @@
+import { randomUUID } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { Effect, Queue } from "effect"
+import type { Topics } from "../Config.js"
+import type { EventBody, EventType } from "../Domain/Events.js"
 
-export interface PendingEvent {
-  readonly id: string
+/** An event as the outbox holds it: the stable `eventId` travels as a header so consumers can drop repeats. */
+export interface OutboxEvent {
   readonly eventId: string
   readonly eventType: string
   readonly topic: string
   readonly key: string
   readonly payload: string
 }
+
+/** An outbox row waiting to be published, with its position. */
+export interface PendingEvent extends OutboxEvent {
+  readonly id: string
+}
+
+const topicOf = (topics: Topics, type: EventType): string => {
+  switch (type) {
+    case "inventory.reserved":
+      return topics.reserved
+    case "inventory.released":
+      return topics.released
+    case "inventory.fulfilled":
+      return topics.fulfilled
+    case "inventory.fulfillment_rejected":
+      return topics.fulfillmentRejected
+    case "inventory.out_of_stock":
+      return topics.outOfStock
+    case "inventory.adjusted":
+      return topics.adjusted
+    case "inventory.low_stock":
+      return topics.lowStock
+  }
+}
+
+/**
+ * An outgoing event, typed by its schema: a missing or misspelt field does not compile. (The body is
+ * not encoded at run time: it is built from values the engine already holds in the wire's shape.)
+ */
+export const makeEvent = <T extends EventType>(
+  topics: Topics,
+  eventType: T,
+  key: string,
+  body: EventBody<T>,
+): OutboxEvent & { readonly eventType: T } => ({
+  eventId: randomUUID(),
+  eventType,
+  topic: topicOf(topics, eventType),
+  key,
+  payload: JSON.stringify(body),
+})
+
+export const nowIso = () => new Date().toISOString()
 
 // Only one relay at a time may publish, so events leave in commit order whatever the number of instances.
 const relayLockKey = 0x1f_4e_27_01

@@ -1,8 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Metric, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
-import { makeEvent, nowIso } from "../Domain/Events.js"
-import { Outbox } from "./Outbox.js"
+import { makeEvent, nowIso, Outbox } from "./Outbox.js"
 
 // Continuous reconciliation: do the books add up? Per product, in one read of committed rows
 // (a single statement sees one snapshot, and every commit is one statement, so nothing is seen

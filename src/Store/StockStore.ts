@@ -4,6 +4,7 @@ import { Data, Effect } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { StockLevel } from "../Domain/Stock.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
+import type { OutboxEvent } from "./Outbox.js"
 
 export interface StockRow extends StockLevel {
   readonly productId: ProductId
@@ -100,14 +101,6 @@ export interface LedgerRow {
   readonly referenceId: string | null
 }
 
-export interface OutboxRow {
-  readonly eventId: string
-  readonly eventType: string
-  readonly topic: string
-  readonly key: string
-  readonly payload: string
-}
-
 export interface IdempotencyRow {
   readonly key: string
   readonly requestHash: string
@@ -121,7 +114,7 @@ export interface CommitBatch {
   readonly orderUpdates: ReadonlyArray<OrderUpdate>
   readonly fulfillments: ReadonlyArray<FulfillmentRow>
   readonly ledger: ReadonlyArray<LedgerRow>
-  readonly outbox: ReadonlyArray<OutboxRow>
+  readonly outbox: ReadonlyArray<OutboxEvent>
   readonly idempotency: ReadonlyArray<IdempotencyRow>
 }
 

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { EventBodies, makeEvent } from "../../src/Domain/Events.js"
+import { EventBodies } from "../../src/Domain/Events.js"
+import { makeEvent } from "../../src/Store/Outbox.js"
 import { suiteTopics } from "../support/TestKafka.js"
 
 // Outgoing events are built through constructors typed by the wire schemas: `npm run check`
