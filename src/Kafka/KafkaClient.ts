@@ -1,4 +1,4 @@
-import { Effect, LogLevel, Option, Redacted, Runtime, Schedule } from "effect"
+import { Data, Effect, LogLevel, Option, Redacted, Runtime, Schedule } from "effect"
 import {
   Kafka,
   type KafkaConfig,
@@ -49,6 +49,17 @@ const logCreator =
     )
   }
 
+/** A Kafka operation failed: what was attempted, and why (kafkajs's error as the cause). */
+export class KafkaError extends Data.TaggedError("KafkaError")<{ readonly message: string; readonly cause: unknown }> {}
+
+/** Runs a kafkajs promise; a rejection is a KafkaError saying what was being done. */
+export const kafkaCall = <A>(doing: string, run: () => Promise<A>): Effect.Effect<A, KafkaError> =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) =>
+      new KafkaError({ message: `${doing}: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
+  })
+
 /**
  * A broker that does not answer at start is waited for, however long it takes (logged, backing off
  * to 10 s): the HTTP server is up meanwhile, serving reads, and /ready says the consumer is not in
@@ -56,7 +67,7 @@ const logCreator =
  */
 const untilReachable =
   (config: AppConfigShape) =>
-  <A>(effect: Effect.Effect<A, Error>): Effect.Effect<A> =>
+  <A>(effect: Effect.Effect<A, KafkaError>): Effect.Effect<A> =>
     effect.pipe(
       Effect.tapError((error) =>
         Effect.logWarning(`Kafka at ${config.kafka.brokers.join(",")} not reachable yet; trying again`).pipe(
@@ -100,7 +111,7 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
       yield* Effect.acquireUseRelease(
         Effect.sync(() => kafka.admin()),
         (admin) =>
-          Effect.tryPromise(async () => {
+          kafkaCall(`cannot create topics on ${config.kafka.brokers.join(",")}`, async () => {
             await admin.connect()
             const existing = new Set(await admin.listTopics())
             const wanted = Object.values(config.topics).filter((t) => !existing.has(t))
@@ -115,9 +126,6 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
         (admin) => Effect.promise(() => admin.disconnect()),
       ).pipe(
         Effect.tap((created) => (created.length > 0 ? Effect.logInfo("created topics", created) : Effect.void)),
-        Effect.mapError(
-          (cause) => new Error(`cannot create topics on ${config.kafka.brokers.join(",")}: ${String(cause)}`),
-        ),
         untilReachable(config),
       )
     }
@@ -136,21 +144,21 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
       await p.connect()
       return p
     }
-    let current: Producer = yield* Effect.tryPromise({
-      try: connect,
-      catch: (cause) => new Error(`cannot connect a producer to ${config.kafka.brokers.join(",")}: ${String(cause)}`),
-    }).pipe(untilReachable(config))
+    let current: Producer = yield* kafkaCall(
+      `cannot connect a producer to ${config.kafka.brokers.join(",")}`,
+      connect,
+    ).pipe(untilReachable(config))
     yield* Effect.addFinalizer(() => Effect.promise(() => current.disconnect().catch(() => {})))
 
     /** Sends with the current producer; on failure replaces it, then fails so the caller retries. */
     const send = <A>(use: (producer: Producer) => Promise<A>) =>
-      Effect.tryPromise(() => use(current)).pipe(
+      kafkaCall("produce failed", () => use(current)).pipe(
         Effect.tapError((error) =>
           Effect.gen(function* () {
-            yield* Effect.logWarning("produce failed; replacing the producer", String(error))
+            yield* Effect.logWarning("produce failed; replacing the producer", error.message)
             const old = current
             yield* Effect.promise(() => old.disconnect().catch(() => {}))
-            current = yield* Effect.tryPromise(connect).pipe(Effect.orElseSucceed(() => old))
+            current = yield* kafkaCall("cannot connect a producer", connect).pipe(Effect.orElseSucceed(() => old))
           }),
         ),
       )

@@ -6,7 +6,7 @@ import { decodeOrderMessage, type OrderKind, type OrderMessage } from "../Domain
 import { Engine } from "../Engine/Engine.js"
 import { describeFailure } from "../Fatal.js"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.js"
-import { KafkaClient } from "./KafkaClient.js"
+import { KafkaClient, kafkaCall } from "./KafkaClient.js"
 import { OutboxRelay } from "./OutboxRelay.js"
 import { partitionPipeline } from "./PartitionPipeline.js"
 
@@ -141,7 +141,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     })
     consumer.on(consumer.events.GROUP_JOIN, () => status.setJoined(true))
     consumer.on(consumer.events.REBALANCING, () => status.setJoined(false))
-    const start = Effect.tryPromise(async () => {
+    const start = kafkaCall("cannot start the order consumer", async () => {
       await consumer.connect()
       await consumer.subscribe({ topics: subscribed, fromBeginning: true })
       await consumer.run({
@@ -182,7 +182,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         yield* Effect.sleep(backoff)
         if (stopping) return
         yield* start.pipe(
-          Effect.tapError((error) => Effect.logWarning("consumer restart failed; retrying", String(error))),
+          Effect.tapError((error) => Effect.logWarning("consumer restart failed; retrying", error.message)),
           Effect.retry({
             schedule: Schedule.exponential(Duration.millis(500)).pipe(
               Schedule.either(Schedule.spaced(Duration.seconds(5))),
@@ -197,7 +197,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     // The partitions that have orders waiting beyond the group's committed offset: the ones a crash
     // in the fetch leaves unread. (kafkajs does not say which partition's batch it failed to decode.)
-    const stalledPartitions = Effect.tryPromise(async () => {
+    const stalledPartitions = kafkaCall("cannot read the group's offsets", async () => {
       const admin = kafka.admin()
       await admin.connect()
       try {
