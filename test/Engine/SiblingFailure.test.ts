@@ -82,10 +82,13 @@ const HalfFlakyStore = Layer.effect(
   Effect.map(StockStore, (real) =>
     StockStore.make({
       ...real,
-      loadStock: (ids) =>
-        ids.includes("half-unloadable" as ProductId) && ++halfLoads > 0 && armed && !(armed = false)
-          ? Effect.fail(new SqlError({ cause: new Error("injected"), message: "connection terminated (injected)" }))
-          : real.loadStock(ids),
+      loadStock: (ids) => {
+        if (!ids.includes("half-unloadable" as ProductId)) return real.loadStock(ids)
+        halfLoads++
+        if (!armed) return real.loadStock(ids)
+        armed = false
+        return Effect.fail(new SqlError({ cause: new Error("injected"), message: "connection terminated (injected)" }))
+      },
     }),
   ).pipe(Effect.provide(StockStore.Default)),
 )

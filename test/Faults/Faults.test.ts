@@ -248,7 +248,7 @@ layer(suite("ffuzz"), { excludeTestServices: true })("fault: hostile HTTP", (it)
           "?limit=-1",
           "?limit=1e9",
           "?cursor=%%%",
-          "?cursor=" + "z".repeat(1000),
+          `?cursor=${"z".repeat(1000)}`,
           "?limit=abc&limit=2",
           "?x=<script>",
         ]
