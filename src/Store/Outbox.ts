@@ -57,7 +57,7 @@ export const makeEvent = <T extends EventType>(
 export const nowIso = () => new Date().toISOString()
 
 // Only one relay at a time may publish, so events leave in commit order whatever the number of instances.
-const relayLockKey = 0x1f_4e_27_01
+export const relayLockKey = 0x1f_4e_27_01
 
 /** The outbox table as the relay sees it, and the doorbell the committer rings after a commit. */
 export class Outbox extends Effect.Service<Outbox>()("Outbox", {
