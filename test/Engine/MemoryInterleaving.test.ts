@@ -101,10 +101,45 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
         onHand: row.onHand,
       })
     }
-  }).pipe(Effect.provide(engineLayer), Effect.scoped)
+  }).pipe(
+    Effect.provide(engineLayer),
+    Effect.scoped,
+    // a case that hangs (a parked refusal never answered, a commit never durable) fails, and shrinks
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the case did not finish in 10 s") }),
+  )
 }
 
 describe("random lifecycles over the in-memory store", () => {
+  // Found by this property in CI: a fulfilment refused before its order was seen, delivered again in
+  // a later chunk, must be recognised (the lookup reports it), not refused and recorded a second time.
+  it.live("recognise a redelivered fulfilment that was refused before its order was seen", () => {
+    const memory = makeMemoryStore()
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const early = { _tag: "Fulfilled", order: { order_id: "early" as OrderId } } as const
+      yield* engine.process([early])
+      // memory is discarded (another instance moved a row), so the redelivery is looked up in the store
+      const P = "redeliver-P" as ProductId
+      yield* engine.define(P, { initialQuantity: 5 })
+      const row = memory.tables.stock.get(P)!
+      memory.tables.stock.set(P, { ...row, version: row.version + 1 })
+      yield* engine.process([
+        { _tag: "Created", order: { order_id: "after" as OrderId, items: [{ product_id: P, quantity: 1 }] as never } },
+      ])
+      yield* engine.process([early]).pipe(Effect.timeout("5 seconds"))
+      expect([...memory.tables.fulfillments]).toEqual(["early/early"])
+      expect(memory.tables.events.filter((e) => e.eventType === "inventory.fulfillment_rejected")).toHaveLength(1)
+    }).pipe(
+      Effect.provide(
+        Engine.DefaultWithoutDependencies.pipe(
+          Layer.provide(memory.layer),
+          Layer.provide(testConfigLayer({ LOG_LEVEL: "none" })),
+        ),
+      ),
+      Effect.scoped,
+    )
+  })
+
   it.effect(
     "keep invariants 1-6 and one story per order over 1,000 interleavings",
     () =>
@@ -114,6 +149,6 @@ describe("random lifecycles over the in-memory store", () => {
           { numRuns: 1_000 },
         ),
       ),
-    120_000,
+    300_000,
   )
 })

@@ -128,18 +128,24 @@ export const makeMemoryStore = () => {
   const lookup = (orderIds: ReadonlyArray<OrderId>, productIds: ReadonlyArray<ProductId>) =>
     Effect.sync(() => {
       const known = new Map<OrderId, KnownOrder>()
+      const fulfilmentsOf = (id: OrderId) =>
+        [...tables.fulfillments].filter((k) => k.startsWith(`${id}/`)).map((k) => k.slice(id.length + 1))
       for (const id of orderIds) {
         const order = tables.orders.get(id)
-        if (order === undefined) continue
+        if (order === undefined) {
+          // fulfilments refused before the order was seen, as the real lookup reports them
+          const refused = fulfilmentsOf(id)
+          if (refused.length > 0)
+            known.set(id, { status: "unseen", reservationId: null, lines: [], expiresAt: null, fulfillments: refused })
+          continue
+        }
         const active = order.status === "reserved" || order.status === "partially_fulfilled"
         known.set(id, {
           status: order.status,
           reservationId: order.reservationId,
           lines: active ? held(id) : [],
           expiresAt: order.expiresAt,
-          fulfillments: [...tables.fulfillments]
-            .filter((k) => k.startsWith(`${id}/`))
-            .map((k) => k.slice(id.length + 1)),
+          fulfillments: fulfilmentsOf(id),
         })
       }
       return { known, stock: productIds.flatMap((id) => (tables.stock.has(id) ? [{ ...tables.stock.get(id)! }] : [])) }
