@@ -3,9 +3,8 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
-import type { EngineMessage } from "../../src/Engine/OrderHandling.js"
 import { engineHarness, invariantViolations } from "../support/Harness.js"
-import { assertScenarios, runInterleaved } from "../support/Interleave.js"
+import { assertScenarios, type LifecycleStep, lifecycleMessages, runInterleaved } from "../support/Interleave.js"
 
 // Random interleavings of everything that moves a reservation, on three hot products: creates
 // (some delivered twice), fulfilments whole and partial (some redelivered), cancellations,
@@ -13,7 +12,7 @@ import { assertScenarios, runInterleaved } from "../support/Interleave.js"
 // adjustments, shuffled and decided in concurrent chunks.
 
 const line = fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) })
-const step = fc.constantFrom("fulfil", "fulfil-part", "cancel", "extend", "expire")
+const step = fc.constantFrom<LifecycleStep>("fulfil", "fulfil-part", "cancel", "extend", "expire")
 
 const scenario = fc.record({
   stock: fc.tuple(fc.nat(25), fc.nat(25), fc.nat(25)),
@@ -54,29 +53,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
     const product = (i: number) => `${tag}-p${i}` as ProductId
     yield* Effect.forEach([0, 1, 2], (i) => engine.define(product(i), { initialQuantity: s.stock[i]! }))
 
-    const messages: Array<EngineMessage> = []
-    s.orders.forEach((o, n) => {
-      const order_id = `${tag}-o${n}` as OrderId
-      const items = o.lines.map((l) => ({ product_id: product(l.product), quantity: l.quantity as never }))
-      for (let d = 0; d < o.deliveries; d++)
-        messages.push({ _tag: "Created", order: { order_id, items: items as never } })
-      o.steps.forEach((kind, k) => {
-        const answer = () => {}
-        if (kind === "fulfil") messages.push({ _tag: "Fulfilled", order: { order_id, fulfillment_id: `f${k % 2}` } })
-        if (kind === "fulfil-part")
-          messages.push({
-            _tag: "Fulfilled",
-            order: { order_id, fulfillment_id: `f${k % 2}`, items: [{ ...items[0]!, quantity: 1 as never }] as never },
-          })
-        if (kind === "cancel") messages.push({ _tag: "Cancelled", order: { order_id } })
-        if (kind === "extend")
-          messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() + 3_600_000, answer })
-        if (kind === "expire") {
-          messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() - 1, answer })
-          messages.push({ _tag: "Expire", order: { order_id } })
-        }
-      })
-    })
+    const messages = lifecycleMessages(s.orders, (n) => `${tag}-o${n}` as OrderId, product)
     // any interleaving of an order's messages, in concurrent chunks, adjustments meanwhile
     const adjusted = yield* runInterleaved(messages, {
       seed: s.seed,

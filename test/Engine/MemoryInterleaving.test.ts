@@ -2,8 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
-import type { EngineMessage } from "../../src/Engine/OrderHandling.js"
-import { runInterleaved } from "../support/Interleave.js"
+import { type LifecycleStep, lifecycleMessages, runInterleaved } from "../support/Interleave.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 
@@ -19,7 +18,9 @@ const scenario = fc.record({
     fc.record({
       lines: fc.array(line, { minLength: 1, maxLength: 3 }),
       deliveries: fc.integer({ min: 1, max: 2 }),
-      steps: fc.array(fc.constantFrom("fulfil", "fulfil-part", "cancel", "extend", "expire"), { maxLength: 3 }),
+      steps: fc.array(fc.constantFrom<LifecycleStep>("fulfil", "fulfil-part", "cancel", "extend", "expire"), {
+        maxLength: 3,
+      }),
     }),
     { minLength: 1, maxLength: 12 },
   ),
@@ -42,29 +43,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
   return Effect.gen(function* () {
     const engine = yield* Engine
     yield* Effect.forEach([0, 1, 2], (i) => engine.define(product(i), { initialQuantity: s.stock[i]! }))
-    const messages: Array<EngineMessage> = []
-    s.orders.forEach((o, n) => {
-      const order_id = `o${n}` as OrderId
-      const items = o.lines.map((l) => ({ product_id: product(l.product), quantity: l.quantity as never }))
-      for (let d = 0; d < o.deliveries; d++)
-        messages.push({ _tag: "Created", order: { order_id, items: items as never } })
-      o.steps.forEach((kind, k) => {
-        const answer = () => {}
-        if (kind === "fulfil") messages.push({ _tag: "Fulfilled", order: { order_id, fulfillment_id: `f${k % 2}` } })
-        if (kind === "fulfil-part")
-          messages.push({
-            _tag: "Fulfilled",
-            order: { order_id, fulfillment_id: `f${k % 2}`, items: [{ ...items[0]!, quantity: 1 as never }] as never },
-          })
-        if (kind === "cancel") messages.push({ _tag: "Cancelled", order: { order_id } })
-        if (kind === "extend")
-          messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() + 3_600_000, answer })
-        if (kind === "expire") {
-          messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() - 1, answer })
-          messages.push({ _tag: "Expire", order: { order_id } })
-        }
-      })
-    })
+    const messages = lifecycleMessages(s.orders, (n) => `o${n}` as OrderId, product)
     const adjusted = yield* runInterleaved(messages, {
       seed: s.seed,
       chunks: s.chunks,

@@ -1,5 +1,5 @@
 import { Effect, FastCheck as fc, Runtime } from "effect"
-import type { ProductId } from "../../src/Domain/Ids.js"
+import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import type { EngineMessage } from "../../src/Engine/OrderHandling.js"
 
@@ -66,3 +66,45 @@ export const assertScenarios = <T, E, R>(
       ),
     ),
   )
+
+/** What happens to an order after it is created, in a lifecycle scenario. */
+export type LifecycleStep = "fulfil" | "fulfil-part" | "cancel" | "extend" | "expire"
+
+/**
+ * The messages of random order lifecycles: each order created (perhaps twice), then its steps;
+ * an expiry is an extension into the past followed by the sweeper's message.
+ */
+export const lifecycleMessages = (
+  orders: ReadonlyArray<{
+    readonly lines: ReadonlyArray<{ readonly product: number; readonly quantity: number }>
+    readonly deliveries: number
+    readonly steps: ReadonlyArray<LifecycleStep>
+  }>,
+  orderId: (n: number) => OrderId,
+  product: (index: number) => ProductId,
+): Array<EngineMessage> => {
+  const messages: Array<EngineMessage> = []
+  orders.forEach((o, n) => {
+    const order_id = orderId(n)
+    const items = o.lines.map((l) => ({ product_id: product(l.product), quantity: l.quantity as never }))
+    for (let d = 0; d < o.deliveries; d++)
+      messages.push({ _tag: "Created", order: { order_id, items: items as never } })
+    o.steps.forEach((kind, k) => {
+      const answer = () => {}
+      if (kind === "fulfil") messages.push({ _tag: "Fulfilled", order: { order_id, fulfillment_id: `f${k % 2}` } })
+      if (kind === "fulfil-part")
+        messages.push({
+          _tag: "Fulfilled",
+          order: { order_id, fulfillment_id: `f${k % 2}`, items: [{ ...items[0]!, quantity: 1 as never }] as never },
+        })
+      if (kind === "cancel") messages.push({ _tag: "Cancelled", order: { order_id } })
+      if (kind === "extend")
+        messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() + 3_600_000, answer })
+      if (kind === "expire") {
+        messages.push({ _tag: "Extend", order: { order_id }, expiresAt: Date.now() - 1, answer })
+        messages.push({ _tag: "Expire", order: { order_id } })
+      }
+    })
+  })
+  return messages
+}
