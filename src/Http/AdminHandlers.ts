@@ -3,17 +3,17 @@ import { Effect, Option, Schema } from "effect"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { Reconciliation } from "../Store/Reconciliation.js"
+import { InventoryApi } from "./Api.js"
+import { AdjustmentResult } from "./Bodies.js"
+import { bulkAdjust } from "./BulkAdjustments.js"
 import {
-  AdjustmentResult,
   ExpiryNotInFuture,
   InsufficientStock,
-  InventoryApi,
   QuantityNotDefinedByPut,
   ReservationNotFound,
   ReservationNotHeld,
   StockMovedSinceCount,
-} from "./Api.js"
-import { bulkAdjust } from "./BulkAdjustments.js"
+} from "./Errors.js"
 import { requestHash, storedAnswer, withKeyLock } from "./Idempotency.js"
 import { notFound } from "./InventoryHandlers.js"
 

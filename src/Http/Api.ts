@@ -10,322 +10,40 @@ import {
 } from "@effect/platform"
 import { Schema } from "effect"
 import { OrderId, ProductId } from "../Domain/Ids.js"
+import { Holder, LedgerEntry, Page, ReconcileReport, Reservation, StockAsOf, StockRecord } from "../Store/Records.js"
+import {
+  AdjustmentRequest,
+  AdjustmentResult,
+  BulkRequest,
+  BulkResult,
+  ExtendRequest,
+  ProductDefinition,
+  ReconcileRequest,
+} from "./Bodies.js"
+import {
+  BulkInvalid,
+  BulkRefused,
+  ExpiryNotInFuture,
+  Forbidden,
+  IdempotencyKeyReused,
+  InsufficientStock,
+  NotReady,
+  ProductNotFound,
+  QuantityNotDefinedByPut,
+  ReservationNotFound,
+  ReservationNotHeld,
+  StockMovedSinceCount,
+  Unauthorized,
+} from "./Errors.js"
 
 /** The OpenAPI document's version is the package's. */
 const packageVersion = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version
 
-// ---- errors that reach a client: one JSON shape, {error, message, ...details}
-
-export class ProductNotFound extends Schema.TaggedError<ProductNotFound>()(
-  "ProductNotFound",
-  { message: Schema.String, product_id: Schema.String },
-  HttpApiSchema.annotations({ status: 404 }),
-) {}
-
-export class ReservationNotFound extends Schema.TaggedError<ReservationNotFound>()(
-  "ReservationNotFound",
-  { message: Schema.String, order_id: Schema.String },
-  HttpApiSchema.annotations({ status: 404 }),
-) {}
-
-export class ReservationNotHeld extends Schema.TaggedError<ReservationNotHeld>()(
-  "ReservationNotHeld",
-  { message: Schema.String, order_id: Schema.String, status: Schema.String },
-  HttpApiSchema.annotations({ status: 409 }),
-) {}
-
-export class ExpiryNotInFuture extends Schema.TaggedError<ExpiryNotInFuture>()(
-  "ExpiryNotInFuture",
-  { message: Schema.String, expires_at: Schema.String },
-  HttpApiSchema.annotations({ status: 400 }),
-) {}
-
-export class QuantityNotDefinedByPut extends Schema.TaggedError<QuantityNotDefinedByPut>()(
-  "QuantityNotDefinedByPut",
-  { message: Schema.String, product_id: Schema.String, on_hand: Schema.Number, initial_quantity: Schema.Number },
-  HttpApiSchema.annotations({ status: 409 }),
-) {}
-
-export class InsufficientStock extends Schema.TaggedError<InsufficientStock>()(
-  "InsufficientStock",
-  { message: Schema.String, product_id: Schema.String, available: Schema.Number, requested: Schema.Number },
-  HttpApiSchema.annotations({ status: 409 }),
-) {}
-
-export class StockMovedSinceCount extends Schema.TaggedError<StockMovedSinceCount>()(
-  "StockMovedSinceCount",
-  { message: Schema.String, product_id: Schema.String, on_hand: Schema.Number, expected_on_hand: Schema.Number },
-  HttpApiSchema.annotations({ status: 409 }),
-) {}
-
-export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
-  "IdempotencyKeyReused",
-  { message: Schema.String },
-  HttpApiSchema.annotations({ status: 422 }),
-) {}
-
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
-  "Unauthorized",
-  { message: Schema.String },
-  HttpApiSchema.annotations({ status: 401 }),
-) {}
-
-export class Forbidden extends Schema.TaggedError<Forbidden>()(
-  "Forbidden",
-  { message: Schema.String },
-  HttpApiSchema.annotations({ status: 403 }),
-) {}
-
-export class NotReady extends Schema.TaggedError<NotReady>()(
-  "NotReady",
-  { message: Schema.String, checks: Schema.Record({ key: Schema.String, value: Schema.String }) },
-  HttpApiSchema.annotations({ status: 503 }),
-) {}
-
-// ---- shapes
-
-/** Admin bodies refuse fields they do not know (a 400 naming them) rather than dropping them silently. */
-const strict = { parseOptions: { onExcessProperty: "error" } } as const
-
-export const StockRecord = Schema.Struct({
-  product_id: Schema.String,
-  available: Schema.Number,
-  reserved: Schema.Number,
-  on_hand: Schema.Number,
-  low_stock_threshold: Schema.Number,
-  safety_stock: Schema.Number,
-  /** what orders may still reserve: available - safety_stock, never below 0 */
-  sellable: Schema.Number,
-  location: Schema.NullOr(Schema.String),
-  version: Schema.Number,
-  updated_at: Schema.String,
-})
-
-/** What a product had at a moment (`as_of`), replayed from its ledger. */
-export const StockAsOf = Schema.Struct({
-  product_id: Schema.String,
-  available: Schema.Number,
-  reserved: Schema.Number,
-  on_hand: Schema.Number,
-  as_of: Schema.String,
-})
-
-export const StockPage = Schema.Struct({
-  items: Schema.Array(StockRecord),
-  next_cursor: Schema.NullOr(Schema.String),
-})
-
-/** A reservation holding some of a product. */
-export const Holder = Schema.Struct({
-  order_id: Schema.String,
-  reservation_id: Schema.NullOr(Schema.String),
-  status: Schema.Literal("reserved", "partially_fulfilled"),
-  /** what it still holds of this product */
-  quantity: Schema.Number,
-  reserved_at: Schema.String,
-  age_seconds: Schema.Number,
-  expires_at: Schema.NullOr(Schema.String),
-})
-
-export const HolderPage = Schema.Struct({
-  items: Schema.Array(Holder),
-  next_cursor: Schema.NullOr(Schema.String),
-})
-
-const Level = Schema.Struct({ available: Schema.Number, reserved: Schema.Number })
-
-/** The last reconciliation: every product whose books did not add up, and what was repaired. */
-export const ReconcileReport = Schema.Struct({
-  checked_at: Schema.String,
-  duration_ms: Schema.Number,
-  products_checked: Schema.Number,
-  drift: Schema.Array(
-    Schema.Struct({
-      product_id: Schema.String,
-      problems: Schema.Array(Schema.String),
-      row: Schema.Struct({ ...Level.fields, on_hand: Schema.Number }),
-      ledger: Schema.NullOr(Level),
-      held: Schema.Number,
-    }),
-  ),
-  repaired: Schema.Array(Schema.String),
-})
-
-export const LedgerEntry = Schema.Struct({
-  id: Schema.Number,
-  product_id: Schema.String,
-  movement: Schema.String,
-  adjustment_type: Schema.NullOr(Schema.String),
-  quantity: Schema.Number,
-  available_before: Schema.Number,
-  available_after: Schema.Number,
-  reserved_before: Schema.Number,
-  reserved_after: Schema.Number,
-  reason: Schema.NullOr(Schema.String),
-  reference_id: Schema.NullOr(Schema.String),
-  created_at: Schema.String,
-})
-
-export const LedgerPage = Schema.Struct({ items: Schema.Array(LedgerEntry), next_cursor: Schema.NullOr(Schema.String) })
-
-export const ReservationStatus = Schema.Literal(
-  "reserved",
-  "partially_fulfilled",
-  "fulfilled",
-  "released",
-  "expired",
-  "rejected",
-  "cancelled_before_create",
-)
-
-export const Reservation = Schema.Struct({
-  order_id: Schema.String,
-  reservation_id: Schema.NullOr(Schema.String),
-  status: ReservationStatus,
-  /** per line: ordered (`quantity`), still `held`, `fulfilled` (shipped) and `released` */
-  items: Schema.Array(
-    Schema.Struct({
-      product_id: Schema.String,
-      quantity: Schema.Number,
-      held: Schema.Number,
-      fulfilled: Schema.Number,
-      released: Schema.Number,
-    }),
-  ),
-  out_of_stock: Schema.NullOr(
-    Schema.Struct({ product_id: Schema.String, requested_qty: Schema.Number, available_qty: Schema.Number }),
-  ),
-  /** when a reservation with nothing fulfilled is released by itself; null: never */
-  expires_at: Schema.NullOr(Schema.String),
-  created_at: Schema.String,
-  updated_at: Schema.String,
-})
-
-/** Exactly one of: `seconds` from now, or an absolute `expires_at` (RFC 3339). */
-export const ExtendRequest = Schema.Struct({
-  seconds: Schema.optional(Schema.Int.pipe(Schema.between(1, 366 * 24 * 3600))),
-  expires_at: Schema.optional(Schema.DateFromString.pipe(Schema.validDate())),
-})
-  .annotations(strict)
-  .pipe(
-    Schema.filter((r) => (r.seconds === undefined) !== (r.expires_at === undefined), {
-      message: () => "give exactly one of seconds or expires_at",
-    }),
-  )
-
-export const AdjustmentType = Schema.Literal(
-  "restock",
-  "damage",
-  "correction",
-  "return",
-  "count",
-  "shrinkage",
-  "transfer",
-)
-
-/**
- * `quantity` (signed) adds or removes units; a cycle count (`adjustment_type: "count"`) may give
- * `counted_on_hand` instead, and on hand becomes that figure. `expected_on_hand` makes either
- * compare-and-set: 409 when on hand is no longer that figure.
- */
-const adjustmentFields = {
-  quantity: Schema.optional(
-    Schema.Int.pipe(
-      Schema.between(-1_000_000, 1_000_000),
-      Schema.filter((n) => n !== 0, { message: () => "must not be zero" }),
-    ),
-  ),
-  counted_on_hand: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
-  expected_on_hand: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
-  adjustment_type: AdjustmentType,
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
-  reference_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-}
-
-const oneFigure = <
-  A extends {
-    readonly quantity?: number | undefined
-    readonly counted_on_hand?: number | undefined
-    readonly adjustment_type: string
-  },
-  I,
-  R,
->(
-  schema: Schema.Schema<A, I, R>,
-) =>
-  schema.pipe(
-    Schema.filter((r) => (r.quantity === undefined) !== (r.counted_on_hand === undefined), {
-      message: () => "give exactly one of quantity or counted_on_hand",
-    }),
-    Schema.filter((r) => r.counted_on_hand === undefined || r.adjustment_type === "count", {
-      message: () => 'counted_on_hand goes with adjustment_type "count"',
-    }),
-  )
-
-export const AdjustmentRequest = oneFigure(Schema.Struct(adjustmentFields).annotations(strict))
-
-/** Most lines in one bulk request. */
-export const MaxBulkLines = 10_000
-
-export const BulkLine = oneFigure(Schema.Struct({ product_id: ProductId, ...adjustmentFields }).annotations(strict))
-
-/** A bulk adjustment as JSON; the same lines may come as `text/csv`. */
-export const BulkRequest = Schema.Struct({
-  items: Schema.Array(BulkLine).pipe(Schema.minItems(1), Schema.maxItems(MaxBulkLines)),
-  dry_run: Schema.optional(Schema.Boolean),
-}).annotations(strict)
-
-const StockFigures = Schema.Struct({ available: Schema.Number, reserved: Schema.Number, on_hand: Schema.Number })
-
-export const BulkResult = Schema.Struct({
-  dry_run: Schema.Boolean,
-  items: Schema.Array(
-    Schema.Struct({
-      line: Schema.Number,
-      product_id: Schema.String,
-      adjustment_type: Schema.String,
-      quantity: Schema.Number,
-      before: StockFigures,
-      after: StockFigures,
-    }),
-  ),
-})
-
-export class BulkInvalid extends Schema.TaggedError<BulkInvalid>()(
-  "BulkInvalid",
-  {
-    message: Schema.String,
-    errors: Schema.Array(Schema.Struct({ line: Schema.Number, column: Schema.String, message: Schema.String })),
-  },
-  HttpApiSchema.annotations({ status: 400 }),
-) {}
-
-export class BulkRefused extends Schema.TaggedError<BulkRefused>()(
-  "BulkRefused",
-  {
-    message: Schema.String,
-    failures: Schema.Array(Schema.Struct({ line: Schema.Number, product_id: Schema.String, reason: Schema.String })),
-  },
-  HttpApiSchema.annotations({ status: 409 }),
-) {}
-
-export const AdjustmentResult = Schema.Struct({
-  product_id: Schema.String,
-  adjustment_type: Schema.String,
-  quantity: Schema.Number,
-  available: Schema.Number,
-  reserved: Schema.Number,
-  on_hand: Schema.Number,
-})
-
-export const ProductDefinition = Schema.Struct({
-  initial_quantity: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
-  low_stock_threshold: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
-  safety_stock: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
-  location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
-}).annotations(strict)
+const StockPage = Page(StockRecord)
+const HolderPage = Page(Holder)
+const LedgerPage = Page(LedgerEntry)
 
 const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))
 const Cursor = Schema.String.pipe(Schema.maxLength(400))
@@ -500,7 +218,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
         OpenApi.Description,
         'Checks every product now; with {"repair": true} corrects the drifting ones through correction ledger rows and their events. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
       )
-      .setPayload(Schema.Struct({ repair: Schema.optional(Schema.Boolean) }).annotations(strict))
+      .setPayload(ReconcileRequest)
       .addSuccess(ReconcileReport),
   )
   .add(

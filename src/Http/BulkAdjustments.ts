@@ -3,15 +3,8 @@ import type { ProductId } from "../Domain/Ids.js"
 import type { Engine } from "../Engine/Engine.js"
 import type { Adjustment, BulkSnapshot } from "../Engine/StockWrites.js"
 import type { InventoryQueries } from "../Store/InventoryQueries.js"
-import {
-  AdjustmentType,
-  BulkInvalid,
-  BulkLine,
-  BulkRefused,
-  type BulkRequest,
-  BulkResult,
-  MaxBulkLines,
-} from "./Api.js"
+import { AdjustmentType, BulkLine, type BulkRequest, BulkResult, MaxBulkLines } from "./Bodies.js"
+import { BulkInvalid, BulkRefused } from "./Errors.js"
 import { requestHash, storedAnswer, withKeyLock } from "./Idempotency.js"
 
 // POST /inventory/adjustments: many adjustments at once, as JSON or CSV, all or nothing.

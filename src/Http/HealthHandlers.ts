@@ -3,7 +3,8 @@ import { Duration, Effect, Exit } from "effect"
 import { AppConfig } from "../Config.js"
 import { ConsumerStatus } from "../ConsumerStatus.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
-import { InventoryApi, NotReady } from "./Api.js"
+import { InventoryApi } from "./Api.js"
+import { NotReady } from "./Errors.js"
 
 export const HealthHandlersLive = HttpApiBuilder.group(InventoryApi, "health", (handlers) =>
   Effect.gen(function* () {

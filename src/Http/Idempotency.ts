@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import { Effect, Option } from "effect"
 import type { InventoryQueries } from "../Store/InventoryQueries.js"
-import { IdempotencyKeyReused } from "./Api.js"
+import { IdempotencyKeyReused } from "./Errors.js"
 
 // Idempotency-Key for admin writes: the answer is stored in the same transaction as the change,
 // so a retry gets the stored answer and has no second effect; the same key with another request

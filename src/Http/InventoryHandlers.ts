@@ -1,7 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { decodeCursor, InventoryQueries } from "../Store/InventoryQueries.js"
-import { InventoryApi, ProductNotFound, ReservationNotFound } from "./Api.js"
+import { InventoryApi } from "./Api.js"
+import { ProductNotFound, ReservationNotFound } from "./Errors.js"
 
 const defaultLimit = 100
 

@@ -1,200 +1,184 @@
-import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
-import type { OrderStatus } from "./StockStore.js"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import type { Statement } from "@effect/sql/Statement"
+import { Effect, Option, Schema } from "effect"
+import { Holder, LedgerEntryRow, Reservation, StockAsOf, StockRecordRow } from "./Records.js"
 
-// Read side for HTTP: committed rows only, never an actor. SQL errors are defects here: the
+// Read side for HTTP: committed rows only, never an actor. Every query is a tagged template and
+// every row is decoded by its schema in Records.ts. SQL and decoding errors are defects here: the
 // HTTP layer answers 500 without details, and the log has them.
-
-export interface StockRecordRow {
-  readonly product_id: string
-  readonly available: number
-  readonly reserved: number
-  readonly on_hand: number
-  readonly low_stock_threshold: number
-  readonly safety_stock: number
-  readonly sellable: number
-  readonly location: string | null
-  readonly version: number
-  readonly updated_at: string
-}
-
-const stockColumns = `product_id, available, reserved, on_hand, low_stock_threshold, safety_stock,
-  GREATEST(available - safety_stock, 0) AS sellable, location, version::int AS version,
-  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`
-
-const iso = (column: string, as = column) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${as}`
 
 /** Cursors are opaque to clients: base64url of the last key seen. */
 export const encodeCursor = (key: string) => Buffer.from(key, "utf8").toString("base64url")
 export const decodeCursor = (cursor: string | undefined): string | undefined =>
   cursor === undefined ? undefined : Buffer.from(cursor, "base64url").toString("utf8")
 
+/** `limit + 1` rows asked for: the extra one says whether there is a next page. */
+const paged = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (last: A) => string) => {
+  const items = rows.slice(0, limit)
+  const last = items[items.length - 1]
+  return { items, next_cursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null }
+}
+
+const Text = Schema.NullOr(Schema.String)
+const Instant = Schema.NullOr(Schema.Date)
+const Answer = Schema.Struct({
+  request_hash: Schema.String,
+  response_status: Schema.Number,
+  response_body: Schema.String,
+})
+
 export class InventoryQueries extends Effect.Service<InventoryQueries>()("InventoryQueries", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const q = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
-      sql.unsafe<A>(text, params as never).pipe(Effect.orDie)
+    const utc = (column: string) =>
+      sql.literal(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
+    const stockColumns = sql.literal(`product_id, available, reserved, on_hand, low_stock_threshold, safety_stock,
+      GREATEST(available - safety_stock, 0) AS sellable, location, version,
+      to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`)
 
-    const page = Effect.fn("InventoryQueries.page")(function* (limit: number, after: string | undefined) {
-      const rows = yield* q<StockRecordRow>(
-        `SELECT ${stockColumns} FROM stock WHERE ($1::text IS NULL OR product_id > $1) ORDER BY product_id LIMIT $2`,
-        [after ?? null, limit + 1],
-      )
-      const items = rows.slice(0, limit)
-      return { items, next_cursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.product_id) : null }
-    })
+    /** A query whose parameters are encoded and whose rows are decoded by schemas; failures are defects. */
+    const all =
+      <RA, RI, A, I>(
+        Request: Schema.Schema<RA, RI>,
+        Result: Schema.Schema<A, I>,
+        execute: (request: RI) => Statement<object>,
+      ) =>
+      (request: RA) =>
+        SqlSchema.findAll({ Request, Result, execute })(request).pipe(Effect.orDie)
+    const one = <RA, RI, A, I>(
+      Request: Schema.Schema<RA, RI>,
+      Result: Schema.Schema<A, I>,
+      execute: (request: RI) => Statement<object>,
+    ) => {
+      const query = all(Request, Result, execute)
+      return (request: RA) => Effect.map(query(request), (rows) => Option.fromNullable(rows[0]))
+    }
 
-    const lowStock = Effect.fn("InventoryQueries.lowStock")(function* (limit: number) {
-      return yield* q<StockRecordRow>(
-        `SELECT ${stockColumns} FROM stock WHERE available < low_stock_threshold ORDER BY available, product_id LIMIT $1`,
-        [limit],
-      )
-    })
+    const pageQuery = all(
+      Schema.Struct({ after: Text, limit: Schema.Number }),
+      StockRecordRow,
+      (r) =>
+        sql`SELECT ${stockColumns} FROM stock WHERE (${r.after}::text IS NULL OR product_id > ${r.after})
+           ORDER BY product_id LIMIT ${r.limit + 1}`,
+    )
+    const page = (limit: number, after: string | undefined) =>
+      Effect.map(pageQuery({ after: after ?? null, limit }), (rows) => paged(rows, limit, (last) => last.product_id))
 
-    const stock = Effect.fn("InventoryQueries.stock")(function* (productId: string) {
-      const rows = yield* q<StockRecordRow>(`SELECT ${stockColumns} FROM stock WHERE product_id = $1`, [productId])
-      return Option.fromNullable(rows[0])
-    })
+    const lowStock = all(
+      Schema.Number,
+      StockRecordRow,
+      (limit) =>
+        sql`SELECT ${stockColumns} FROM stock WHERE available < low_stock_threshold
+           ORDER BY available, product_id LIMIT ${limit}`,
+    )
+
+    const stock = one(
+      Schema.String,
+      StockRecordRow,
+      (productId) => sql`SELECT ${stockColumns} FROM stock WHERE product_id = ${productId}`,
+    )
 
     /** What the product had at `at`, from the last ledger row before it; none if it did not exist yet. */
-    const stockAsOf = Effect.fn("InventoryQueries.stockAsOf")(function* (productId: string, at: Date) {
-      const rows = yield* q<{ available: number; reserved: number }>(
-        `SELECT available_after AS available, reserved_after AS reserved FROM stock_ledger
-          WHERE product_id = $1 AND created_at <= $2 ORDER BY id DESC LIMIT 1`,
-        [productId, at.toISOString()],
-      )
-      return Option.map(Option.fromNullable(rows[0]), (r) => ({
-        product_id: productId,
-        available: r.available,
-        reserved: r.reserved,
-        on_hand: r.available + r.reserved,
-        as_of: at.toISOString(),
-      }))
-    })
+    const stockAsOfQuery = one(
+      Schema.Struct({ productId: Schema.String, at: Schema.Date }),
+      StockAsOf,
+      (r) =>
+        sql`SELECT product_id, available_after AS available, reserved_after AS reserved,
+                 available_after + reserved_after AS on_hand, ${r.at}::text AS as_of
+            FROM stock_ledger WHERE product_id = ${r.productId} AND created_at <= ${r.at}::timestamptz
+           ORDER BY id DESC LIMIT 1`,
+    )
+    const stockAsOf = (productId: string, at: Date) => stockAsOfQuery({ productId, at })
 
-    const ledger = Effect.fn("InventoryQueries.ledger")(function* (
+    const ledgerQuery = all(
+      Schema.Struct({ productId: Schema.String, before: Text, limit: Schema.Number, since: Instant, until: Instant }),
+      LedgerEntryRow,
+      (r) =>
+        sql`SELECT id, product_id, movement, adjustment_type, quantity, available_before, available_after,
+                   reserved_before, reserved_after, reason, reference_id, ${utc("created_at")} AS created_at
+              FROM stock_ledger WHERE product_id = ${r.productId} AND (${r.before}::bigint IS NULL OR id < ${r.before}::bigint)
+               AND (${r.since}::timestamptz IS NULL OR created_at >= ${r.since}::timestamptz)
+               AND (${r.until}::timestamptz IS NULL OR created_at < ${r.until}::timestamptz)
+             ORDER BY stock_ledger.id DESC LIMIT ${r.limit + 1}`,
+    )
+    const ledger = (
       productId: string,
       limit: number,
       before: string | undefined,
       window: { readonly since?: Date | undefined; readonly until?: Date | undefined } = {},
-    ) {
-      const beforeId = before !== undefined && /^\d+$/.test(before) ? before : null
-      const rows = yield* q<{
-        id: string
-        product_id: string
-        movement: string
-        adjustment_type: string | null
-        quantity: number
-        available_before: number
-        available_after: number
-        reserved_before: number
-        reserved_after: number
-        reason: string | null
-        reference_id: string | null
-        created_at: string
-      }>(
-        `SELECT id::text AS id, product_id, movement, adjustment_type, quantity, available_before, available_after,
-                reserved_before, reserved_after, reason, reference_id, ${iso("created_at")}
-           FROM stock_ledger WHERE product_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
-            AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
-          ORDER BY stock_ledger.id DESC LIMIT $3`,
-        [productId, beforeId, limit + 1, window.since?.toISOString() ?? null, window.until?.toISOString() ?? null],
+    ) =>
+      Effect.map(
+        ledgerQuery({
+          productId,
+          before: before !== undefined && /^\d+$/.test(before) ? before : null,
+          limit,
+          since: window.since ?? null,
+          until: window.until ?? null,
+        }),
+        (rows) => paged(rows, limit, (last) => String(last.id)),
       )
-      const items = rows.slice(0, limit).map((r) => ({ ...r, id: Number(r.id) }))
-      return { items, next_cursor: rows.length > limit ? encodeCursor(String(items[items.length - 1]!.id)) : null }
-    })
 
     /** The reservations holding some of a product, oldest first; the cursor is the last (time, order) seen. */
-    const holders = Effect.fn("InventoryQueries.holders")(function* (
-      productId: string,
-      limit: number,
-      after: string | undefined,
-    ) {
+    const holdersQuery = all(
+      Schema.Struct({ productId: Schema.String, afterAt: Text, afterOrder: Text, limit: Schema.Number }),
+      Holder,
+      (r) =>
+        sql`SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
+                   l.quantity - l.fulfilled - l.released AS quantity, ${utc("r.created_at")} AS reserved_at,
+                   round(extract(epoch FROM now() - r.created_at)::numeric, 3)::float8 AS age_seconds,
+                   ${utc("r.expires_at")} AS expires_at
+              FROM reservation_lines l JOIN reservations r USING (order_id)
+             WHERE l.product_id = ${r.productId} AND r.status IN ('reserved', 'partially_fulfilled')
+               AND l.quantity > l.fulfilled + l.released
+               AND (${r.afterAt}::timestamptz IS NULL OR (r.created_at, r.order_id) > (${r.afterAt}::timestamptz, ${r.afterOrder}::text))
+             ORDER BY r.created_at, r.order_id LIMIT ${r.limit + 1}`,
+    )
+    const holders = (productId: string, limit: number, after: string | undefined) => {
       const [afterAt, afterOrder] = after?.includes("|") ? after.split("|", 2) : [null, null]
       const valid = afterAt !== null && !Number.isNaN(Date.parse(afterAt ?? ""))
-      const rows = yield* q<{
-        order_id: string
-        reservation_id: string | null
-        status: "reserved" | "partially_fulfilled"
-        quantity: number
-        reserved_at: string
-        age_seconds: number
-        expires_at: string | null
-      }>(
-        `SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
-                l.quantity - l.fulfilled - l.released AS quantity, ${iso("r.created_at", "reserved_at")},
-                extract(epoch FROM now() - r.created_at)::float8 AS age_seconds, ${iso("r.expires_at", "expires_at")}
-           FROM reservation_lines l JOIN reservations r USING (order_id)
-          WHERE l.product_id = $1 AND r.status IN ('reserved', 'partially_fulfilled')
-            AND l.quantity > l.fulfilled + l.released
-            AND ($2::timestamptz IS NULL OR (r.created_at, r.order_id) > ($2::timestamptz, $3::text))
-          ORDER BY r.created_at, r.order_id LIMIT $4`,
-        [productId, valid ? afterAt : null, valid ? afterOrder : null, limit + 1],
+      return Effect.map(
+        holdersQuery({
+          productId,
+          afterAt: valid ? (afterAt ?? null) : null,
+          afterOrder: valid ? (afterOrder ?? null) : null,
+          limit,
+        }),
+        (rows) => paged(rows, limit, (last) => `${last.reserved_at}|${last.order_id}`),
       )
-      const items = rows.slice(0, limit).map((r) => ({ ...r, age_seconds: Math.round(r.age_seconds * 1000) / 1000 }))
-      const last = items[items.length - 1]
-      return {
-        items,
-        next_cursor: rows.length > limit && last ? encodeCursor(`${last.reserved_at}|${last.order_id}`) : null,
-      }
-    })
+    }
 
-    const reservation = Effect.fn("InventoryQueries.reservation")(function* (orderId: string) {
-      const rows = yield* q<{
-        order_id: string
-        reservation_id: string | null
-        status: OrderStatus
-        short_product_id: string | null
-        requested_qty: number | null
-        available_qty: number | null
-        created_at: string
-        updated_at: string
-        expires_at: string | null
-        items: Array<{ product_id: string; quantity: number; held: number; fulfilled: number; released: number }> | null
-      }>(
-        `SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status, r.short_product_id, r.requested_qty,
-                r.available_qty, ${iso("r.created_at", "created_at")}, ${iso("r.updated_at", "updated_at")},
-                ${iso("r.expires_at", "expires_at")},
-                (SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity,
-                          'held', CASE WHEN r.status IN ('reserved', 'partially_fulfilled')
-                                       THEN l.quantity - l.fulfilled - l.released ELSE 0 END,
-                          'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id)
-                   FROM reservation_lines l WHERE l.order_id = r.order_id) AS items
-           FROM reservations r WHERE r.order_id = $1`,
-        [orderId],
-      )
-      return Option.map(Option.fromNullable(rows[0]), (r) => ({
-        order_id: r.order_id,
-        reservation_id: r.reservation_id,
-        status: r.status,
-        items: r.items ?? [],
-        out_of_stock:
-          r.short_product_id === null
-            ? null
-            : {
-                product_id: r.short_product_id,
-                requested_qty: r.requested_qty ?? 0,
-                available_qty: r.available_qty ?? 0,
-              },
-        expires_at: r.expires_at,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-      }))
-    })
+    const reservation = one(
+      Schema.String,
+      Reservation,
+      (orderId) =>
+        sql`SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
+                 COALESCE((SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity,
+                             'held', CASE WHEN r.status IN ('reserved', 'partially_fulfilled')
+                                          THEN l.quantity - l.fulfilled - l.released ELSE 0 END,
+                             'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id)
+                      FROM reservation_lines l WHERE l.order_id = r.order_id), '[]') AS items,
+                 CASE WHEN r.short_product_id IS NULL THEN NULL
+                      ELSE json_build_object('product_id', r.short_product_id, 'requested_qty', COALESCE(r.requested_qty, 0),
+                                             'available_qty', COALESCE(r.available_qty, 0)) END AS out_of_stock,
+                 ${utc("r.expires_at")} AS expires_at, ${utc("r.created_at")} AS created_at,
+                 ${utc("r.updated_at")} AS updated_at
+            FROM reservations r WHERE r.order_id = ${orderId}`,
+    )
 
-    const idempotentAnswer = Effect.fn("InventoryQueries.idempotentAnswer")(function* (key: string) {
-      const rows = yield* q<{ request_hash: string; response_status: number; response_body: string }>(
-        `SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE idempotency_key = $1`,
-        [key],
-      )
-      return Option.fromNullable(rows[0])
-    })
+    const idempotentAnswer = one(
+      Schema.String,
+      Answer,
+      (key) =>
+        sql`SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE idempotency_key = ${key}`,
+    )
 
     const ping = sql`SELECT 1`.pipe(Effect.asVoid)
-    const outboxBacklog = q<{ n: number }>(`SELECT count(*)::int AS n FROM outbox`, []).pipe(
-      Effect.map((r) => r[0]?.n ?? 0),
+    const backlog = one(
+      Schema.Void,
+      Schema.Struct({ n: Schema.Number }),
+      () => sql`SELECT count(*)::int AS n FROM outbox`,
     )
+    const outboxBacklog = Effect.map(backlog(undefined), Option.match({ onNone: () => 0, onSome: (r) => r.n }))
 
     return {
       page,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
-import { SqlClient } from "@effect/sql"
-import { Effect, Queue } from "effect"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Effect, Queue, Schema } from "effect"
 import type { Topics } from "../Config.js"
 import type { EventBody, EventType } from "../Domain/Events.js"
 
@@ -13,10 +13,16 @@ export interface OutboxEvent {
   readonly payload: string
 }
 
-/** An outbox row waiting to be published, with its position. */
-export interface PendingEvent extends OutboxEvent {
-  readonly id: string
-}
+/** An outbox row waiting to be published, with its position (a bigint, kept as its text). */
+const PendingEvent = Schema.Struct({
+  id: Schema.String,
+  eventId: Schema.String,
+  eventType: Schema.String,
+  topic: Schema.String,
+  key: Schema.String,
+  payload: Schema.String,
+})
+export type PendingEvent = typeof PendingEvent.Type
 
 const topicOf = (topics: Topics, type: EventType): string => {
   switch (type) {
@@ -71,6 +77,15 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
      * drop the repeat by event_id. Returns how many were published (0: none, or another
      * instance holds the lock).
      */
+    const oldestQuery = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: PendingEvent,
+      execute: (limit) =>
+        sql`SELECT id::text AS id, event_id AS "eventId", event_type AS "eventType", topic, message_key AS key, payload
+              FROM outbox ORDER BY id LIMIT ${limit}`,
+    })
+    const oldest = (limit: number) => oldestQuery(limit).pipe(Effect.catchTag("ParseError", Effect.die))
+
     const relayOnce = <E, R>(
       limit: number,
       publish: (events: ReadonlyArray<PendingEvent>) => Effect.Effect<void, E, R>,
@@ -79,27 +94,11 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
         Effect.gen(function* () {
           const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${relayLockKey}) AS locked`
           if (!lock?.locked) return 0
-          const rows = yield* sql<{
-            id: string
-            event_id: string
-            event_type: string
-            topic: string
-            message_key: string
-            payload: string
-          }>`SELECT id, event_id, event_type, topic, message_key, payload FROM outbox ORDER BY id LIMIT ${limit}`
+          const rows = yield* oldest(limit)
           if (rows.length === 0) return 0
-          yield* publish(
-            rows.map((r) => ({
-              id: r.id,
-              eventId: r.event_id,
-              eventType: r.event_type,
-              topic: r.topic,
-              key: r.message_key,
-              payload: r.payload,
-            })),
-          )
+          yield* publish(rows)
           // by id, not by range: a row committed meanwhile with a lower id has not been published yet
-          yield* sql.unsafe("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)] as never)
+          yield* sql`DELETE FROM outbox WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`
           return rows.length
         }),
       )

@@ -1,30 +1,14 @@
-import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Metric, Schedule } from "effect"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Duration, Effect, Metric, Schedule, Schema } from "effect"
 import { AppConfig } from "../Config.js"
 import { makeEvent, nowIso, Outbox } from "./Outbox.js"
+import type { Drift, ReconcileReport } from "./Records.js"
 
 // Continuous reconciliation: do the books add up? Per product, in one read of committed rows
 // (a single statement sees one snapshot, and every commit is one statement, so nothing is seen
 // half-written): the row balances (on_hand = available + reserved), the ledger's last row ends
 // at the row, and `reserved` is what active reservations still hold. It never touches an actor
 // and never writes unless asked to repair.
-
-export interface Drift {
-  readonly product_id: string
-  readonly problems: ReadonlyArray<string>
-  readonly row: { readonly available: number; readonly reserved: number; readonly on_hand: number }
-  readonly ledger: { readonly available: number; readonly reserved: number } | null
-  readonly held: number
-}
-
-export interface ReconcileReport {
-  readonly checked_at: string
-  readonly duration_ms: number
-  readonly products_checked: number
-  readonly drift: ReadonlyArray<Drift>
-  /** products corrected by this run (only when repair was asked for) */
-  readonly repaired: ReadonlyArray<string>
-}
 
 const driftProducts = Metric.gauge("inventory_reconciliation_drift_products", {
   description: "products whose books did not add up at the last reconciliation",
@@ -33,8 +17,34 @@ const lastRun = Metric.gauge("inventory_reconciliation_last_run_timestamp_second
   description: "when the last reconciliation finished (unix seconds)",
 })
 
-const checkStatement = `
-SELECT s.product_id, s.available, s.reserved, s.on_hand,
+/** A product whose books may not add up, as the check reads it. */
+const CheckedRow = Schema.Struct({
+  product_id: Schema.String,
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+  ledger_available: Schema.NullOr(Schema.Number),
+  ledger_reserved: Schema.NullOr(Schema.Number),
+  held: Schema.Number,
+})
+const Held = Schema.Struct({
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+  held: Schema.Number,
+})
+
+export class Reconciliation extends Effect.Service<Reconciliation>()("Reconciliation", {
+  scoped: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const outbox = yield* Outbox
+    const config = yield* AppConfig
+    let last: ReconcileReport | undefined
+
+    const suspects = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: CheckedRow,
+      execute: () => sql`SELECT s.product_id, s.available, s.reserved, s.on_hand,
        g.available_after AS ledger_available, g.reserved_after AS ledger_reserved, COALESCE(h.held, 0)::int AS held
   FROM stock s
   LEFT JOIN LATERAL (SELECT available_after, reserved_after FROM stock_ledger l
@@ -44,27 +54,28 @@ SELECT s.product_id, s.available, s.reserved, s.on_hand,
               WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY l.product_id) h USING (product_id)
  WHERE s.on_hand <> s.available + s.reserved OR g.available_after IS NULL
     OR g.available_after <> s.available OR g.reserved_after <> s.reserved OR s.reserved <> COALESCE(h.held, 0)
- ORDER BY s.product_id`
-
-export class Reconciliation extends Effect.Service<Reconciliation>()("Reconciliation", {
-  scoped: Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const outbox = yield* Outbox
-    const config = yield* AppConfig
-    let last: ReconcileReport | undefined
+ ORDER BY s.product_id`,
+    })
+    const counted = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: Schema.Struct({ checked: Schema.Number }),
+      execute: () => sql`SELECT count(*)::int AS checked FROM stock`,
+    })
+    const heldNow = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: Held,
+      execute: (productId) => sql`
+            SELECT s.available, s.reserved, s.on_hand,
+                   COALESCE((SELECT sum(l.quantity - l.fulfilled - l.released) FROM reservation_lines l
+                              JOIN reservations r USING (order_id)
+                             WHERE l.product_id = s.product_id AND r.status IN ('reserved', 'partially_fulfilled')), 0)::int AS held
+              FROM stock s WHERE s.product_id = ${productId} FOR UPDATE`,
+    })
 
     const check = Effect.gen(function* () {
       const started = performance.now()
-      const rows = yield* sql.unsafe<{
-        product_id: string
-        available: number
-        reserved: number
-        on_hand: number
-        ledger_available: number | null
-        ledger_reserved: number | null
-        held: number
-      }>(checkStatement)
-      const [{ checked } = { checked: 0 }] = yield* sql<{ checked: number }>`SELECT count(*)::int AS checked FROM stock`
+      const rows = yield* suspects(undefined)
+      const [{ checked } = { checked: 0 }] = yield* counted(undefined)
       const drift = rows.map((r): Drift => {
         const problems: Array<string> = []
         if (r.on_hand !== r.available + r.reserved) problems.push("on_hand is not available + reserved")
@@ -94,13 +105,9 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
     const repairOne = (d: Drift) =>
       sql.withTransaction(
         Effect.gen(function* () {
-          const [row] = yield* sql<{ available: number; reserved: number; on_hand: number; held: number }>`
-            SELECT s.available, s.reserved, s.on_hand,
-                   COALESCE((SELECT sum(l.quantity - l.fulfilled - l.released) FROM reservation_lines l
-                              JOIN reservations r USING (order_id)
-                             WHERE l.product_id = s.product_id AND r.status IN ('reserved', 'partially_fulfilled')), 0)::int AS held
-              FROM stock s WHERE s.product_id = ${d.product_id} FOR UPDATE`
-          if (row === undefined) return
+          const found = yield* heldNow(d.product_id)
+          if (found._tag === "None") return
+          const row = found.value
           const onHand = Math.max(row.on_hand, row.held)
           const available = onHand - row.held
           const quantity = onHand - row.on_hand

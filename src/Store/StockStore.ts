@@ -1,10 +1,11 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Effect } from "effect"
+import { Data, Effect, Schema } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { StockLevel } from "../Domain/Stock.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
 import type { OutboxEvent } from "./Outbox.js"
+import { BigintColumn, ReservationStatus } from "./Records.js"
 
 export interface StockRow extends StockLevel {
   readonly productId: ProductId
@@ -15,14 +16,7 @@ export interface StockRow extends StockLevel {
   readonly safetyStock: number
 }
 
-export type OrderStatus =
-  | "reserved"
-  | "partially_fulfilled"
-  | "fulfilled"
-  | "released"
-  | "expired"
-  | "rejected"
-  | "cancelled_before_create"
+export type OrderStatus = ReservationStatus
 
 /** A reservation that still holds stock: cancelling, expiring or fulfilling it moves its lines. */
 export const isHeld = (status: KnownOrder["status"]): boolean =>
@@ -124,49 +118,99 @@ export class CommitConflict extends Data.TaggedError("CommitConflict")<{
   readonly productIds: ReadonlyArray<string>
 }> {}
 
-type Param = string | number | boolean | null | ReadonlyArray<string | number | boolean | null>
+/** A stock row as the engine loads it (the same columns whether read directly or inside a JSON document). */
+const StockColumns = Schema.Struct({
+  product_id: Schema.String,
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+  low_stock_threshold: Schema.Number,
+  location: Schema.NullOr(Schema.String),
+  version: BigintColumn,
+  safety_stock: Schema.Number,
+})
 
-const rowToStock = (r: {
-  product_id: string
-  available: number
-  reserved: number
-  on_hand: number
-  low_stock_threshold: number
-  location: string | null
-  version: string | number
-  safety_stock: number
-}): StockRow => ({
+const rowToStock = (r: typeof StockColumns.Type): StockRow => ({
   productId: r.product_id as ProductId,
   available: r.available,
   reserved: r.reserved,
   onHand: r.on_hand,
   threshold: r.low_stock_threshold,
   location: r.location,
-  version: Number(r.version),
+  version: r.version,
   safetyStock: r.safety_stock,
+})
+
+/** What `lookup` reads in one round trip: four JSON documents, each decoded by its schema. */
+const LookupRow = Schema.Struct({
+  /** recorded orders: [order id, status, reservation id, due time (ms), fulfilment ids decided] */
+  orders: Schema.parseJson(
+    Schema.Array(
+      Schema.Tuple(
+        Schema.String,
+        ReservationStatus,
+        Schema.NullOr(Schema.String),
+        Schema.NullOr(Schema.Number),
+        Schema.Array(Schema.String),
+      ),
+    ),
+  ),
+  /** fulfilments refused before their order was seen: [order id, fulfilment id] */
+  stray: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String))),
+  /** what held orders still hold: [order id, product id, quantity] */
+  lines: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String, Schema.Number))),
+  stock: Schema.parseJson(Schema.Array(StockColumns)),
 })
 
 /** The engine's view of PostgreSQL: batched loads and one set-based transaction per commit. */
 export class StockStore extends Effect.Service<StockStore>()("StockStore", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const q = <A extends object>(text: string, params: ReadonlyArray<Param>) =>
-      sql.unsafe<A>(text, params as never) as Effect.Effect<ReadonlyArray<A>, SqlError>
 
+    const loadStockQuery = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: StockColumns,
+      execute: (ids) =>
+        sql`SELECT product_id, available, reserved, on_hand, low_stock_threshold, location, version, safety_stock
+              FROM stock WHERE product_id = ANY(${ids}::text[])`,
+    })
     const loadStock = Effect.fn("StockStore.loadStock")(function* (ids: ReadonlyArray<ProductId>) {
       if (ids.length === 0) return []
-      const rows = yield* q<Parameters<typeof rowToStock>[0]>(
-        `SELECT product_id, available, reserved, on_hand, low_stock_threshold, location, version, safety_stock
-           FROM stock WHERE product_id = ANY($1::text[])`,
-        [ids],
-      )
+      const rows = yield* loadStockQuery(ids).pipe(Effect.catchTag("ParseError", Effect.die))
       return rows.map(rowToStock)
+    })
+
+    const lookupQuery = SqlSchema.single({
+      Request: Schema.Struct({
+        orderIds: Schema.Array(Schema.String),
+        productIds: Schema.Array(Schema.String),
+        fulfilling: Schema.Array(Schema.String),
+      }),
+      Result: LookupRow,
+      execute: ({ orderIds, productIds, fulfilling }) =>
+        sql`SELECT
+           (SELECT coalesce(json_agg(json_build_array(r.order_id, r.status, r.reservation_id,
+                      (extract(epoch FROM r.expires_at) * 1000)::bigint,
+                      (SELECT coalesce(json_agg(f.fulfillment_id), '[]') FROM fulfillments f WHERE f.order_id = r.order_id))), '[]')
+              FROM reservations r WHERE r.order_id = ANY(${orderIds}::text[]))::text AS orders,
+           (SELECT coalesce(json_agg(json_build_array(f.order_id, f.fulfillment_id)), '[]')
+              FROM fulfillments f WHERE f.order_id = ANY(${fulfilling}::text[])
+               AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
+           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity - l.fulfilled - l.released)
+                      ORDER BY l.order_id, l.product_id), '[]')
+              FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
+             WHERE r.order_id = ANY(${orderIds}::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
+               AND l.quantity > l.fulfilled + l.released)::text AS lines,
+           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
+                        'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
+                        'version', version::text, 'safety_stock', safety_stock)), '[]')
+              FROM stock WHERE product_id = ANY(${productIds}::text[]))::text AS stock`,
     })
 
     /**
      * What deciding a chunk needs from PostgreSQL, in one round trip: the orders already recorded
      * (with what those still held hold per line: a cancellation releases exactly that; their due
-     * time and the fulfilments decided for them) and the stock rows of the products not in memory yet. Rows travel as JSON arrays, parsed natively.
+     * time and the fulfilments decided for them) and the stock rows of the products not in memory yet.
      */
     const lookup = Effect.fn("StockStore.lookup")(function* (
       orderIds: ReadonlyArray<OrderId>,
@@ -176,40 +220,27 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
     ) {
       const known = new Map<OrderId, KnownOrder>()
       if (orderIds.length === 0 && productIds.length === 0) return { known, stock: [] as Array<StockRow> }
-      const [row] = yield* q<{ orders: string; stray: string; lines: string; stock: string }>(
-        `SELECT
-           (SELECT coalesce(json_agg(json_build_array(r.order_id, r.status, r.reservation_id,
-                      (extract(epoch FROM r.expires_at) * 1000)::bigint,
-                      (SELECT coalesce(json_agg(f.fulfillment_id), '[]') FROM fulfillments f WHERE f.order_id = r.order_id))), '[]')
-              FROM reservations r WHERE r.order_id = ANY($1::text[]))::text AS orders,
-           (SELECT coalesce(json_agg(json_build_array(f.order_id, f.fulfillment_id)), '[]')
-              FROM fulfillments f WHERE f.order_id = ANY($3::text[])
-               AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
-           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity - l.fulfilled - l.released)
-                      ORDER BY l.order_id, l.product_id), '[]')
-              FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
-             WHERE r.order_id = ANY($1::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
-               AND l.quantity > l.fulfilled + l.released)::text AS lines,
-           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
-                        'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
-                        'version', version, 'safety_stock', safety_stock)), '[]')
-              FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`,
-        [orderIds, productIds, fulfilling],
+      const row = yield* lookupQuery({ orderIds, productIds, fulfilling }).pipe(
+        Effect.catchTags({ ParseError: Effect.die, NoSuchElementException: Effect.die }),
       )
       const lines = new Map<string, Array<Line>>()
-      for (const [orderId, productId, quantity] of JSON.parse(row!.lines) as Array<[string, ProductId, number]>) {
+      for (const [orderId, productId, quantity] of row.lines) {
         const list = lines.get(orderId) ?? []
-        list.push({ productId, quantity })
+        list.push({ productId: productId as ProductId, quantity })
         lines.set(orderId, list)
       }
-      for (const [orderId, status, reservationId, expiresAt, fulfillments] of JSON.parse(row!.orders) as Array<
-        [OrderId, OrderStatus, string | null, number | null, Array<string>]
-      >) {
-        known.set(orderId, { status, reservationId, lines: lines.get(orderId) ?? [], expiresAt, fulfillments })
+      for (const [orderId, status, reservationId, expiresAt, fulfillments] of row.orders) {
+        known.set(orderId as OrderId, {
+          status,
+          reservationId,
+          lines: lines.get(orderId) ?? [],
+          expiresAt,
+          fulfillments,
+        })
       }
-      for (const [orderId, fulfillmentId] of JSON.parse(row!.stray) as Array<[OrderId, string]>) {
-        const seen = known.get(orderId)
-        known.set(orderId, {
+      for (const [orderId, fulfillmentId] of row.stray) {
+        const seen = known.get(orderId as OrderId)
+        known.set(orderId as OrderId, {
           status: "unseen",
           reservationId: null,
           lines: [],
@@ -217,16 +248,19 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
           fulfillments: [...(seen?.fulfillments ?? []), fulfillmentId],
         })
       }
-      // the same row shape as loadStock, parsed the same way
-      const stock = (JSON.parse(row!.stock) as Array<Parameters<typeof rowToStock>[0]>).map(rowToStock)
-      return { known, stock }
+      return { known, stock: row.stock.map(rowToStock) }
     })
 
     // Bulk rows travel as JSON documents: JSON.stringify is native and fast, where pg's array
     // literals escape every element in JavaScript.
     const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> => {
       const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
-      return q<{ versions: string }>(commitStatement, commitParams(sorted)).pipe(
+      return (
+        sql.unsafe(commitStatement, commitParams(sorted) as never) as Effect.Effect<
+          ReadonlyArray<{ versions: string }>,
+          SqlError
+        >
+      ).pipe(
         Effect.map(([row]) => {
           const versions = new Map<ProductId, number>()
           for (const p of sorted.products) if (p.create !== undefined) versions.set(p.productId, 1)
