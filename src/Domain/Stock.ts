@@ -7,7 +7,8 @@ export interface StockLevel {
   readonly onHand: number
 }
 
-export class InsufficientStock extends Data.TaggedClass("InsufficientStock")<{
+/** Fewer units available than asked for (a reservation, or a removal). */
+export class Shortfall extends Data.TaggedClass("Shortfall")<{
   readonly requested: number
   readonly available: number
 }> {}
@@ -29,10 +30,10 @@ export const isValid = (s: StockLevel): boolean =>
   s.onHand === s.available + s.reserved
 
 /** Moves `quantity` from available to reserved, or says how much is available. */
-export const reserve = (s: StockLevel, quantity: number): Either.Either<StockLevel, InsufficientStock> =>
+export const reserve = (s: StockLevel, quantity: number): Either.Either<StockLevel, Shortfall> =>
   quantity <= s.available
     ? Either.right({ available: s.available - quantity, reserved: s.reserved + quantity, onHand: s.onHand })
-    : Either.left(new InsufficientStock({ requested: quantity, available: s.available }))
+    : Either.left(new Shortfall({ requested: quantity, available: s.available }))
 
 /** Moves `quantity` back from reserved to available. */
 export const release = (s: StockLevel, quantity: number): Either.Either<StockLevel, ReleaseExceedsReserved> =>
@@ -47,10 +48,10 @@ export const fulfil = (s: StockLevel, quantity: number): Either.Either<StockLeve
     : Either.left(new ReleaseExceedsReserved({ requested: quantity, reserved: s.reserved }))
 
 /** Adds (or, negative, removes) units on hand; never takes what is reserved. */
-export const adjust = (s: StockLevel, delta: number): Either.Either<StockLevel, InsufficientStock> =>
+export const adjust = (s: StockLevel, delta: number): Either.Either<StockLevel, Shortfall> =>
   s.available + delta >= 0
     ? Either.right({ available: s.available + delta, reserved: s.reserved, onHand: s.onHand + delta })
-    : Either.left(new InsufficientStock({ requested: -delta, available: s.available }))
+    : Either.left(new Shortfall({ requested: -delta, available: s.available }))
 
 /** True once per crossing: from at-or-above the threshold to below it. */
 export const crossesBelow = (before: StockLevel, after: StockLevel, threshold: number): boolean =>

@@ -4,9 +4,10 @@ import * as Stock from "../Domain/Stock.js"
 import type { CommitBatch, LedgerRow, ProductWrite, StockStore } from "../Store/StockStore.js"
 import { type Decision, ledgerInCommitOrder } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
+import { StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
-import { type ProductCell, StaleGeneration, settle } from "./ProductActor.js"
+import { type ProductCell, settle } from "./ProductActor.js"
 
 interface Entry {
   readonly generation: Generation

@@ -2,6 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { KnownOrder, StockRow } from "../Store/StockStore.js"
+import { StaleGeneration } from "./Errors.js"
 import * as Pending from "./Pending.js"
 import * as ProductActor from "./ProductActor.js"
 
@@ -11,7 +12,7 @@ export type OrderSlot =
   | ({
       readonly _tag: "Decided"
       /** the decision taken in this generation, until it is durable (a repeat of the message waits for it) */
-      pending?: Pending.Pending<void, ProductActor.StaleGeneration>
+      pending?: Pending.Pending<void, StaleGeneration>
     } & KnownOrder)
 
 export interface GenerationDeps {
@@ -67,7 +68,7 @@ export class Generation {
   readonly send = <A, E>(
     productId: ProductId,
     make: (reply: ProductActor.Reply<A, E>) => ProductActor.Command,
-  ): Effect.Effect<A, E | ProductActor.StaleGeneration | SqlError> =>
+  ): Effect.Effect<A, E | StaleGeneration | SqlError> =>
     Effect.suspend(() => {
       const actor = this.actors.get(productId)
       if (this.closed || actor === undefined || !ProductActor.isFree(actor)) return this.post(productId, make)
@@ -93,10 +94,10 @@ export class Generation {
   private readonly post = <A, E>(
     productId: ProductId,
     make: (reply: ProductActor.Reply<A, E>) => ProductActor.Command,
-  ): Effect.Effect<A, E | ProductActor.StaleGeneration | SqlError> =>
-    Effect.async<A, E | ProductActor.StaleGeneration | SqlError>((resume) => {
+  ): Effect.Effect<A, E | StaleGeneration | SqlError> =>
+    Effect.async<A, E | StaleGeneration | SqlError>((resume) => {
       // lookup and post in one synchronous step: a sweep can never remove the actor in between
-      if (this.closed) return resume(Effect.fail(new ProductActor.StaleGeneration()))
+      if (this.closed) return resume(Effect.fail(new StaleGeneration()))
       const actor = this.actors.get(productId)
       if (actor === undefined) return resume(Effect.zipRight(this.ensure([productId]), this.send(productId, make)))
       const { mailboxCapacity } = this.deps

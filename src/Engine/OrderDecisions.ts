@@ -5,8 +5,9 @@ import type { OrderCreated, OrderFulfilled } from "../Domain/Orders.js"
 import { makeEvent, nowIso, type OutboxEvent } from "../Store/Outbox.js"
 import type { KnownOrder, OrderStatus } from "../Store/StockStore.js"
 import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
+import type { LineShort } from "./Errors.js"
 import type { SagaLine } from "./OrderSaga.js"
-import type { LineShort, Move } from "./ProductActor.js"
+import type { Move } from "./ProductActor.js"
 
 // What an order message decides, as the rows and events to commit together: plain functions
 // over what the actors answered (the engine runs the saga and remembers the outcome).

@@ -10,6 +10,7 @@ import type { OutboxEvent } from "../Store/Outbox.js"
 import { isHeld, type KnownOrder } from "../Store/StockStore.js"
 import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
+import { type InconsistentMemory, StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import {
   cancelledBeforeCreateDecision,
@@ -22,8 +23,7 @@ import {
 } from "./OrderDecisions.js"
 import { fulfilAll, releaseAll, reserveAll } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
-import type { InconsistentMemory, Move } from "./ProductActor.js"
-import { StaleGeneration } from "./ProductActor.js"
+import type { Move } from "./ProductActor.js"
 
 /** What the engine decides: a message from an order topic, or one the service gives itself. */
 export type EngineMessage =

@@ -1,8 +1,9 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Exit, Scope } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
+import type { InconsistentMemory, LineShort, StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
-import type { InconsistentMemory, LineShort, Move, StaleGeneration } from "./ProductActor.js"
+import type { Move } from "./ProductActor.js"
 
 export interface SagaLine {
   readonly productId: ProductId

@@ -1,7 +1,15 @@
-import { Data, Effect, Either } from "effect"
+import { Effect, Either } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
 import type { StockRow } from "../Store/StockStore.js"
+import {
+  InconsistentMemory,
+  LineShort,
+  NotEnoughToRemove,
+  StaleGeneration,
+  StockMoved,
+  UnknownProduct,
+} from "./Errors.js"
 
 /**
  * What one actor knows about its product. `version` is the row version the database has
@@ -58,34 +66,6 @@ export interface Move {
 }
 
 let applied = 0
-
-/** The generation this command was sent in was discarded after a failed commit: decide again. */
-export class StaleGeneration extends Data.TaggedError("StaleGeneration") {}
-
-/** A line that cannot be reserved; `cell` is checked at commit so the refusal rests on current stock. */
-// An expected outcome, not a fault: a plain tagged value (no stack trace to capture).
-export class LineShort extends Data.TaggedClass("LineShort")<{
-  readonly cell: ProductCell
-  readonly requested: number
-  readonly available: number
-}> {}
-
-export class NotEnoughToRemove extends Data.TaggedError("NotEnoughToRemove")<{
-  readonly cell: ProductCell
-  readonly requested: number
-  readonly available: number
-}> {}
-
-/** A count taken when on hand was `expected`; it is `onHand` now (stock moved since). */
-export class StockMoved extends Data.TaggedError("StockMoved")<{
-  readonly onHand: number
-  readonly expected: number
-}> {}
-
-/** Memory disagrees with itself (release of more than is reserved): the generation must be reloaded. */
-export class InconsistentMemory extends Data.TaggedError("InconsistentMemory")<{ readonly productId: ProductId }> {}
-
-export class UnknownProduct extends Data.TaggedError("UnknownProduct")<{ readonly productId: ProductId }> {}
 
 export interface Definition {
   readonly initialQuantity: number

@@ -1,6 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Schedule } from "effect"
-import type { InconsistentMemory, StaleGeneration } from "./ProductActor.js"
+import type { InconsistentMemory, StaleGeneration } from "./Errors.js"
 
 /**
  * Failures that mean "decide again": memory was discarded (StaleGeneration) or disagrees with itself

@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Effect, Metric, type Schedule } from "effect"
+import { Effect, Metric, type Schedule } from "effect"
 import type { Topics } from "../Config.js"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
@@ -7,17 +7,18 @@ import { makeEvent, nowIso, type OutboxEvent } from "../Store/Outbox.js"
 import type { IdempotencyRow } from "../Store/StockStore.js"
 import { type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
+import {
+  AlreadyApplied,
+  BulkRefused,
+  type LineRefused,
+  type NotEnoughToRemove,
+  type StaleGeneration,
+  type StockMoved,
+  type UnknownProduct,
+} from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
-import type {
-  Definition,
-  Move,
-  NotEnoughToRemove,
-  ProductCell,
-  StaleGeneration,
-  StockMoved,
-  UnknownProduct,
-} from "./ProductActor.js"
+import type { Definition, Move, ProductCell } from "./ProductActor.js"
 import { isRetryable, type Retryable } from "./Retryable.js"
 
 export interface StockSnapshot extends Stock.StockLevel {
@@ -55,9 +56,6 @@ export interface BulkSnapshot extends AdjustedSnapshot {
   readonly before: StockSnapshot
 }
 
-/** The request's idempotency key was used meanwhile: its stored answer is the answer. */
-export class AlreadyApplied extends Data.TaggedError("AlreadyApplied") {}
-
 const snapshot = (cell: ProductCell, level: Stock.StockLevel): StockSnapshot => ({
   productId: cell.productId,
   available: level.available,
@@ -76,14 +74,6 @@ interface Deps {
   /** memory can no longer be trusted: reload it from PostgreSQL */
   readonly discard: (generation: Generation, reason: string) => void
 }
-
-/** A line of a bulk request that cannot be applied (nothing of the request is). */
-export interface LineRefused {
-  readonly index: number
-  readonly error: NotEnoughToRemove | StockMoved | UnknownProduct
-}
-
-export class BulkRefused extends Data.TaggedError("BulkRefused")<{ readonly lines: ReadonlyArray<LineRefused> }> {}
 
 /** Manual stock writes (HTTP), serialized with reservations by going through the product's actor. */
 export const makeStockWrites = ({ topics, current, submit, retry, discard }: Deps) => {

@@ -1,4 +1,4 @@
-import { Data, Effect, LogLevel, Option, Redacted, Runtime, Schedule } from "effect"
+import { Effect, LogLevel, Option, Redacted, Runtime, Schedule } from "effect"
 import {
   Kafka,
   type KafkaConfig,
@@ -10,6 +10,7 @@ import {
 } from "kafkajs"
 import { AppConfig, type AppConfigShape } from "../Config.js"
 import { compressionTypes } from "./Codecs.js"
+import { KafkaError } from "./Errors.js"
 import "./TimerWarning.js"
 
 // kafkajs logs through its own hook: its warnings and errors go through the Effect logger (the same
@@ -48,9 +49,6 @@ const logCreator =
       Effect.logWithLevel(level, `kafkajs ${entry.namespace}: ${message}`).pipe(Effect.annotateLogs(rest)),
     )
   }
-
-/** A Kafka operation failed: what was attempted, and why (kafkajs's error as the cause). */
-export class KafkaError extends Data.TaggedError("KafkaError")<{ readonly message: string; readonly cause: unknown }> {}
 
 /** Runs a kafkajs promise; a rejection is a KafkaError saying what was being done. */
 export const kafkaCall = <A>(doing: string, run: () => Promise<A>): Effect.Effect<A, KafkaError> =>

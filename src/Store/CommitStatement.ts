@@ -13,6 +13,24 @@ import type { CommitBatch, LineChange, OrderInsert, OrderUpdate } from "./StockS
  * inserted and moved on in the same batch is therefore inserted as it ends up, and several moves of
  * one recorded order are folded into one (see `commitParams`).
  */
+/**
+ * The one "row count off ⇒ conflict" check: `cte` must have touched `expected` rows, or the statement
+ * aborts naming `reason` and, when `missing` says where to look, the keys it did not touch.
+ */
+const rowCount = (
+  cte: string,
+  expected: string,
+  reason: string,
+  missing?: { readonly rows: string; readonly key: string; readonly returned: string },
+) => {
+  const keys =
+    missing === undefined
+      ? "NULL"
+      : `(SELECT string_agg(d.${missing.key}, ',') FROM json_to_recordset(${missing.rows}::json) AS d(${missing.key} text)
+             WHERE d.${missing.key} NOT IN (SELECT ${missing.returned} FROM ${cte}))`
+  return `WHEN (SELECT count(*) FROM ${cte}) <> ${expected} THEN inventory_commit_conflict('${reason}', ${keys})`
+}
+
 export const commitStatement = `
 WITH appeared AS (
   SELECT product_id FROM stock WHERE product_id = ANY($1::text[])
@@ -69,18 +87,12 @@ WITH appeared AS (
 SELECT CASE
          WHEN EXISTS (SELECT 1 FROM appeared) THEN inventory_commit_conflict('product created elsewhere',
            (SELECT string_agg(product_id, ',') FROM appeared))
-         WHEN (SELECT count(*) FROM updated) <> $10 THEN inventory_commit_conflict('stock version changed',
-           (SELECT string_agg(d.p, ',') FROM json_to_recordset($3::json) AS d(p text)
-             WHERE d.p NOT IN (SELECT product_id FROM updated)))
-         WHEN (SELECT count(*) FROM orders) <> $11 THEN inventory_commit_conflict('order already decided elsewhere',
-           (SELECT string_agg(d.o, ',') FROM json_to_recordset($4::json) AS d(o text)
-             WHERE d.o NOT IN (SELECT order_id FROM orders)))
-         WHEN (SELECT count(*) FROM moved) <> $12 THEN inventory_commit_conflict('reservation already moved on elsewhere',
-           (SELECT string_agg(d.o, ',') FROM json_to_recordset($6::json) AS d(o text)
-             WHERE d.o NOT IN (SELECT order_id FROM moved)))
-         WHEN (SELECT count(*) FROM line_moves) <> $16 THEN inventory_commit_conflict('reservation lines changed elsewhere', NULL)
-         WHEN (SELECT count(*) FROM fulfilments) <> $17 THEN inventory_commit_conflict('fulfilment already decided elsewhere', NULL)
-         WHEN (SELECT count(*) FROM idempotency) <> $13 THEN inventory_commit_conflict('idempotency key already used', NULL)
+         ${rowCount("updated", "$10", "stock version changed", { rows: "$3", key: "p", returned: "product_id" })}
+         ${rowCount("orders", "$11", "order already decided elsewhere", { rows: "$4", key: "o", returned: "order_id" })}
+         ${rowCount("moved", "$12", "reservation already moved on elsewhere", { rows: "$6", key: "o", returned: "order_id" })}
+         ${rowCount("line_moves", "$16", "reservation lines changed elsewhere")}
+         ${rowCount("fulfilments", "$17", "fulfilment already decided elsewhere")}
+         ${rowCount("idempotency", "$13", "idempotency key already used")}
          ELSE true
        END AS ok,
        (SELECT coalesce(json_agg(json_build_array(product_id, version)), '[]') FROM updated)::text AS versions`

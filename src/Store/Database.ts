@@ -3,9 +3,10 @@ import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Data, Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { AppConfig } from "../Config.js"
+import { DatabaseUnavailable } from "./Errors.js"
 
 const migrationsDir = fileURLToPath(new URL("../../migrations/", import.meta.url))
 
@@ -51,12 +52,6 @@ export const ensureDatabase = (url: Redacted.Redacted<string>, ssl = false) =>
     },
     catch: (cause) => new DatabaseUnavailable({ reason: messageOf(cause) }),
   })
-
-export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")<{ readonly reason: string }> {
-  override get message() {
-    return `cannot reach or create the database in DATABASE_URL: ${this.reason}`
-  }
-}
 
 const messageOf = (cause: unknown): string =>
   cause instanceof AggregateError && cause.errors.length > 0

@@ -81,8 +81,9 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
       Request: Schema.Number,
       Result: PendingEvent,
       execute: (limit) =>
+        // ordered by the bigint column, not by its text alias
         sql`SELECT id::text AS id, event_id AS "eventId", event_type AS "eventType", topic, message_key AS key, payload
-              FROM outbox ORDER BY id LIMIT ${limit}`,
+              FROM outbox ORDER BY outbox.id LIMIT ${limit}`,
     })
     const oldest = (limit: number) => oldestQuery(limit).pipe(Effect.catchTag("ParseError", Effect.die))
 

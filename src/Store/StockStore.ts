@@ -1,9 +1,10 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { StockLevel } from "../Domain/Stock.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
+import { CommitConflict } from "./Errors.js"
 import type { OutboxEvent } from "./Outbox.js"
 import { BigintColumn, ReservationStatus } from "./Records.js"
 
@@ -111,12 +112,6 @@ export interface CommitBatch {
   readonly outbox: ReadonlyArray<OutboxEvent>
   readonly idempotency: ReadonlyArray<IdempotencyRow>
 }
-
-/** Someone else changed what this batch was decided against: reload and decide again. */
-export class CommitConflict extends Data.TaggedError("CommitConflict")<{
-  readonly reason: string
-  readonly productIds: ReadonlyArray<string>
-}> {}
 
 /** A stock row as the engine loads it (the same columns whether read directly or inside a JSON document). */
 const StockColumns = Schema.Struct({

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest"
 import type { OrderId } from "../../src/Domain/Ids.js"
 import type { OrderMessage } from "../../src/Domain/Orders.js"
 import type { DecidedChunk } from "../../src/Engine/Engine.js"
+import { StaleGeneration } from "../../src/Engine/Errors.js"
 import * as Pending from "../../src/Engine/Pending.js"
-import { StaleGeneration } from "../../src/Engine/ProductActor.js"
 import { partitionPipeline } from "../../src/Kafka/PartitionPipeline.js"
 
 // The pipeline between one partition's chunks and the engine, with an engine whose commits the

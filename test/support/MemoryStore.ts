@@ -1,10 +1,10 @@
 import { Effect, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import type { StockLevel } from "../../src/Domain/Stock.js"
+import { CommitConflict } from "../../src/Store/Errors.js"
 import { Outbox } from "../../src/Store/Outbox.js"
 import {
   type CommitBatch,
-  CommitConflict,
   type KnownOrder,
   type LedgerRow,
   type OrderStatus,

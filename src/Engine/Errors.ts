@@ -1,0 +1,45 @@
+import { Data } from "effect"
+import type { ProductId } from "../Domain/Ids.js"
+import type { ProductCell } from "./ProductActor.js"
+
+// The engine's failures, in one place. Expected outcomes that are not faults (a line short of
+// stock) are plain tagged values without a stack trace.
+
+/** The generation this command was sent in was discarded after a failed commit: decide again. */
+export class StaleGeneration extends Data.TaggedError("StaleGeneration") {}
+
+/** A line that cannot be reserved; `cell` is checked at commit so the refusal rests on current stock. */
+// An expected outcome, not a fault: a plain tagged value (no stack trace to capture).
+export class LineShort extends Data.TaggedClass("LineShort")<{
+  readonly cell: ProductCell
+  readonly requested: number
+  readonly available: number
+}> {}
+
+export class NotEnoughToRemove extends Data.TaggedError("NotEnoughToRemove")<{
+  readonly cell: ProductCell
+  readonly requested: number
+  readonly available: number
+}> {}
+
+/** A count taken when on hand was `expected`; it is `onHand` now (stock moved since). */
+export class StockMoved extends Data.TaggedError("StockMoved")<{
+  readonly onHand: number
+  readonly expected: number
+}> {}
+
+/** Memory disagrees with itself (release of more than is reserved): the generation must be reloaded. */
+export class InconsistentMemory extends Data.TaggedError("InconsistentMemory")<{ readonly productId: ProductId }> {}
+
+export class UnknownProduct extends Data.TaggedError("UnknownProduct")<{ readonly productId: ProductId }> {}
+
+/** The request's idempotency key was used meanwhile: its stored answer is the answer. */
+export class AlreadyApplied extends Data.TaggedError("AlreadyApplied") {}
+
+/** A line of a bulk request that cannot be applied (nothing of the request is). */
+export interface LineRefused {
+  readonly index: number
+  readonly error: NotEnoughToRemove | StockMoved | UnknownProduct
+}
+
+export class BulkRefused extends Data.TaggedError("BulkRefused")<{ readonly lines: ReadonlyArray<LineRefused> }> {}
