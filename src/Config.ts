@@ -131,6 +131,11 @@ export const AppConfigSchema = Config.all({
     /** how often the books are checked (stock rows, ledger, reservations) */
     reconcileIntervalSeconds: positiveInt("RECONCILE_INTERVAL_SECONDS", 300),
   }),
+  /** traces go out over OTLP/HTTP when an endpoint is set (the standard OpenTelemetry variables) */
+  tracing: Config.all({
+    endpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
+    serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("inventory-service")),
+  }),
   // any case; "warn" (the spelling most tools use) means warning
   logLevel: named(
     "LOG_LEVEL",

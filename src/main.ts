@@ -3,6 +3,7 @@ import { Cause, Console, Effect, Layer, Logger, LogLevel } from "effect"
 import { AppConfig, describeConfigError, isConfigError } from "./Config.js"
 import { exitOnFailure } from "./Fatal.js"
 import { ServiceLive } from "./Service.js"
+import { TracingLive } from "./Tracing.js"
 
 const LoggingLive = Layer.unwrapEffect(
   AppConfig.pipe(
@@ -19,6 +20,7 @@ function capitalize(level: string): LogLevel.Literal {
 const program = Layer.launch(ServiceLive).pipe(
   // a start-up failure (or a later fatal one) ends the service with one clear line and exit code 1
   Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : exitOnFailure(cause))),
+  Effect.provide(TracingLive),
   Effect.provide(LoggingLive),
   Effect.provide(AppConfig.Default),
   Effect.catchIf(isConfigError, (error) =>

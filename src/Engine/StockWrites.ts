@@ -90,13 +90,16 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
       )
 
   // StaleGeneration and database errors are retried (the schedule knows which); refusals are not.
+  // One span per write, retries included.
   const durably = <A, E extends { readonly _tag: string }>(
+    span: string,
     body: (generation: Generation) => Effect.Effect<A, E | Retryable>,
   ): Effect.Effect<A, Exclude<E, Retryable>> =>
     Effect.suspend(() => body(current())).pipe(
       Effect.retry(retry),
       // the schedule retries these for as long as it takes; if one escapes, it is a bug
       Effect.catchIf((e: E | Retryable): e is Retryable => isRetryable(e), Effect.die),
+      Effect.withSpan(span),
     )
 
   /**
@@ -141,23 +144,25 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
     })
 
   const adjust = (input: Adjustment) =>
-    durably<AdjustedSnapshot, NotEnoughToRemove | StockMoved | UnknownProduct | AlreadyApplied>((generation) =>
-      Effect.gen(function* () {
-        if (input.idempotency && (yield* input.idempotency.alreadyDone)) return yield* new AlreadyApplied()
-        const after = yield* applyAndCommit(
-          generation,
-          generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
-            input.productId,
-            (reply) => ({ _tag: "Adjust", change: input.quantity, expectedOnHand: input.expectedOnHand, reply }),
-          ),
-          (move) => {
-            const after = { ...snapshot(move.cell, move.after), quantity: move.after.onHand - move.before.onHand }
-            return { decision: adjustment(input, move, after), result: after }
-          },
-        )
-        yield* Metric.increment(EngineMetrics.adjustments)
-        return after
-      }),
+    durably<AdjustedSnapshot, NotEnoughToRemove | StockMoved | UnknownProduct | AlreadyApplied>(
+      "StockWrites.adjust",
+      (generation) =>
+        Effect.gen(function* () {
+          if (input.idempotency && (yield* input.idempotency.alreadyDone)) return yield* new AlreadyApplied()
+          const after = yield* applyAndCommit(
+            generation,
+            generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
+              input.productId,
+              (reply) => ({ _tag: "Adjust", change: input.quantity, expectedOnHand: input.expectedOnHand, reply }),
+            ),
+            (move) => {
+              const after = { ...snapshot(move.cell, move.after), quantity: move.after.onHand - move.before.onHand }
+              return { decision: adjustment(input, move, after), result: after }
+            },
+          )
+          yield* Metric.increment(EngineMetrics.adjustments)
+          return after
+        }),
     )
 
   /**
@@ -174,7 +179,7 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
       readonly alreadyDone: Effect.Effect<boolean>
     },
   ) =>
-    durably<ReadonlyArray<BulkSnapshot>, BulkRefused | AlreadyApplied>((generation) =>
+    durably<ReadonlyArray<BulkSnapshot>, BulkRefused | AlreadyApplied>("StockWrites.adjustMany", (generation) =>
       Effect.gen(function* () {
         if (idempotency && (yield* idempotency.alreadyDone)) return yield* new AlreadyApplied()
         const outcome = yield* Effect.uninterruptible(
@@ -266,7 +271,7 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
 
   /** Creates the product with its initial quantity, or updates threshold, location or safety stock of an existing one. */
   const define = (productId: ProductId, input: Definition) =>
-    durably<StockSnapshot & { readonly created: boolean }, never>((generation) =>
+    durably<StockSnapshot & { readonly created: boolean }, never>("StockWrites.define", (generation) =>
       applyAndCommit(
         generation,
         generation.send<{ move: Move; created: boolean }, StaleGeneration>(productId, (reply) => ({

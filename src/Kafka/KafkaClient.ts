@@ -164,7 +164,11 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
     const compression = compressionTypes[config.kafka.compression]
     /** Publishes durably (acks from all in-sync replicas), compressed with KAFKA_COMPRESSION. */
     const publish = (topicMessages: Array<TopicMessages>) =>
-      send((producer) => producer.sendBatch({ acks: -1, compression, topicMessages }))
+      send((producer) => producer.sendBatch({ acks: -1, compression, topicMessages })).pipe(
+        Effect.withSpan("KafkaClient.send", {
+          attributes: { messages: topicMessages.reduce((n, t) => n + t.messages.length, 0) },
+        }),
+      )
     return { kafka, publish } as const
   }),
 }) {}

@@ -91,18 +91,21 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
       limit: number,
       publish: (events: ReadonlyArray<PendingEvent>) => Effect.Effect<void, E, R>,
     ) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${relayLockKey}) AS locked`
-          if (!lock?.locked) return 0
-          const rows = yield* oldest(limit)
-          if (rows.length === 0) return 0
-          yield* publish(rows)
-          // by id, not by range: a row committed meanwhile with a lower id has not been published yet
-          yield* sql`DELETE FROM outbox WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`
-          return rows.length
-        }),
-      )
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${relayLockKey}) AS locked`
+            if (!lock?.locked) return 0
+            const rows = yield* oldest(limit)
+            if (rows.length === 0) return 0
+            yield* publish(rows)
+            // by id, not by range: a row committed meanwhile with a lower id has not been published yet
+            yield* sql`DELETE FROM outbox WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`
+            yield* Effect.annotateCurrentSpan("events", rows.length)
+            return rows.length
+          }),
+        )
+        .pipe(Effect.withSpan("Outbox.relayOnce"))
 
     return {
       relayOnce,

@@ -248,7 +248,16 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
 
     // Bulk rows travel as JSON documents: JSON.stringify is native and fast, where pg's array
     // literals escape every element in JavaScript.
-    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> => {
+    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> =>
+      commitSorted(batch).pipe(
+        Effect.withSpan("StockStore.commit", {
+          attributes: {
+            products: batch.products.length,
+            orders: batch.orderInserts.length + batch.orderUpdates.length,
+          },
+        }),
+      )
+    const commitSorted = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> => {
       const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
       return (
         sql.unsafe(commitStatement, commitParams(sorted) as never) as Effect.Effect<
