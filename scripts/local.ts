@@ -15,7 +15,7 @@ try {
   const port = process.env.SERVICE_PORT ?? "8083"
   const adminToken = process.env.ADMIN_TOKEN ?? "local-admin-token"
   const env = { ...process.env, DATABASE_URL: databaseUrl, ADMIN_TOKEN: adminToken }
-  run(["scripts/migrate.ts"], env)
+  run(["src/migrate.ts"], env)
   run(["scripts/seed.ts"], env)
   console.log(`
   inventory-service on http://127.0.0.1:${port} (Node ${process.version})

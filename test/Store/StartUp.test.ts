@@ -85,7 +85,7 @@ layer(processHarness({ label: "startup" }), { excludeTestServices: true })("inst
         const url = yield* databaseNotCreatedYet
         const [migrated, service] = yield* Effect.all(
           [
-            runScript(["scripts/migrate.ts"], { DATABASE_URL: url }),
+            runScript(["src/migrate.ts"], { DATABASE_URL: url }),
             startService("beside-migrate", { ...env, DATABASE_URL: url }),
           ],
           { concurrency: "unbounded" },

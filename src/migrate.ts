@@ -1,8 +1,8 @@
-// npm run migrate: create the database if missing and apply migrations/*.sql, then exit.
+// npm run migrate (in the image: node dist/migrate.js): create the database if missing and apply migrations/*.sql, then exit.
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { AppConfig, describeConfigError, isConfigError } from "../src/Config.js"
-import { DatabaseLive } from "../src/Store/Database.js"
+import { AppConfig, describeConfigError, isConfigError } from "./Config.js"
+import { DatabaseLive } from "./Store/Database.js"
 
 const program = Effect.gen(function* () {
   yield* Layer.build(DatabaseLive)
