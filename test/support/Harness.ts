@@ -1,9 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import type { AppConfig } from "../../src/Config.js"
+import { ConsumerStatus } from "../../src/ConsumerStatus.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import { DeadLetters } from "../../src/Kafka/DeadLetters.js"
 import { KafkaClient } from "../../src/Kafka/KafkaClient.js"
+import { OrderConsumer } from "../../src/Kafka/OrderConsumer.js"
 import { OutboxRelay } from "../../src/Kafka/OutboxRelay.js"
 import { EngineLive, ServiceLive } from "../../src/Service.js"
 import { DatabaseLive } from "../../src/Store/Database.js"
@@ -51,18 +53,28 @@ export const harness = (options: HarnessOptions) => suite(options, ServiceLive)
 /** The engine with its store and outbox relay, driven directly. */
 export const engineHarness = (options: HarnessOptions) => suite(options, EngineLive)
 
+/** The engine over a store the test wraps, with its outbox relay and dead letters. */
+const engineWith = (store: Layer.Layer<StockStore, never, SqlClient.SqlClient>) =>
+  Layer.mergeAll(
+    Engine.DefaultWithoutDependencies.pipe(Layer.provide(store), Layer.provide(Outbox.Default)),
+    OutboxRelay.Default,
+    DeadLetters.Default,
+  ).pipe(Layer.provideMerge(KafkaClient.Default), Layer.provideMerge(DatabaseLive))
+
 /** The engine over a store the test wraps (to inject failures), driven directly. */
 export const engineHarnessWith = (
+  options: HarnessOptions,
+  store: Layer.Layer<StockStore, never, SqlClient.SqlClient>,
+) => suite(options, engineWith(store))
+
+/** The order consumer over that engine: the Kafka side fed by real messages, the store wrapped by the test. */
+export const consumerHarnessWith = (
   options: HarnessOptions,
   store: Layer.Layer<StockStore, never, SqlClient.SqlClient>,
 ) =>
   suite(
     options,
-    Layer.mergeAll(
-      Engine.DefaultWithoutDependencies.pipe(Layer.provide(store), Layer.provide(Outbox.Default)),
-      OutboxRelay.Default,
-      DeadLetters.Default,
-    ).pipe(Layer.provideMerge(KafkaClient.Default), Layer.provideMerge(DatabaseLive)),
+    OrderConsumer.Default.pipe(Layer.provideMerge(ConsumerStatus.Default), Layer.provideMerge(engineWith(store))),
   )
 
 /** Only the migrated database and topics: the service runs as child processes. */

@@ -54,7 +54,10 @@ export class TestKafka extends Context.Tag("TestKafka")<
       value: string | Buffer | object,
       partition?: number,
     ) => Effect.Effect<void>
-    readonly sendMany: (topic: string, messages: ReadonlyArray<{ key: string; value: string }>) => Effect.Effect<void>
+    readonly sendMany: (
+      topic: string,
+      messages: ReadonlyArray<{ key: string; value: string; partition?: number }>,
+    ) => Effect.Effect<void>
     readonly events: () => ReadonlyArray<SeenEvent>
     readonly waitFor: (
       predicate: (events: ReadonlyArray<SeenEvent>) => boolean,

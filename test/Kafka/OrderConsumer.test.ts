@@ -1,0 +1,160 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { Kafka, logLevel } from "kafkajs"
+import { consumerCrashes } from "../../src/Kafka/OrderConsumer.js"
+import { StockStore } from "../../src/Store/StockStore.js"
+import { testBrokers } from "../support/Env.js"
+import { consumerHarnessWith, SuiteEnv } from "../support/Harness.js"
+import { order, seed } from "../support/Orders.js"
+import { TestKafka } from "../support/TestKafka.js"
+
+// The order consumer on its own, fed by the real broker, over a store the test watches and holds:
+// chunking, offsets committed only once durable, and the restart after a crash it cannot retry.
+// Each test has a partition of its own, so its committed offset is its own.
+
+const chunkSize = 40
+
+/** What the wrapped store saw and what the test makes it do. */
+const store = {
+  /** order ids per lookup of a chunk whose ids start with "ch-" */
+  chunkLookups: [] as Array<number>,
+  /** while set, commits wait for it */
+  held: undefined as Deferred.Deferred<void> | undefined,
+  /** while true, deciding a chunk with an order "crash-..." is a defect (a bug, not a failed commit) */
+  broken: false,
+}
+
+const WatchedStore = Layer.effect(
+  StockStore,
+  Effect.map(StockStore, (real) =>
+    StockStore.make({
+      ...real,
+      lookup: (orderIds, productIds, fulfilling) =>
+        Effect.suspend(() => {
+          if (orderIds.some((id) => id.startsWith("ch-"))) store.chunkLookups.push(orderIds.length)
+          if (store.broken && orderIds.some((id) => id.startsWith("crash-"))) return Effect.die("injected defect")
+          return real.lookup(orderIds, productIds, fulfilling)
+        }),
+      commit: (batch) =>
+        Effect.suspend(() => (store.held === undefined ? Effect.void : Deferred.await(store.held))).pipe(
+          Effect.zipRight(Effect.suspend(() => real.commit(batch))),
+        ),
+    }),
+  ).pipe(Effect.provide(StockStore.Default)),
+)
+
+/** The group's committed offset of one partition of orders.created (-1: none yet). */
+const committedOffset = (partition: number) =>
+  Effect.gen(function* () {
+    const env = yield* SuiteEnv
+    const kafka = yield* TestKafka
+    return yield* Effect.promise(async () => {
+      const admin = new Kafka({ brokers: testBrokers, logLevel: logLevel.NOTHING }).admin()
+      await admin.connect()
+      try {
+        const [offsets] = await admin.fetchOffsets({
+          groupId: env.KAFKA_GROUP_ID!,
+          topics: [kafka.topics.ordersCreated],
+        })
+        return Number(offsets?.partitions.find((p) => p.partition === partition)?.offset ?? -1)
+      } finally {
+        await admin.disconnect()
+      }
+    })
+  })
+
+const orders = (prefix: string, n: number, partition: number, productId: string) =>
+  Array.from({ length: n }, (_, i) => ({
+    key: `${prefix}${i}`,
+    value: JSON.stringify(order(`${prefix}${i}`, [[productId, 1]])),
+    partition,
+  }))
+
+const recorded = (prefix: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ n: number; distinct_orders: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT order_id)::int AS distinct_orders
+        FROM reservations WHERE order_id LIKE ${`${prefix}%`}`.pipe(Effect.map((rows) => rows[0]!)),
+  )
+
+const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, seconds = 60) =>
+  check.pipe(
+    Effect.flatMap((ok) => (ok ? Effect.void : Effect.fail(`not yet: ${what}`))),
+    Effect.retry({ schedule: Schedule.spaced("100 millis"), times: seconds * 10 }),
+    Effect.orDie,
+  )
+
+layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: String(chunkSize) } }, WatchedStore), {
+  excludeTestServices: true,
+})("the order consumer", (it) => {
+  it.effect("cuts a fetch into chunks of CONSUMER_CHUNK_SIZE and decides every order once", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      yield* seed("ch-p", 10_000)
+      yield* kafka.sendMany(kafka.topics.ordersCreated, orders("ch-", 200, 0, "ch-p"))
+      yield* eventually(
+        Effect.map(recorded("ch-"), (r) => r.n === 200),
+        "200 orders recorded",
+      )
+      expect(Math.max(...store.chunkLookups)).toBe(chunkSize) // a full fetch is cut at the chunk size
+      expect(store.chunkLookups.every((n) => n <= chunkSize)).toBe(true)
+      expect(yield* recorded("ch-")).toEqual({ n: 200, distinct_orders: 200 })
+      yield* eventually(
+        Effect.map(committedOffset(0), (offset) => offset === 200),
+        "offset 200 committed",
+      )
+    }),
+  )
+
+  it.effect("commits an offset only once the orders before it are durable in PostgreSQL", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      yield* seed("held-p", 10_000)
+      const before = yield* committedOffset(1)
+      store.held = yield* Deferred.make<void>()
+      yield* kafka.sendMany(kafka.topics.ordersCreated, orders("held-", 60, 1, "held-p"))
+      // decided in memory (their reservations are held), but not committed: the offset stays
+      yield* Effect.sleep(Duration.seconds(2))
+      expect(yield* recorded("held-")).toEqual({ n: 0, distinct_orders: 0 })
+      expect(yield* committedOffset(1)).toBe(before)
+      yield* Deferred.succeed(store.held, undefined)
+      store.held = undefined
+      yield* eventually(
+        Effect.map(committedOffset(1), (offset) => offset === 60),
+        "offset 60 committed",
+      )
+      expect(yield* recorded("held-")).toEqual({ n: 60, distinct_orders: 60 })
+    }),
+  )
+
+  it.effect(
+    "starts again after a crash it cannot retry, from the last committed offset, losing and doubling nothing",
+    () =>
+      Effect.gen(function* () {
+        const kafka = yield* TestKafka
+        yield* seed("crash-p", 10_000)
+        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("crash-ok-", 20, 2, "crash-p"))
+        yield* eventually(
+          Effect.map(committedOffset(2), (offset) => offset === 20),
+          "the first 20 committed",
+        )
+        const crashesBefore = (yield* Metric.value(consumerCrashes)).count
+        store.broken = true
+        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("crash-", 30, 2, "crash-p"))
+        yield* eventually(
+          Effect.map(Metric.value(consumerCrashes), (c) => c.count > crashesBefore),
+          "the consumer crashed",
+          120,
+        )
+        expect(yield* committedOffset(2)).toBe(20) // nothing past the orders that failed
+        store.broken = false
+        yield* eventually(
+          Effect.map(committedOffset(2), (offset) => offset === 50),
+          "offset 50 committed after the restart",
+          120,
+        )
+        expect(yield* recorded("crash-")).toEqual({ n: 50, distinct_orders: 50 })
+      }),
+  )
+})
