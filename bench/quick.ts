@@ -3,6 +3,7 @@
 // until every order's outcome event is on Kafka. Invariants are checked in PostgreSQL after.
 import { parseArgs } from "node:util"
 import pg from "pg"
+import { topicEnv, topicsWithSuffix } from "../src/Config.js"
 import {
   createDatabase,
   createTopics,
@@ -13,7 +14,6 @@ import {
   kafka,
   producer,
   startService,
-  topicsFor,
   withAdminDb,
 } from "./lib/Setup.js"
 import { rng } from "./lib/Workload.js"
@@ -33,7 +33,7 @@ const PRODUCTS = Number(values.products)
 const PARTITIONS = Number(values.partitions)
 
 const suffix = `bench_${Date.now().toString(36)}`
-const topics = topicsFor(suffix)
+const topics = topicsWithSuffix(suffix)
 const dbName = `inventory_${suffix}`
 const url = databaseUrl(dbName)
 const log = (...args: Array<unknown>) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...args)
@@ -44,7 +44,7 @@ const rand = (n: number) => Math.floor(random() * n)
 await createDatabase(dbName)
 await createTopics(Object.values(topics), PARTITIONS)
 const env = {
-  ...topics,
+  ...topicEnv(topics),
   DATABASE_URL: url,
   KAFKA_GROUP_ID: `inventory-${suffix}`,
   KAFKA_CREATE_TOPICS: "false",
@@ -80,7 +80,7 @@ for (let i = 0; i < ORDERS; i += 1000) {
       value: JSON.stringify({ order_id: `o${j}`, user_id: "u", items_count: items.length, items }),
     })
   }
-  await p.send({ topic: topics.TOPIC_ORDERS_CREATED, messages })
+  await p.send({ topic: topics.ordersCreated, messages })
 }
 await p.disconnect()
 log(`produced in ${((performance.now() - produceStarted) / 1000).toFixed(1)} s`)
@@ -90,7 +90,7 @@ let firstOutcomeAt = 0
 const observer = kafka.consumer({ groupId: `observer-${suffix}`, maxWaitTimeInMs: 50 })
 await observer.connect()
 await observer.subscribe({
-  topics: [topics.TOPIC_INVENTORY_RESERVED, topics.TOPIC_INVENTORY_OUT_OF_STOCK],
+  topics: [topics.reserved, topics.outOfStock],
   fromBeginning: true,
 })
 await observer.run({

@@ -9,6 +9,8 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { parseArgs } from "node:util"
 import pg from "pg"
+import { root } from "../scripts/lib/ChildService.js"
+import { type Topics, topicEnv, topicsWithSuffix } from "../src/Config.js"
 import { type CompressionName, compressionTypes } from "../src/Kafka/Codecs.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
 import { median, observe, percentile } from "./lib/Observer.js"
@@ -21,9 +23,7 @@ import {
   dropDatabase,
   ensureBroker,
   producer,
-  root,
   startService,
-  topicsFor,
 } from "./lib/Setup.js"
 import { type Distribution, makeWorkload } from "./lib/Workload.js"
 
@@ -84,7 +84,7 @@ let serial = 0
 const prepare = async (label: string, stock: (client: pg.Client) => Promise<void>) => {
   const suffix = `bench_${label}_${Date.now().toString(36)}_${serial++}`
   const dbName = `inv_${suffix}`
-  const topics = topicsFor(suffix)
+  const topics = topicsWithSuffix(suffix)
   await createDatabase(dbName)
   await createTopics(Object.values(topics), 6)
   const url = databaseUrl(dbName)
@@ -97,7 +97,7 @@ const prepare = async (label: string, stock: (client: pg.Client) => Promise<void
   await client.connect()
   await stock(client)
   const env = {
-    ...topics,
+    ...topicEnv(topics),
     DATABASE_URL: url,
     KAFKA_GROUP_ID: `inventory-${suffix}`,
     KAFKA_CREATE_TOPICS: "false",
@@ -127,11 +127,7 @@ const seedFor =
     )
   }
 
-const eventTopics = (topics: ReturnType<typeof topicsFor>) => [
-  topics.TOPIC_INVENTORY_RESERVED,
-  topics.TOPIC_INVENTORY_OUT_OF_STOCK,
-  topics.TOPIC_INVENTORY_LOW_STOCK,
-]
+const eventTopics = (topics: Topics) => [topics.reserved, topics.outOfStock, topics.lowStock]
 
 const invariants = async (client: pg.Client, system: string) => {
   // the original design keeps no reservation records, the ceiling decides nothing: only stock rows are checked
@@ -174,7 +170,7 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   const p = await producer()
   for (let i = 0; i < workload.orders.length; i += 2000) {
     await p.send({
-      topic: run.topics.TOPIC_ORDERS_CREATED,
+      topic: run.topics.ordersCreated,
       compression: compressionTypes[INPUT_COMPRESSION],
       messages: workload.orders.slice(i, i + 2000),
     })
@@ -266,7 +262,7 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
       const batch = workload.orders.slice(sent, due)
       const now = performance.now()
       for (const o of batch) sentAt.set(o.key, now)
-      await p.send({ topic: run.topics.TOPIC_ORDERS_CREATED, messages: batch })
+      await p.send({ topic: run.topics.ordersCreated, messages: batch })
       sent = due
     }
     await new Promise((r) => setTimeout(r, 5))
@@ -337,13 +333,10 @@ const memoryRun = async () => {
       const items = [0, 1, 2, 3].map((k) => ({ product_id: `m${n * 4 + k}`, quantity: 1 }))
       return { key: `m${n}`, value: JSON.stringify({ order_id: `m${n}`, items }) }
     })
-    await p.send({ topic: run.topics.TOPIC_ORDERS_CREATED, messages })
+    await p.send({ topic: run.topics.ordersCreated, messages })
   }
   await p.disconnect()
-  const observer = await observe(
-    [run.topics.TOPIC_INVENTORY_RESERVED, run.topics.TOPIC_INVENTORY_OUT_OF_STOCK],
-    `obs-${Date.now()}`,
-  )
+  const observer = await observe([run.topics.reserved, run.topics.outOfStock], `obs-${Date.now()}`)
   const service = await startService({ ...run.env, ACTOR_IDLE_SECONDS: "5" }, scripts.service)
   const actors = async () => {
     const text = await fetch(`http://127.0.0.1:${run.env.SERVICE_PORT}/metrics`).then((r) => r.text())

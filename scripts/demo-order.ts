@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto"
 import { parseArgs } from "node:util"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import { topicsFromEnv } from "../src/Config.js"
 import "../src/Kafka/TimerWarning.js"
 import pg from "pg"
 
@@ -18,17 +19,11 @@ const { values } = parseArgs({
   },
 })
 const env = process.env
-const topic = (name: string, fallback: string) => env[name] ?? fallback
-const created = topic("TOPIC_ORDERS_CREATED", "orders.created")
-const cancelled = topic("TOPIC_ORDERS_CANCELLED", "orders.cancelled")
-const fulfilled = topic("TOPIC_ORDERS_FULFILLED", "orders.fulfilled")
-const outcomes = [
-  topic("TOPIC_INVENTORY_FULFILLED", "inventory.fulfilled"),
-  topic("TOPIC_INVENTORY_FULFILLMENT_REJECTED", "inventory.fulfillment_rejected"),
-  topic("TOPIC_INVENTORY_RESERVED", "inventory.reserved"),
-  topic("TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"),
-  topic("TOPIC_INVENTORY_RELEASED", "inventory.released"),
-]
+const topics = topicsFromEnv(env)
+const created = topics.ordersCreated
+const cancelled = topics.ordersCancelled
+const fulfilled = topics.ordersFulfilled
+const outcomes = [topics.fulfilled, topics.fulfillmentRejected, topics.reserved, topics.outOfStock, topics.released]
 
 const kafka = new Kafka({
   clientId: "demo-order",

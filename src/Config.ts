@@ -1,4 +1,4 @@
-import { Config, ConfigError, Effect, Redacted, Schema } from "effect"
+import { Config, ConfigError, Effect, Record, Redacted, Schema } from "effect"
 
 // Validation happens inside Config.nested so that an error's path names the variable.
 const named = <A>(name: string, config: Config.Config<A>) => Config.nested(config, name)
@@ -57,20 +57,38 @@ const LogLevelName = Schema.Literal("all", "trace", "debug", "info", "warning", 
 
 const optionalSecret = (name: string) => Config.option(Config.redacted(name))
 
-export const TopicsConfig = Config.all({
-  ordersCreated: topic("TOPIC_ORDERS_CREATED", "orders.created"),
-  ordersCancelled: topic("TOPIC_ORDERS_CANCELLED", "orders.cancelled"),
-  ordersFulfilled: topic("TOPIC_ORDERS_FULFILLED", "orders.fulfilled"),
-  reserved: topic("TOPIC_INVENTORY_RESERVED", "inventory.reserved"),
-  released: topic("TOPIC_INVENTORY_RELEASED", "inventory.released"),
-  fulfilled: topic("TOPIC_INVENTORY_FULFILLED", "inventory.fulfilled"),
-  fulfillmentRejected: topic("TOPIC_INVENTORY_FULFILLMENT_REJECTED", "inventory.fulfillment_rejected"),
-  outOfStock: topic("TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"),
-  adjusted: topic("TOPIC_INVENTORY_ADJUSTED", "inventory.adjusted"),
-  lowStock: topic("TOPIC_INVENTORY_LOW_STOCK", "inventory.low_stock"),
-  deadLetter: topic("TOPIC_DEAD_LETTER", "inventory.dead_letter"),
-})
-export type Topics = Config.Config.Success<typeof TopicsConfig>
+/** Every topic: the variable that names it, and its name by default. The one table of topics. */
+export const topicVariables = {
+  ordersCreated: ["TOPIC_ORDERS_CREATED", "orders.created"],
+  ordersCancelled: ["TOPIC_ORDERS_CANCELLED", "orders.cancelled"],
+  ordersFulfilled: ["TOPIC_ORDERS_FULFILLED", "orders.fulfilled"],
+  reserved: ["TOPIC_INVENTORY_RESERVED", "inventory.reserved"],
+  released: ["TOPIC_INVENTORY_RELEASED", "inventory.released"],
+  fulfilled: ["TOPIC_INVENTORY_FULFILLED", "inventory.fulfilled"],
+  fulfillmentRejected: ["TOPIC_INVENTORY_FULFILLMENT_REJECTED", "inventory.fulfillment_rejected"],
+  outOfStock: ["TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"],
+  adjusted: ["TOPIC_INVENTORY_ADJUSTED", "inventory.adjusted"],
+  lowStock: ["TOPIC_INVENTORY_LOW_STOCK", "inventory.low_stock"],
+  deadLetter: ["TOPIC_DEAD_LETTER", "inventory.dead_letter"],
+} as const satisfies Record<string, readonly [string, string]>
+
+export type Topics = { readonly [K in keyof typeof topicVariables]: string }
+
+export const TopicsConfig: Config.Config<Topics> = Config.all(
+  Record.map(topicVariables, ([variable, name]) => topic(variable, name)),
+)
+
+/** The default names with a suffix: topics of a test suite's or a bench run's own. */
+export const topicsWithSuffix = (suffix: string): Topics =>
+  Record.map(topicVariables, ([, name]) => `${name}.${suffix}`)
+
+/** The environment that configures `topics`. */
+export const topicEnv = (topics: Topics): Record<string, string> =>
+  Object.fromEntries(Object.entries(topicVariables).map(([key, [variable]]) => [variable, topics[key as keyof Topics]]))
+
+/** The topics an environment names (defaults where unset), for scripts that read it directly. */
+export const topicsFromEnv = (env: Record<string, string | undefined>): Topics =>
+  Record.map(topicVariables, ([variable, name]) => env[variable] ?? name)
 
 export const AppConfigSchema = Config.all({
   kafka: Config.all({

@@ -1,5 +1,6 @@
 import type pg from "pg"
-import { producer, type RunningService, startService, type topicsFor } from "./Setup.js"
+import type { Topics } from "../../src/Config.js"
+import { producer, type RunningService, startService } from "./Setup.js"
 import { makeWorkload } from "./Workload.js"
 
 // The lifecycle workload: orders are reserved, then 80 % are fulfilled and 15 % cancelled while
@@ -23,7 +24,7 @@ export interface LifecycleRow {
 
 interface Run {
   readonly env: Record<string, string>
-  readonly topics: ReturnType<typeof topicsFor>
+  readonly topics: Topics
   readonly client: pg.Client
   readonly cleanup: () => Promise<void>
 }
@@ -66,7 +67,7 @@ export const lifecycleRun = async (
   const send = async (topic: string, messages: ReadonlyArray<{ key: string; value: string }>) => {
     for (let i = 0; i < messages.length; i += 2000) await p.send({ topic, messages: messages.slice(i, i + 2000) })
   }
-  await send(run.topics.TOPIC_ORDERS_CREATED, workload.orders)
+  await send(run.topics.ordersCreated, workload.orders)
   const service = await startService(
     { ...run.env, RESERVATION_TTL_SECONDS: String(options.ttlSeconds), EXPIRY_SWEEP_MS: "200" },
     options.script,
@@ -87,11 +88,11 @@ export const lifecycleRun = async (
   const started = performance.now()
   await Promise.all([
     send(
-      run.topics.TOPIC_ORDERS_FULFILLED,
+      run.topics.ordersFulfilled,
       fulfil.map((id) => ({ key: id, value: JSON.stringify({ order_id: id, fulfilled_at: now() }) })),
     ),
     send(
-      run.topics.TOPIC_ORDERS_CANCELLED,
+      run.topics.ordersCancelled,
       cancel.map((id) => ({ key: id, value: JSON.stringify({ order_id: id, cancelled_at: now() }) })),
     ),
   ])

@@ -1,11 +1,16 @@
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
 import "../../src/Kafka/TimerWarning.js"
-import pg from "pg"
+import type pg from "pg"
+import { root, spawnService } from "../../scripts/lib/ChildService.js"
+import {
+  createDatabase as createDb,
+  databaseUrlFor,
+  dropDatabase as dropDb,
+  withClient,
+} from "../../scripts/lib/Databases.js"
 
-export const root = fileURLToPath(new URL("../../", import.meta.url))
 export const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",")
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -16,20 +21,6 @@ export const ensureBroker = () => {
   if (process.env.KAFKA_BROKERS === undefined)
     execFileSync("bash", [`${root}scripts/kafka`, "start"], { stdio: "inherit" })
 }
-
-export const topicsFor = (suffix: string) => ({
-  TOPIC_ORDERS_CREATED: `orders.created.${suffix}`,
-  TOPIC_ORDERS_CANCELLED: `orders.cancelled.${suffix}`,
-  TOPIC_ORDERS_FULFILLED: `orders.fulfilled.${suffix}`,
-  TOPIC_INVENTORY_RESERVED: `inventory.reserved.${suffix}`,
-  TOPIC_INVENTORY_RELEASED: `inventory.released.${suffix}`,
-  TOPIC_INVENTORY_FULFILLED: `inventory.fulfilled.${suffix}`,
-  TOPIC_INVENTORY_FULFILLMENT_REJECTED: `inventory.fulfillment_rejected.${suffix}`,
-  TOPIC_INVENTORY_OUT_OF_STOCK: `inventory.out_of_stock.${suffix}`,
-  TOPIC_INVENTORY_ADJUSTED: `inventory.adjusted.${suffix}`,
-  TOPIC_INVENTORY_LOW_STOCK: `inventory.low_stock.${suffix}`,
-  TOPIC_DEAD_LETTER: `inventory.dead_letter.${suffix}`,
-})
 
 export const createTopics = async (topics: ReadonlyArray<string>, partitions: number) => {
   const admin = kafka.admin()
@@ -48,26 +39,10 @@ export const deleteTopics = async (topics: ReadonlyArray<string>) => {
   await admin.disconnect()
 }
 
-export const withAdminDb = async <A>(f: (client: pg.Client) => Promise<A>) => {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-
-export const databaseUrl = (name: string) => {
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
-export const createDatabase = (name: string) =>
-  withAdminDb((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`))
-export const dropDatabase = (name: string) =>
-  withAdminDb((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`))
+export const withAdminDb = <A>(use: (client: pg.Client) => Promise<A>) => withClient(adminUrl, use)
+export const databaseUrl = (name: string) => databaseUrlFor(adminUrl, name)
+export const createDatabase = (name: string) => createDb(adminUrl, name)
+export const dropDatabase = (name: string) => dropDb(adminUrl, name)
 
 export const producer = async () => {
   const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
@@ -96,22 +71,20 @@ const procStat = (pid: number) => {
 
 export const startService = (env: Record<string, string>, script = "src/main.ts") =>
   new Promise<RunningService>((resolve, reject) => {
-    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)
-    const loader = script.endsWith(".ts") ? ["--import", "tsx"] : []
-    const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: "warning", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    const tail: Array<string> = []
-    const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)))
-    const onData = (chunk: Buffer) => {
-      if (process.env.BENCH_SERVICE_OUTPUT) process.stderr.write(chunk) // the service's own log, to debug
-      tail.push(chunk.toString())
-      if (tail.length > 50) tail.shift()
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
+    const {
+      child,
+      output: tail,
+      exited,
+    } = spawnService(
+      { LOG_LEVEL: "warning", ...env },
+      {
+        script,
+        nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+        keep: 50,
+        // the service's own log, to debug
+        onOutput: (text) => process.env.BENCH_SERVICE_OUTPUT && process.stderr.write(text),
+      },
+    )
     const started = Date.now()
     const poll = setInterval(async () => {
       try {

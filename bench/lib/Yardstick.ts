@@ -2,15 +2,12 @@
 // a Kafka client on its brokers, the /health the bench waits for, and a clean stop on SIGTERM.
 import { createServer } from "node:http"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import { topicsFromEnv } from "../../src/Config.js"
 import "../../src/Kafka/TimerWarning.js"
 
 export const env = process.env
 
-export const topics = {
-  created: env.TOPIC_ORDERS_CREATED ?? "orders.created",
-  reserved: env.TOPIC_INVENTORY_RESERVED ?? "inventory.reserved",
-  outOfStock: env.TOPIC_INVENTORY_OUT_OF_STOCK ?? "inventory.out_of_stock",
-}
+export const topics = topicsFromEnv(env)
 
 export const yardstickKafka = (clientId: string) =>
   new Kafka({ clientId, brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","), logLevel: logLevel.NOTHING })
@@ -26,7 +23,7 @@ export const orderConsumer = async (kafka: Kafka, name: string) => {
     maxBytes: 16 * 1024 * 1024,
   })
   await consumer.connect()
-  await consumer.subscribe({ topics: [topics.created], fromBeginning: true })
+  await consumer.subscribe({ topics: [topics.ordersCreated], fromBeginning: true })
   return consumer
 }
 

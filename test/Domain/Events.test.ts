@@ -1,13 +1,13 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
+import { topicsWithSuffix } from "../../src/Config.js"
 import { EventBodies } from "../../src/Domain/Events.js"
 import { makeEvent } from "../../src/Store/Outbox.js"
-import { suiteTopics } from "../support/TestKafka.js"
 
 // Outgoing events are built through constructors typed by the wire schemas: `npm run check`
 // (tsc) fails if a field below stops being an error, and each body decodes with its schema.
 
-const topics = suiteTopics("events")
+const topics = topicsWithSuffix("events")
 
 describe("outgoing events", () => {
   it("do not compile with a misspelt or missing field", () => {

@@ -1,59 +1,32 @@
-import { spawn } from "node:child_process"
 import { readdirSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import pg from "pg"
+import { root, spawnService } from "../../scripts/lib/ChildService.js"
+import { databaseUrlFor, dropDatabase, withClient } from "../../scripts/lib/Databases.js"
 import { adminDatabaseUrl, freePort, uniqueSuffix } from "../support/Env.js"
 import { processHarness, SuiteEnv } from "../support/Harness.js"
 import { startService, stop } from "../support/ServiceProcess.js"
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
 const migrationIds = readdirSync(`${root}migrations`)
   .filter((file) => /^\d+_.+\.sql$/.test(file))
   .map((file) => Number(file.split("_")[0]))
 
 /** The URL of a database that does not exist yet, and its removal afterwards. */
 const databaseNotCreatedYet = Effect.acquireRelease(
-  Effect.sync(() => {
-    const url = new URL(adminDatabaseUrl)
-    url.pathname = `/inv_test_race_${uniqueSuffix()}`
-    return url.toString()
-  }),
-  (url) => query(adminDatabaseUrl, `DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`),
+  Effect.sync(() => databaseUrlFor(adminDatabaseUrl, `inv_test_race_${uniqueSuffix()}`)),
+  (url) => Effect.promise(() => dropDatabase(adminDatabaseUrl, new URL(url).pathname.slice(1))),
 )
 
 const query = (url: string, text: string) =>
-  Effect.promise(async () => {
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      return (await client.query(text)).rows as Array<Record<string, unknown>>
-    } finally {
-      await client.end()
-    }
-  })
+  Effect.promise(() => withClient(url, async (c) => (await c.query(text)).rows as Array<Record<string, unknown>>))
 
 /** Runs a script of the project to its end: exit code and everything it printed. */
-const runScript = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.promise(
-    () =>
-      new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", ...args], {
-          cwd: root,
-          env: { ...process.env, ...env },
-          stdio: ["ignore", "pipe", "pipe"],
-        })
-        let output = ""
-        child.stdout.on("data", (chunk: Buffer) => {
-          output += chunk.toString()
-        })
-        child.stderr.on("data", (chunk: Buffer) => {
-          output += chunk.toString()
-        })
-        child.on("exit", (code) => resolve({ code, output }))
-      }),
-  )
+const runScript = (script: string, env: Record<string, string>) =>
+  Effect.promise(async () => {
+    const { output, exited } = spawnService(env, { script, keep: 100_000 })
+    const code = await exited
+    return { code, output: output.join("") }
+  })
 
 const appliedMigrations = (url: string) =>
   query(url, "SELECT migration_id, count(*)::int AS n FROM effect_sql_migrations GROUP BY 1 ORDER BY 1")
@@ -85,7 +58,7 @@ layer(processHarness({ label: "startup" }), { excludeTestServices: true })("inst
         const url = yield* databaseNotCreatedYet
         const [migrated, service] = yield* Effect.all(
           [
-            runScript(["src/migrate.ts"], { DATABASE_URL: url }),
+            runScript("src/migrate.ts", { DATABASE_URL: url }),
             startService("beside-migrate", { ...env, DATABASE_URL: url }),
           ],
           { concurrency: "unbounded" },
@@ -103,7 +76,7 @@ layer(processHarness({ label: "startup" }), { excludeTestServices: true })("inst
       Effect.gen(function* () {
         const env = yield* SuiteEnv
         const closed = yield* Effect.promise(freePort)
-        const { code, output } = yield* runScript(["src/main.ts"], {
+        const { code, output } = yield* runScript("src/main.ts", {
           ...env,
           DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/inventory`,
         })
@@ -124,18 +97,11 @@ layer(processHarness({ label: "startup" }), { excludeTestServices: true })("inst
       Effect.gen(function* () {
         const env = yield* SuiteEnv
         const [closed, port] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
-        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-          cwd: root,
-          env: {
-            ...process.env,
-            ...env,
-            KAFKA_BROKERS: `127.0.0.1:${closed}`,
-            SERVICE_PORT: String(port),
-            LOG_LEVEL: "info",
-          },
-          stdio: ["ignore", "pipe", "pipe"],
+        const { child, exited } = spawnService({
+          ...env,
+          KAFKA_BROKERS: `127.0.0.1:${closed}`,
+          SERVICE_PORT: String(port),
         })
-        const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)))
         const get = (path: string) =>
           fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, text: await r.text() }))
         const health = yield* Effect.promise(async () => {

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
-import type { AppConfig } from "../../src/Config.js"
+import { type AppConfig, topicEnv, topicsWithSuffix } from "../../src/Config.js"
 import { ConsumerStatus } from "../../src/ConsumerStatus.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import { DeadLetters } from "../../src/Kafka/DeadLetters.js"
@@ -14,7 +14,7 @@ import type { StockStore } from "../../src/Store/StockStore.js"
 import { testBrokers, uniqueSuffix } from "./Env.js"
 import { testConfigLayer } from "./TestConfig.js"
 import { freshDatabaseUrl } from "./TestDatabase.js"
-import { suiteTopics, TestKafka, topicEnv } from "./TestKafka.js"
+import { TestKafka } from "./TestKafka.js"
 
 export interface HarnessOptions {
   readonly label: string
@@ -30,7 +30,7 @@ const suite = <ROut, E>({ label, env = {} }: HarnessOptions, layer: Layer.Layer<
     Effect.gen(function* () {
       const suffix = `${label}_${uniqueSuffix()}`
       const url = yield* freshDatabaseUrl(label)
-      const topics = suiteTopics(suffix)
+      const topics = topicsWithSuffix(suffix)
       const vars = {
         KAFKA_BROKERS: testBrokers.join(","),
         DATABASE_URL: url,

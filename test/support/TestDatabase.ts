@@ -1,5 +1,5 @@
 import { Effect, Redacted } from "effect"
-import pg from "pg"
+import { databaseUrlFor, dropDatabase } from "../../scripts/lib/Databases.js"
 import { ensureDatabase } from "../../src/Store/Database.js"
 import { adminDatabaseUrl, uniqueSuffix } from "./Env.js"
 
@@ -7,17 +7,9 @@ import { adminDatabaseUrl, uniqueSuffix } from "./Env.js"
 export const freshDatabaseUrl = (label: string) =>
   Effect.acquireRelease(
     Effect.gen(function* () {
-      const url = new URL(adminDatabaseUrl)
-      url.pathname = `/inv_test_${label}_${uniqueSuffix()}`
-      yield* ensureDatabase(Redacted.make(url.toString()))
-      return url.toString()
+      const url = databaseUrlFor(adminDatabaseUrl, `inv_test_${label}_${uniqueSuffix()}`)
+      yield* ensureDatabase(Redacted.make(url))
+      return url
     }),
-    (url) =>
-      Effect.promise(async () => {
-        const client = new pg.Client({ connectionString: adminDatabaseUrl })
-        await client.connect()
-        const name = new URL(url).pathname.slice(1)
-        await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`).catch(() => {})
-        await client.end()
-      }),
+    (url) => Effect.promise(() => dropDatabase(adminDatabaseUrl, new URL(url).pathname.slice(1)).catch(() => {})),
   )

@@ -14,35 +14,6 @@ export interface SeenEvent {
   readonly headers: Record<string, string>
 }
 
-/** Topic names of the suite's own, so suites never see each other's messages. */
-export const suiteTopics = (suffix: string): Topics => ({
-  ordersCreated: `orders.created.${suffix}`,
-  ordersCancelled: `orders.cancelled.${suffix}`,
-  ordersFulfilled: `orders.fulfilled.${suffix}`,
-  reserved: `inventory.reserved.${suffix}`,
-  released: `inventory.released.${suffix}`,
-  fulfilled: `inventory.fulfilled.${suffix}`,
-  fulfillmentRejected: `inventory.fulfillment_rejected.${suffix}`,
-  outOfStock: `inventory.out_of_stock.${suffix}`,
-  adjusted: `inventory.adjusted.${suffix}`,
-  lowStock: `inventory.low_stock.${suffix}`,
-  deadLetter: `inventory.dead_letter.${suffix}`,
-})
-
-export const topicEnv = (t: Topics): Record<string, string> => ({
-  TOPIC_ORDERS_CREATED: t.ordersCreated,
-  TOPIC_ORDERS_CANCELLED: t.ordersCancelled,
-  TOPIC_ORDERS_FULFILLED: t.ordersFulfilled,
-  TOPIC_INVENTORY_RESERVED: t.reserved,
-  TOPIC_INVENTORY_RELEASED: t.released,
-  TOPIC_INVENTORY_FULFILLED: t.fulfilled,
-  TOPIC_INVENTORY_FULFILLMENT_REJECTED: t.fulfillmentRejected,
-  TOPIC_INVENTORY_OUT_OF_STOCK: t.outOfStock,
-  TOPIC_INVENTORY_ADJUSTED: t.adjusted,
-  TOPIC_INVENTORY_LOW_STOCK: t.lowStock,
-  TOPIC_DEAD_LETTER: t.deadLetter,
-})
-
 /** A producer for orders and a consumer that records every inventory event, on the real broker. */
 export class TestKafka extends Context.Tag("TestKafka")<
   TestKafka,
