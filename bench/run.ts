@@ -7,14 +7,23 @@
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
-import { parseArgs } from "node:util"
 import pg from "pg"
 import { root } from "../scripts/lib/ChildService.js"
 import { type Topics, topicEnv, topicsWithSuffix } from "../src/Config.js"
-import { type CompressionName, compressionTypes } from "../src/Kafka/Codecs.js"
+import { compressionTypes } from "../src/Kafka/Codecs.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
+import { invariants, serviceHistograms, writeCounters, writesPerOrder } from "./lib/Measures.js"
 import { median, observe, percentile } from "./lib/Observer.js"
-import { type LatencyRow, type Results, renderHtml, type ThroughputRow, throughputSvg } from "./lib/Report.js"
+import { benchOptions } from "./lib/Options.js"
+import {
+  type LatencyRow,
+  printSummary,
+  type Results,
+  ratiosOf,
+  renderHtml,
+  type ThroughputRow,
+  throughputSvg,
+} from "./lib/Report.js"
 import {
   createDatabase,
   createTopics,
@@ -28,54 +37,26 @@ import {
 import { type Distribution, makeWorkload } from "./lib/Workload.js"
 
 ensureBroker()
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    orders: { type: "string" },
-    products: { type: "string" },
-    lines: { type: "string", default: "5" },
-    dist: { type: "string" },
-    systems: { type: "string", default: "service,ceiling,original,rawpipe" },
-    rates: { type: "string" },
-    "rate-seconds": { type: "string" },
-    memory: { type: "boolean", default: false },
-    runs: { type: "string", default: "1" },
-    "original-seconds": { type: "string", default: "30" },
-    "input-compression": { type: "string", default: "none" },
-    lifecycle: { type: "string", default: "true" },
-  },
-})
-const INPUT_COMPRESSION = values["input-compression"] as CompressionName
-if (!(INPUT_COMPRESSION in compressionTypes)) {
-  throw new Error(`--input-compression must be one of ${Object.keys(compressionTypes).join(", ")}`)
-}
-const quick = values.quick
-const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
-const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
-const LINES = Number(values.lines)
-const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
-const SYSTEMS = values.systems.split(",")
+const {
+  values,
+  INPUT_COMPRESSION,
+  quick,
+  ORDERS,
+  PRODUCTS,
+  LINES,
+  DISTS,
+  SYSTEMS,
+  RATES,
+  RATE_SECONDS,
+  WARMUP_SECONDS,
+  RAWPIPE_ORDERS,
+  RUNS,
+  scripts,
+  budgetSeconds,
+} = benchOptions()
 // the service runs as users run it: compiled JavaScript, as in the Docker image
 if (SYSTEMS.includes("service") || values.memory)
   execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" })
-const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").map(Number)
-const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 10 : 30))
-const WARMUP_SECONDS = quick ? 3 : 5
-// the raw pipe is so fast that the service's order count would time a fraction of a second
-const RAWPIPE_ORDERS = Math.max(ORDERS, quick ? 600_000 : 1_000_000)
-const RUNS = Number(values.runs)
-const scripts: Record<string, string> = {
-  service: "dist/main.js",
-  ceiling: "bench/ceiling/main.ts",
-  original: "bench/original/main.ts",
-  rawpipe: "bench/rawpipe/main.ts",
-}
-const budgetSeconds: Record<string, number> = {
-  service: 600,
-  ceiling: 600,
-  original: Number(values["original-seconds"]),
-  rawpipe: 300,
-}
 
 const log = (...args: Array<unknown>) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...args)
 let serial = 0
@@ -88,7 +69,7 @@ const prepare = async (label: string, stock: (client: pg.Client) => Promise<void
   await createDatabase(dbName)
   await createTopics(Object.values(topics), 6)
   const url = databaseUrl(dbName)
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts"], {
+  execFileSync(process.execPath, ["--import", "tsx", "src/migrate.ts"], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url },
     stdio: "ignore",
@@ -128,39 +109,6 @@ const seedFor =
   }
 
 const eventTopics = (topics: Topics) => [topics.reserved, topics.outOfStock, topics.lowStock]
-
-const invariants = async (client: pg.Client, system: string) => {
-  // the original design keeps no reservation records, the ceiling decides nothing: only stock rows are checked
-  const sql =
-    system === "original" || system === "ceiling"
-      ? "SELECT count(*)::int AS n FROM stock WHERE available < 0 OR reserved < 0 OR on_hand <> available + reserved"
-      : `
-    SELECT count(*)::int AS n FROM stock s
-      LEFT JOIN (SELECT product_id, sum(quantity - fulfilled - released) AS held FROM reservation_lines JOIN reservations USING (order_id)
-                  WHERE status IN ('reserved', 'partially_fulfilled') GROUP BY product_id) l USING (product_id)
-     WHERE s.available < 0 OR s.reserved <> COALESCE(l.held, 0) OR s.on_hand <> s.available + s.reserved`
-  const { rows } = await client.query(sql)
-  return rows[0].n === 0 ? "hold" : `${rows[0].n} products violate`
-}
-
-/** Rows written (inserted, updated, deleted) in the run's database, and the cluster's WAL position. */
-const writeCounters = async (client: pg.Client) => {
-  const { rows } = await client.query(
-    `SELECT pg_current_wal_lsn()::text AS lsn,
-            (SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables)::bigint AS rows`,
-  )
-  return { lsn: rows[0].lsn as string, rows: Number(rows[0].rows) }
-}
-
-/** Write amplification: rows and WAL bytes per order decided (WAL is cluster-wide: nothing else writes meanwhile). */
-const writesPerOrder = async (client: pg.Client, before: { lsn: string; rows: number }, orders: number) => {
-  const after = await writeCounters(client)
-  const { rows } = await client.query("SELECT pg_wal_lsn_diff($1, $2)::bigint AS bytes", [after.lsn, before.lsn])
-  return {
-    rowsPerOrder: orders === 0 ? 0 : (after.rows - before.rows) / orders,
-    walBytesPerOrder: orders === 0 ? 0 : Number(rows[0].bytes) / orders,
-  }
-}
 
 const throughputRun = async (system: string, distribution: Distribution): Promise<ThroughputRow> => {
   const orders = system === "rawpipe" ? RAWPIPE_ORDERS : ORDERS
@@ -219,23 +167,6 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   await run.cleanup()
   log(`${system}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, invariants ${row.invariants}`)
   return { ...row, ...writes }
-}
-
-/** The service's own view of where time goes: upper bounds of p50 / p99 from its histograms. */
-const serviceHistograms = async (port: string) => {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
-    (r) => r.text(),
-    () => "",
-  )
-  const quantiles = (name: string) => {
-    const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\d+)`, "gm"))]
-      .map((m) => ({ le: Number(m[1]), count: Number(m[2]) }))
-      .sort((a, b) => a.le - b.le)
-    const total = buckets[buckets.length - 1]?.count ?? 0
-    const at = (q: number) => buckets.find((b) => b.count >= q * total)?.le ?? Number.NaN
-    return `${name} p50 <= ${(at(0.5) * 1000).toFixed(1)} ms, p99 <= ${(at(0.99) * 1000).toFixed(1)} ms`
-  }
-  return ["inventory_reservation_seconds", "inventory_commit_seconds"].map(quantiles).join("; ")
 }
 
 /** Orders offered at a fixed rate; latency from produce to the first outcome event, after a warm-up. */
@@ -390,21 +321,7 @@ const lifecycle =
       ]
     : []
 
-const rateOf = (system: string, dist: string) =>
-  throughput.find((t) => t.system === system && t.distribution === dist)?.ordersPerSecond
-const ratios: Record<string, number> = {}
-for (const dist of DISTS) {
-  const us = rateOf("service", dist)
-  const original = rateOf("original", dist)
-  const raw = rateOf("rawpipe", dist)
-  const ceiling = rateOf("ceiling", dist)
-  if (us && ceiling) ratios[`service / ceiling (${dist})`] = us / ceiling
-  if (us && original) ratios[`service / original (${dist})`] = us / original
-  if (us && raw) ratios[`service / raw pipe (${dist})`] = us / raw
-}
-const uniform = rateOf("service", "uniform")
-const hot = rateOf("service", "hot")
-if (uniform && hot) ratios["hot / uniform (service)"] = hot / uniform
+const ratios = ratiosOf(throughput, DISTS)
 
 const results: Results = {
   startedAt: new Date().toISOString(),
@@ -438,25 +355,7 @@ if (!quick && values.systems === "service,ceiling,original,rawpipe" && values.or
   writeFileSync(`${root}bench/results/latest-throughput.svg`, throughputSvg(results))
 }
 
-console.log(`\n${results.runtime}`)
-console.log(
-  "system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  rows/order  WAL/order  invariants",
-)
-for (const t of throughput) {
-  console.log(
-    `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.rowsPerOrder.toFixed(1).padStart(10)}  ${`${Math.round(t.walBytesPerOrder)} B`.padStart(9)}  ${t.invariants}`,
-  )
-}
-for (const l of latency)
-  console.log(
-    `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms`,
-  )
-for (const m of memory) console.log(`memory: ${m.scenario}: peak RSS ${Math.round(m.peakRssMb)} MB`)
-for (const l of lifecycle)
-  console.log(
-    `lifecycle: ${l.orders} orders reserved at ${Math.round(l.reservedPerSecond)}/s (from service start); ${l.fulfilments} fulfilments + ${l.cancellations} cancellations settled at ${Math.round(l.settledPerSecond)}/s; ${l.expiries} expiries, the last released ${l.maxExpiryLagSeconds.toFixed(1)} s after falling due; peak RSS ${Math.round(l.peakRssMb)} MB; invariants ${l.invariants}`,
-  )
-for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}`)
+printSummary(results)
 console.log(`\nresults: bench/results/${stamp}.json, report: bench/results/report.html`)
 process.exit(
   throughput.every((t) => t.invariants === "hold" || t.invariants === "n/a") &&

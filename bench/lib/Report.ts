@@ -193,3 +193,47 @@ ${table(
   )}
 </body></html>`
 }
+
+/** Each system against the others, per distribution, and hot against uniform for the service. */
+export const ratiosOf = (throughput: ReadonlyArray<ThroughputRow>, distributions: ReadonlyArray<string>) => {
+  const rateOf = (system: string, dist: string) =>
+    throughput.find((t) => t.system === system && t.distribution === dist)?.ordersPerSecond
+  const ratios: Record<string, number> = {}
+  for (const dist of distributions) {
+    const us = rateOf("service", dist)
+    const original = rateOf("original", dist)
+    const raw = rateOf("rawpipe", dist)
+    const ceiling = rateOf("ceiling", dist)
+    if (us && ceiling) ratios[`service / ceiling (${dist})`] = us / ceiling
+    if (us && original) ratios[`service / original (${dist})`] = us / original
+    if (us && raw) ratios[`service / raw pipe (${dist})`] = us / raw
+  }
+  const uniform = rateOf("service", "uniform")
+  const hot = rateOf("service", "hot")
+  if (uniform && hot) ratios["hot / uniform (service)"] = hot / uniform
+  return ratios
+}
+
+/** The run's table, latency, memory, lifecycle and ratios lines on stdout. */
+export const printSummary = (results: Results) => {
+  const { throughput, latency, memory, lifecycle = [], ratios } = results
+  console.log(`\n${results.runtime}`)
+  console.log(
+    "system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  rows/order  WAL/order  invariants",
+  )
+  for (const t of throughput) {
+    console.log(
+      `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.rowsPerOrder.toFixed(1).padStart(10)}  ${`${Math.round(t.walBytesPerOrder)} B`.padStart(9)}  ${t.invariants}`,
+    )
+  }
+  for (const l of latency)
+    console.log(
+      `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms`,
+    )
+  for (const m of memory) console.log(`memory: ${m.scenario}: peak RSS ${Math.round(m.peakRssMb)} MB`)
+  for (const l of lifecycle)
+    console.log(
+      `lifecycle: ${l.orders} orders reserved at ${Math.round(l.reservedPerSecond)}/s (from service start); ${l.fulfilments} fulfilments + ${l.cancellations} cancellations settled at ${Math.round(l.settledPerSecond)}/s; ${l.expiries} expiries, the last released ${l.maxExpiryLagSeconds.toFixed(1)} s after falling due; peak RSS ${Math.round(l.peakRssMb)} MB; invariants ${l.invariants}`,
+    )
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}`)
+}

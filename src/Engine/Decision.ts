@@ -32,7 +32,7 @@ export interface Decision {
   readonly idempotency: ReadonlyArray<IdempotencyRow>
 }
 
-export const emptyDecision: Decision = {
+const emptyDecision: Decision = {
   writes: [],
   ledger: [],
   orderInserts: [],

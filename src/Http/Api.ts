@@ -41,6 +41,15 @@ const packageVersion = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version
 
+/** Who may call an admin route, said in its description. */
+const admin = (description: string) =>
+  `${description} Admin: needs \`Authorization: Bearer <ADMIN_TOKEN>\` (401 without or with a wrong one, 403 when the service has no token).`
+
+/** An Idempotency-Key makes a retried admin write harmless. */
+const IdempotencyHeader = Schema.Struct({
+  "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+})
+
 const StockPage = Page(StockRecord)
 const HolderPage = Page(Holder)
 const LedgerPage = Page(LedgerEntry)
@@ -151,7 +160,9 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .annotate(OpenApi.Summary, "Create a product, or change its settings")
       .annotate(
         OpenApi.Description,
-        "Creates the product with `initial_quantity`, or changes threshold, safety stock or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); unknown fields are 400. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).",
+        admin(
+          "Creates the product with `initial_quantity`, or changes threshold, safety stock or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); unknown fields are 400.",
+        ),
       )
       .setPath(productPath)
       .setPayload(ProductDefinition)
@@ -163,14 +174,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .annotate(OpenApi.Summary, "Adjust a product's stock")
       .annotate(
         OpenApi.Description,
-        'Adds or removes units (`quantity`), or records a cycle count (`counted_on_hand`), through the product\'s actor; `expected_on_hand` makes it compare-and-set. 409 InsufficientStock {"available":3,"requested":4,...} or StockMovedSinceCount; 404 ProductNotFound; 422 IdempotencyKeyReused. An Idempotency-Key makes a retry harmless. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+        admin(
+          'Adds or removes units (`quantity`), or records a cycle count (`counted_on_hand`), through the product\'s actor; `expected_on_hand` makes it compare-and-set. 409 InsufficientStock {"available":3,"requested":4,...} or StockMovedSinceCount; 404 ProductNotFound; 422 IdempotencyKeyReused. An Idempotency-Key makes a retry harmless.',
+        ),
       )
       .setPath(productPath)
-      .setHeaders(
-        Schema.Struct({
-          "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-        }),
-      )
+      .setHeaders(IdempotencyHeader)
       .setPayload(AdjustmentRequest)
       .addSuccess(AdjustmentResult, { status: 201 })
       .addError(ProductNotFound)
@@ -183,14 +192,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .annotate(OpenApi.Summary, "Adjust many products at once (JSON or CSV)")
       .annotate(
         OpenApi.Description,
-        'Up to 10,000 lines, all or nothing; `dry_run` answers before/after of every line and applies nothing. 409 BulkRefused lists every line that cannot be applied, e.g. {"failures":[{"line":3,"product_id":"P1","reason":"unknown product"}]}; 400 BulkInvalid names the line and column of malformed CSV. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+        admin(
+          'Up to 10,000 lines, all or nothing; `dry_run` answers before/after of every line and applies nothing. 409 BulkRefused lists every line that cannot be applied, e.g. {"failures":[{"line":3,"product_id":"P1","reason":"unknown product"}]}; 400 BulkInvalid names the line and column of malformed CSV.',
+        ),
       )
       .setUrlParams(Schema.Struct({ dry_run: Schema.optional(Schema.BooleanFromString) }))
-      .setHeaders(
-        Schema.Struct({
-          "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-        }),
-      )
+      .setHeaders(IdempotencyHeader)
       .setPayload(
         Schema.Union(
           BulkRequest,
@@ -207,7 +214,9 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .annotate(OpenApi.Summary, "The last reconciliation report")
       .annotate(
         OpenApi.Description,
-        "Products whose stock row, ledger and reservations do not agree, as of the last check (runs one if none ran yet). Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).",
+        admin(
+          "Products whose stock row, ledger and reservations do not agree, as of the last check (runs one if none ran yet).",
+        ),
       )
       .addSuccess(ReconcileReport),
   )
@@ -216,7 +225,9 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .annotate(OpenApi.Summary, "Check the books now (and repair)")
       .annotate(
         OpenApi.Description,
-        'Checks every product now; with {"repair": true} corrects the drifting ones through correction ledger rows and their events. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+        admin(
+          'Checks every product now; with {"repair": true} corrects the drifting ones through correction ledger rows and their events.',
+        ),
       )
       .setPayload(ReconcileRequest)
       .addSuccess(ReconcileReport),
@@ -226,7 +237,9 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .annotate(OpenApi.Summary, "Move a reservation's due time")
       .annotate(
         OpenApi.Description,
-        '`{seconds}` from now or `{expires_at}`. 409 ReservationNotHeld {"status":"expired",...} when it no longer holds stock; 400 for a time not in the future; 404 ReservationNotFound. Admin: needs `Authorization: Bearer <ADMIN_TOKEN>` (401 without or with a wrong one, 403 when the service has no token).',
+        admin(
+          '`{seconds}` from now or `{expires_at}`. 409 ReservationNotHeld {"status":"expired",...} when it no longer holds stock; 400 for a time not in the future; 404 ReservationNotFound.',
+        ),
       )
       .setPath(Schema.Struct({ order_id: OrderId }))
       .setPayload(ExtendRequest)

@@ -54,7 +54,7 @@ const decodeLine = Schema.decodeUnknownEither(BulkLine, { errors: "all" })
  * `reference_id`, `counted_on_hand` and `expected_on_hand` may follow), then one line per
  * adjustment. Every bad line is reported with its line number and column.
  */
-export const parseCsv = (text: string): Either.Either<Array<Line>, BulkInvalid> => {
+const parseCsv = (text: string): Either.Either<Array<Line>, BulkInvalid> => {
   const records = text.replace(/\r\n?/g, "\n").split("\n")
   while (records.length > 0 && records[records.length - 1]!.trim() === "") records.pop()
   const invalid = (errors: Array<{ line: number; column: string; message: string }>) =>

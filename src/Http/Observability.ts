@@ -19,7 +19,7 @@ const consumerLag = Metric.gauge("inventory_consumer_lag", {
 })
 
 /** A route's shape for labels: ids replaced, so label cardinality stays bounded. */
-export const routeOf = (path: string): string => {
+const routeOf = (path: string): string => {
   const p = path.split("?")[0] ?? ""
   if (/^\/inventory\/[^/]+\/adjustments\/?$/.test(p)) return "/inventory/{product_id}/adjustments"
   if (/^\/inventory\/[^/]+\/reservations\/?$/.test(p)) return "/inventory/{product_id}/reservations"

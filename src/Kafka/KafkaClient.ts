@@ -76,7 +76,7 @@ const untilReachable =
       Effect.orDie,
     )
 
-export const kafkaConfig = (config: AppConfigShape, runtime: Runtime.Runtime<never>): KafkaConfig => {
+const kafkaConfig = (config: AppConfigShape, runtime: Runtime.Runtime<never>): KafkaConfig => {
   const { kafka } = config
   const sasl: SASLOptions | undefined = Option.match(kafka.saslMechanism, {
     onNone: () => undefined,

@@ -11,7 +11,7 @@ import { DatabaseUnavailable } from "./Errors.js"
 const migrationsDir = fileURLToPath(new URL("../../migrations/", import.meta.url))
 
 /** The numbered .sql files in migrations/, the schema's single source of truth. */
-export const sqlMigrations = (dir: string = migrationsDir) =>
+const sqlMigrations = (dir: string = migrationsDir) =>
   PgMigrator.fromRecord(
     Object.fromEntries(
       readdirSync(dir)

@@ -8,7 +8,7 @@ import { Holder, LedgerEntryRow, Reservation, StockAsOf, StockRecordRow } from "
 // HTTP layer answers 500 without details, and the log has them.
 
 /** Cursors are opaque to clients: base64url of the last key seen. */
-export const encodeCursor = (key: string) => Buffer.from(key, "utf8").toString("base64url")
+const encodeCursor = (key: string) => Buffer.from(key, "utf8").toString("base64url")
 export const decodeCursor = (cursor: string | undefined): string | undefined =>
   cursor === undefined ? undefined : Buffer.from(cursor, "base64url").toString("utf8")
 
