@@ -8,6 +8,7 @@ import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
 import { type AppliedAdjustment, checkHistory, type History, type SeenEvent } from "./HistoryChecker.js"
 import { type FaultKind, faultPlan, loadPlan, products, tickMs, ttlSeconds } from "./SoakPlan.js"
+import { type SoakRow, soakTable } from "./SoakReport.js"
 
 // npm run test:soak: long runs of steady load with mixed faults, checked by the history checker.
 // SOAK_MINUTES (10), SOAK_RUNS (1), SOAK_SEED (random; run i uses seed + i), SOAK_RATE (orders/s, 250).
@@ -19,35 +20,9 @@ const rate = Number(process.env.SOAK_RATE ?? 250)
 const token = "soak-admin-token"
 const admin = { authorization: `Bearer ${token}`, "content-type": "application/json" }
 
-interface Row {
-  readonly seed: number
-  readonly minutes: number
-  readonly orders: number
-  readonly faults: Record<string, number>
-  readonly lost: number
-  readonly doubled: number
-  readonly repeatedEvents: number
-  readonly events: number
-  readonly maxRecoverySeconds: number
-  readonly violations: number
-}
-const rows: Array<Row> = []
+const rows: Array<SoakRow> = []
 
-afterAll(() => {
-  const kinds = [...new Set(rows.flatMap((r) => Object.keys(r.faults)))].sort()
-  const lines = rows.map(
-    (r) =>
-      `| ${r.seed} | ${r.minutes} | ${r.orders} | ${kinds.map((k) => r.faults[k] ?? 0).join(" | ")} | ${r.lost} | ${r.doubled} | ${r.repeatedEvents} of ${r.events} | ${r.maxRecoverySeconds.toFixed(1)} | ${r.violations} |`,
-  )
-  console.info(
-    [
-      "",
-      `| seed | minutes | orders | ${kinds.join(" | ")} | lost | doubled | repeated events | max recovery (s) | violations |`,
-      `|${"---|".repeat(8 + kinds.length)}`,
-      ...lines,
-    ].join("\n"),
-  )
-})
+afterAll(() => console.info(soakTable(rows)))
 
 type Instance = { readonly service: ServiceProcess; readonly port: number }
 
@@ -303,7 +278,7 @@ const soakRun = (seed: number) =>
       Effect.catchAll((s) => ("verdict" in s ? Effect.succeed(s) : Effect.die(s))),
     )
     const { verdict } = final
-    const row: Row = {
+    const row: SoakRow = {
       seed,
       minutes,
       orders: created.size,
