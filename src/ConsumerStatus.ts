@@ -1,4 +1,8 @@
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
+
+const consumerLag = Metric.gauge("inventory_consumer_lag", {
+  description: "messages behind the partition end, per partition",
+})
 
 /**
  * What the order consumer reports about itself, for /ready and /metrics: written by the Kafka side,
@@ -26,6 +30,12 @@ export class ConsumerStatus extends Effect.Service<ConsumerStatus>()("ConsumerSt
       setLag: (partition: string, behind: number) => {
         lag.set(partition, behind)
       },
+      /** the consumer-lag gauge, per partition, set from what was reported last */
+      refreshGauges: Effect.forEach(
+        lag,
+        ([partition, behind]) => Metric.set(consumerLag.pipe(Metric.tagged("partition", partition)), behind),
+        { discard: true },
+      ),
     }
   },
 }) {}

@@ -166,12 +166,17 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       )
     })
 
+    /** The engine's gauges, set from what memory holds now (after a sweep, and when /metrics is read). */
+    const refreshGauges = Effect.suspend(() =>
+      Effect.zipRight(
+        Metric.set(EngineMetrics.activeActors, current.actors.size),
+        Metric.set(EngineMetrics.mailboxDepth, current.mailDepth()),
+      ),
+    )
+
     // Passivation: idle actors with nothing in flight leave memory.
-    yield* Effect.sync(() => {
-      current.sweep(config.engine.actorIdleSeconds * 1000)
-      return current.actors.size
-    }).pipe(
-      Effect.flatMap((n) => Metric.set(EngineMetrics.activeActors, n)),
+    yield* Effect.sync(() => current.sweep(config.engine.actorIdleSeconds * 1000)).pipe(
+      Effect.zipRight(refreshGauges),
       Effect.repeat(Schedule.spaced(Duration.seconds(Math.max(1, config.engine.actorIdleSeconds / 4)))),
       Effect.forkScoped,
     )
@@ -204,8 +209,9 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       adjust: stockWrites.adjust,
       adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,
+      refreshGauges,
+      /** product actors in memory now */
       activeActors: () => current.actors.size,
-      mailboxDepth: () => current.mailDepth(),
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
       inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
     } as const

@@ -50,6 +50,9 @@ export const reservationSeconds = Metric.histogram(
 )
 
 export const activeActors = Metric.gauge("inventory_active_actors", { description: "product actors in memory" })
+export const mailboxDepth = Metric.gauge("inventory_mailbox_depth", {
+  description: "commands waiting in actor mailboxes",
+})
 
 export const commitBatch = (decisions: number, millis: number) =>
   Effect.zipRight(Metric.update(commitSize, decisions), Metric.update(commitSeconds, millis / 1000))

@@ -3,7 +3,6 @@ import { Cause, Effect, Metric, Option } from "effect"
 import { collectDefaultMetrics, Registry } from "prom-client"
 import { ConsumerStatus } from "../ConsumerStatus.js"
 import { Engine } from "../Engine/Engine.js"
-import { activeActors } from "../Engine/EngineMetrics.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { render } from "./Prometheus.js"
 
@@ -13,10 +12,6 @@ export const httpRequests = Metric.counter("http_requests_total", {
 })
 
 const outboxBacklog = Metric.gauge("inventory_outbox_backlog", { description: "events committed and not yet on Kafka" })
-const mailboxDepth = Metric.gauge("inventory_mailbox_depth", { description: "commands waiting in actor mailboxes" })
-const consumerLag = Metric.gauge("inventory_consumer_lag", {
-  description: "messages behind the partition end, per partition",
-})
 
 /** A route's shape for labels: ids replaced, so label cardinality stays bounded. */
 const routeOf = (path: string): string => {
@@ -47,12 +42,10 @@ export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
     yield* router.get(
       "/metrics",
       Effect.gen(function* () {
-        yield* Metric.set(activeActors, engine.activeActors())
-        yield* Metric.set(mailboxDepth, engine.mailboxDepth())
+        // each owner sets its own gauges; the outbox backlog is read here, from the database
+        yield* engine.refreshGauges
+        yield* consumer.refreshGauges
         yield* Metric.set(outboxBacklog, yield* queries.outboxBacklog.pipe(Effect.orElseSucceed(() => -1)))
-        for (const [partition, lag] of consumer.lag()) {
-          yield* Metric.set(consumerLag.pipe(Metric.tagged("partition", partition)), lag)
-        }
         const runtime = yield* Effect.promise(() => processMetrics.metrics())
         return HttpServerResponse.text(`${render(yield* Metric.snapshot)}${runtime}`, {
           contentType: "text/plain; version=0.0.4; charset=utf-8",
