@@ -121,7 +121,7 @@ export class KafkaClient extends Effect.Service<KafkaClient>()("KafkaClient", {
             }
             return wanted
           }),
-        (admin) => Effect.promise(() => admin.disconnect()),
+        (admin) => Effect.promise(() => admin.disconnect().catch(() => {})),
       ).pipe(
         Effect.tap((created) => (created.length > 0 ? Effect.logInfo("created topics", created) : Effect.void)),
         untilReachable(config),

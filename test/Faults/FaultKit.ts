@@ -2,14 +2,12 @@ import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { freePort } from "../support/Env.js"
 import { invariantViolations, SuiteEnv } from "../support/Harness.js"
 import { waitForDrain } from "../support/Outcomes.js"
 import { type ServiceProcess, startService, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
-
-export { HOT, makeOrders, seedHot } from "../support/Load.js"
 
 /** Reduced in CI (`FAULTS=reduced`, the default), full with `FAULTS=full` (npm run test:faults). */
 export const full = process.env.FAULTS === "full"
@@ -178,8 +176,6 @@ export const start = (name: string, extra: Record<string, string> = {}) =>
     })
     return { service, port }
   })
-
-export { Fiber }
 
 /** Settles, checks the verdict every scenario shares, and stops the surviving instance cleanly. */
 export const conclude = (

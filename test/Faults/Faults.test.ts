@@ -2,21 +2,10 @@ import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
 import { processHarness } from "../support/Harness.js"
+import { makeOrders, seedHot } from "../support/Load.js"
 import { kill9, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
-import {
-  broker,
-  conclude,
-  full,
-  lifecycleEnv,
-  makeOrders,
-  printSummary,
-  random,
-  seedHot,
-  start,
-  steadyLoad,
-  waitReady,
-} from "./FaultKit.js"
+import { broker, conclude, full, lifecycleEnv, printSummary, random, start, steadyLoad, waitReady } from "./FaultKit.js"
 
 afterAll(printSummary)
 
