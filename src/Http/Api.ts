@@ -72,16 +72,19 @@ export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
 export class HealthGroup extends HttpApiGroup.make("health")
   .add(
     HttpApiEndpoint.get("health", "/health")
-      .annotate(OpenApi.Summary, "Liveness")
-      .annotate(OpenApi.Description, "200 while the process serves. Public.")
+      .annotateContext(
+        OpenApi.annotations({ summary: "Liveness", description: "200 while the process serves. Public." }),
+      )
       .addSuccess(Schema.Struct({ status: Schema.Literal("ok") })),
   )
   .add(
     HttpApiEndpoint.get("ready", "/ready")
-      .annotate(OpenApi.Summary, "Readiness")
-      .annotate(
-        OpenApi.Description,
-        '200 when PostgreSQL answers, the consumer is in its group and the outbox backlog is under READY_OUTBOX_LIMIT; else 503 NotReady with `checks` naming what fails, e.g. {"_tag":"NotReady","message":"not ready: consumer not in its group yet","checks":{...}}. Public.',
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Readiness",
+          description:
+            '200 when PostgreSQL answers, the consumer is in its group and the outbox backlog is under READY_OUTBOX_LIMIT; else 503 NotReady with `checks` naming what fails, e.g. {"_tag":"NotReady","message":"not ready: consumer not in its group yet","checks":{...}}. Public.',
+        }),
       )
       .addSuccess(
         Schema.Struct({
@@ -95,27 +98,35 @@ export class HealthGroup extends HttpApiGroup.make("health")
 export class InventoryGroup extends HttpApiGroup.make("inventory")
   .add(
     HttpApiEndpoint.get("list", "/inventory")
-      .annotate(OpenApi.Summary, "List stock, page by page")
-      .annotate(
-        OpenApi.Description,
-        "Every product's stock record in product id order; pass `next_cursor` back as `cursor` for the next page. 400 for a bad `limit` or `cursor`. Public.",
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "List stock, page by page",
+          description:
+            "Every product's stock record in product id order; pass `next_cursor` back as `cursor` for the next page. 400 for a bad `limit` or `cursor`. Public.",
+        }),
       )
       .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
       .addSuccess(StockPage),
   )
   .add(
     HttpApiEndpoint.get("lowStock", "/inventory/low-stock")
-      .annotate(OpenApi.Summary, "Products below their low-stock threshold")
-      .annotate(OpenApi.Description, "Lowest available first. Public.")
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Products below their low-stock threshold",
+          description: "Lowest available first. Public.",
+        }),
+      )
       .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit) }))
       .addSuccess(Schema.Struct({ items: Schema.Array(StockRecord) })),
   )
   .add(
     HttpApiEndpoint.get("get", "/inventory/:product_id")
-      .annotate(OpenApi.Summary, "A product's stock, now or as of a time")
-      .annotate(
-        OpenApi.Description,
-        "The stock record; with `as_of` (RFC 3339) what the product had then, from its ledger. 404 ProductNotFound (also when it did not exist yet at `as_of`), 400 for a malformed time. Public.",
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "A product's stock, now or as of a time",
+          description:
+            "The stock record; with `as_of` (RFC 3339) what the product had then, from its ledger. 404 ProductNotFound (also when it did not exist yet at `as_of`), 400 for a malformed time. Public.",
+        }),
       )
       .setPath(productPath)
       .setUrlParams(Schema.Struct({ as_of: Schema.optional(Instant) }))
@@ -124,10 +135,12 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
   )
   .add(
     HttpApiEndpoint.get("holders", "/inventory/:product_id/reservations")
-      .annotate(OpenApi.Summary, "Who holds a product's stock")
-      .annotate(
-        OpenApi.Description,
-        "The reservations still holding some of the product, oldest first, with quantity, age and due time; paged. 404 ProductNotFound. Public.",
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Who holds a product's stock",
+          description:
+            "The reservations still holding some of the product, oldest first, with quantity, age and due time; paged. 404 ProductNotFound. Public.",
+        }),
       )
       .setPath(productPath)
       .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
@@ -136,10 +149,12 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
   )
   .add(
     HttpApiEndpoint.get("ledger", "/inventory/:product_id/adjustments")
-      .annotate(OpenApi.Summary, "A product's ledger")
-      .annotate(
-        OpenApi.Description,
-        "Every stock movement (initial, reserve, release, fulfil, adjust) with before/after, newest first; `since`/`until` bound it in time; paged. 404 ProductNotFound. Public.",
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "A product's ledger",
+          description:
+            "Every stock movement (initial, reserve, release, fulfil, adjust) with before/after, newest first; `since`/`until` bound it in time; paged. 404 ProductNotFound. Public.",
+        }),
       )
       .setPath(productPath)
       .setUrlParams(
@@ -157,12 +172,13 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.put("define", "/inventory/:product_id")
-      .annotate(OpenApi.Summary, "Create a product, or change its settings")
-      .annotate(
-        OpenApi.Description,
-        admin(
-          "Creates the product with `initial_quantity`, or changes threshold, safety stock or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); unknown fields are 400.",
-        ),
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Create a product, or change its settings",
+          description: admin(
+            "Creates the product with `initial_quantity`, or changes threshold, safety stock or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); unknown fields are 400.",
+          ),
+        }),
       )
       .setPath(productPath)
       .setPayload(ProductDefinition)
@@ -171,12 +187,13 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   )
   .add(
     HttpApiEndpoint.post("adjust", "/inventory/:product_id/adjustments")
-      .annotate(OpenApi.Summary, "Adjust a product's stock")
-      .annotate(
-        OpenApi.Description,
-        admin(
-          'Adds or removes units (`quantity`), or records a cycle count (`counted_on_hand`), through the product\'s actor; `expected_on_hand` makes it compare-and-set. 409 InsufficientStock {"available":3,"requested":4,...} or StockMovedSinceCount; 404 ProductNotFound; 422 IdempotencyKeyReused. An Idempotency-Key makes a retry harmless.',
-        ),
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Adjust a product's stock",
+          description: admin(
+            'Adds or removes units (`quantity`), or records a cycle count (`counted_on_hand`), through the product\'s actor; `expected_on_hand` makes it compare-and-set. 409 InsufficientStock {"available":3,"requested":4,...} or StockMovedSinceCount; 404 ProductNotFound; 422 IdempotencyKeyReused. An Idempotency-Key makes a retry harmless.',
+          ),
+        }),
       )
       .setPath(productPath)
       .setHeaders(IdempotencyHeader)
@@ -189,12 +206,13 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   )
   .add(
     HttpApiEndpoint.post("bulkAdjust", "/inventory/adjustments")
-      .annotate(OpenApi.Summary, "Adjust many products at once (JSON or CSV)")
-      .annotate(
-        OpenApi.Description,
-        admin(
-          'Up to 10,000 lines, all or nothing; `dry_run` answers before/after of every line and applies nothing. 409 BulkRefused lists every line that cannot be applied, e.g. {"failures":[{"line":3,"product_id":"P1","reason":"unknown product"}]}; 400 BulkInvalid names the line and column of malformed CSV.',
-        ),
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Adjust many products at once (JSON or CSV)",
+          description: admin(
+            'Up to 10,000 lines, all or nothing; `dry_run` answers before/after of every line and applies nothing. 409 BulkRefused lists every line that cannot be applied, e.g. {"failures":[{"line":3,"product_id":"P1","reason":"unknown product"}]}; 400 BulkInvalid names the line and column of malformed CSV.',
+          ),
+        }),
       )
       .setUrlParams(Schema.Struct({ dry_run: Schema.optional(Schema.BooleanFromString) }))
       .setHeaders(IdempotencyHeader)
@@ -211,35 +229,38 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   )
   .add(
     HttpApiEndpoint.get("lastReconcile", "/admin/reconcile")
-      .annotate(OpenApi.Summary, "The last reconciliation report")
-      .annotate(
-        OpenApi.Description,
-        admin(
-          "Products whose stock row, ledger and reservations do not agree, as of the last check (runs one if none ran yet).",
-        ),
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "The last reconciliation report",
+          description: admin(
+            "Products whose stock row, ledger and reservations do not agree, as of the last check (runs one if none ran yet).",
+          ),
+        }),
       )
       .addSuccess(ReconcileReport),
   )
   .add(
     HttpApiEndpoint.post("reconcile", "/admin/reconcile")
-      .annotate(OpenApi.Summary, "Check the books now (and repair)")
-      .annotate(
-        OpenApi.Description,
-        admin(
-          'Checks every product now; with {"repair": true} corrects the drifting ones through correction ledger rows and their events.',
-        ),
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Check the books now (and repair)",
+          description: admin(
+            'Checks every product now; with {"repair": true} corrects the drifting ones through correction ledger rows and their events.',
+          ),
+        }),
       )
       .setPayload(ReconcileRequest)
       .addSuccess(ReconcileReport),
   )
   .add(
     HttpApiEndpoint.post("extend", "/reservations/:order_id/extend")
-      .annotate(OpenApi.Summary, "Move a reservation's due time")
-      .annotate(
-        OpenApi.Description,
-        admin(
-          '`{seconds}` from now or `{expires_at}`. 409 ReservationNotHeld {"status":"expired",...} when it no longer holds stock; 400 for a time not in the future; 404 ReservationNotFound.',
-        ),
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Move a reservation's due time",
+          description: admin(
+            '`{seconds}` from now or `{expires_at}`. 409 ReservationNotHeld {"status":"expired",...} when it no longer holds stock; 400 for a time not in the future; 404 ReservationNotFound.',
+          ),
+        }),
       )
       .setPath(Schema.Struct({ order_id: OrderId }))
       .setPayload(ExtendRequest)
@@ -252,10 +273,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
 
 export class ReservationsGroup extends HttpApiGroup.make("reservations").add(
   HttpApiEndpoint.get("get", "/reservations/:order_id")
-    .annotate(OpenApi.Summary, "An order's reservation")
-    .annotate(
-      OpenApi.Description,
-      "Its status, every line with held / fulfilled / released quantities, the refusal if it was out of stock, and its due time. 404 ReservationNotFound if the order was never seen. Public.",
+    .annotateContext(
+      OpenApi.annotations({
+        summary: "An order's reservation",
+        description:
+          "Its status, every line with held / fulfilled / released quantities, the refusal if it was out of stock, and its due time. 404 ReservationNotFound if the order was never seen. Public.",
+      }),
     )
     .setPath(Schema.Struct({ order_id: OrderId }))
     .addSuccess(Reservation)
