@@ -95,6 +95,9 @@ export class Generation {
     productId: ProductId,
     make: (reply: ProductActor.Reply<A, E>) => ProductActor.Command,
   ): Effect.Effect<A, E | StaleGeneration | SqlError> =>
+    // No canceller, on purpose: a command in a mailbox is applied whether or not its sender still
+    // waits, so a sender must not be interrupted between posting and handing over (or giving back)
+    // what was applied; the saga and the stock writes run that stretch uninterruptibly.
     Effect.async<A, E | StaleGeneration | SqlError>((resume) => {
       // lookup and post in one synchronous step: a sweep can never remove the actor in between
       if (this.closed) return resume(Effect.fail(new StaleGeneration()))

@@ -31,5 +31,10 @@ export const wait = <A, E>(pending: Pending<A, E>): Effect.Effect<A, E> =>
           if (pending.result !== undefined) return resume(pending.result)
           if (pending.waiters === undefined) pending.waiters = [resume]
           else pending.waiters.push(resume)
+          // an interrupted waiter leaves the list (the result, when it comes, is for the others)
+          return Effect.sync(() => {
+            const at = pending.waiters?.indexOf(resume) ?? -1
+            if (at >= 0) pending.waiters!.splice(at, 1)
+          })
         }),
   )
