@@ -84,6 +84,7 @@ export const releasedDecision = (
       {
         orderId,
         from: known.status as OrderStatus,
+        held: known.lines,
         to: reason === "expired" ? "expired" : "released",
         lines: known.lines.map((l) => ({ productId: l.productId, fulfilled: 0, released: l.quantity })),
         // an expiry stands only if nobody moved the due time meanwhile
@@ -128,6 +129,7 @@ export const fulfilledDecision = (
       {
         orderId: order.order_id,
         from: known.status as OrderStatus,
+        held: known.lines,
         to: plan.remaining.length === 0 ? "fulfilled" : "partially_fulfilled",
         lines: plan.shipped.map((l) => ({ productId: l.productId, fulfilled: l.quantity, released: 0 })),
       },
@@ -174,6 +176,7 @@ export const extendedDecision = (orderId: OrderId, known: KnownOrder, expiresAt:
       {
         orderId,
         from: known.status as OrderStatus,
+        held: known.lines,
         to: known.status as OrderStatus,
         lines: [],
         expiresAt: { expected: known.expiresAt, next: expiresAt },

@@ -9,6 +9,9 @@ import type { CommitBatch, LineChange, OrderInsert, OrderUpdate } from "./StockS
  * (the input is sorted and the update follows it), so instances writing the same hot products
  * never deadlock.
  *
+ * A recorded order moves on only from what memory believed of it: its status, what its lines still
+ * held (as a JSON object of product → quantity, compared whole) and, when given, its due time.
+ *
  * Sibling CTEs see one snapshot, not each other's rows, and an UPDATE changes a row once: an order
  * inserted and moved on in the same batch is therefore inserted as it ends up, and several moves of
  * one recorded order are folded into one (see `commitParams`).
@@ -59,8 +62,10 @@ WITH appeared AS (
 ), moved AS (
   UPDATE reservations r
      SET status = d.t, expires_at = CASE WHEN d.ce THEN d.ne ELSE r.expires_at END, updated_at = now()
-    FROM json_to_recordset($6::json) AS d(o text, f text, t text, ce bool, ee timestamptz, ne timestamptz)
+    FROM json_to_recordset($6::json) AS d(o text, f text, t text, ce bool, ee timestamptz, ne timestamptz, h jsonb)
    WHERE r.order_id = d.o AND r.status = d.f AND (NOT d.ce OR r.expires_at IS NOT DISTINCT FROM d.ee)
+     AND (SELECT coalesce(jsonb_object_agg(l.product_id, l.quantity - l.fulfilled - l.released), '{}'::jsonb)
+            FROM reservation_lines l WHERE l.order_id = r.order_id AND l.quantity > l.fulfilled + l.released) = d.h
   RETURNING r.order_id
 ), line_moves AS (
   UPDATE reservation_lines l SET fulfilled = l.fulfilled + d.f, released = l.released + d.r
@@ -128,6 +133,7 @@ const foldUpdates = (updates: ReadonlyArray<OrderUpdate>): Map<string, OrderUpda
         : u.expiresAt === undefined
           ? m.expiresAt
           : { expected: m.expiresAt.expected, next: u.expiresAt.next }
+    // from the first move's status and held lines (what the row has now) to the last move's status
     folded.set(u.orderId, {
       ...m,
       to: u.to,
@@ -213,6 +219,7 @@ export const commitParams = (batch: CommitBatch) => {
         ce: u.expiresAt !== undefined,
         ee: iso(u.expiresAt?.expected ?? null),
         ne: iso(u.expiresAt?.next ?? null),
+        h: Object.fromEntries(u.held.filter((l) => l.quantity > 0).map((l) => [l.productId, l.quantity])),
       })),
     ),
     json(

@@ -68,13 +68,20 @@ export interface LineChange {
 }
 
 /**
- * A recorded order moving on: written only if the row still has the status (and, when given,
- * the due time) memory decided against; otherwise another instance decided it first.
+ * A recorded order moving on: written only if the row still has the status, the lines still hold
+ * what memory believed (and, when given, the due time) it decided against; otherwise another
+ * instance decided it first.
  */
 export interface OrderUpdate {
   readonly orderId: OrderId
   readonly from: OrderStatus
   readonly to: OrderStatus
+  /**
+   * What memory believed the order still held when it decided (its lines' remaining quantities):
+   * the order's own version check, so a decision taken on a stale memory of the order (another
+   * instance moved it on meanwhile) is refused as a conflict rather than applied to other lines.
+   */
+  readonly held: ReadonlyArray<Line>
   readonly lines: ReadonlyArray<LineChange>
   readonly expiresAt?: { readonly expected: number | null; readonly next: number | null }
 }

@@ -29,10 +29,11 @@ const none = {
   outbox: [],
   idempotency: [],
 }
-const release = (id: string, productId: ProductId, quantity: number) => ({
+const release = (id: string, productId: ProductId, quantity: number, believedHeld = quantity) => ({
   orderId: oid(id),
   from: "reserved" as const,
   to: "released" as const,
+  held: [{ productId, quantity: believedHeld }],
   lines: [{ productId, fulfilled: 0, released: quantity }],
 })
 const batch = (b: Partial<CommitBatch>): CommitBatch => ({ ...none, ...b })
@@ -161,6 +162,17 @@ layer(SuiteStore, { excludeTestServices: true })("group commit", (it) => {
       expect(row?.status).toBe("released")
       const [line] = yield* sql<{ released: number }>`SELECT released FROM reservation_lines WHERE order_id = 'o3'`
       expect(line?.released).toBe(1)
+    }),
+  )
+
+  it.effect("refuses a move decided on a stale memory of what the order holds", () =>
+    Effect.gen(function* () {
+      const store = yield* StockStore
+      yield* store.commit(batch({ products: [], orderInserts: [order("o4", pid("A"), 3)] }))
+      // memory believed the order held 2 of A (another instance moved it on since): nothing is written
+      const stale = yield* Effect.either(store.commit(batch({ orderUpdates: [release("o4", pid("A"), 2, 2)] })))
+      expect(Either.isLeft(stale) && stale.left).toMatchObject({ reason: "reservation already moved on elsewhere" })
+      yield* store.commit(batch({ orderUpdates: [release("o4", pid("A"), 3)] }))
     }),
   )
 

@@ -63,9 +63,27 @@ export const makeMemoryStore = () => {
         inserted.add(o.orderId)
       }
       const statuses = new Map<OrderId, OrderStatus>(batch.orderInserts.map((o) => [o.orderId, o.status]))
+      // what each order holds as the batch goes: a move stands only on what memory believed it held
+      const holding = new Map<OrderId, Map<ProductId, number>>(
+        batch.orderInserts.map((o) => [o.orderId, new Map(o.lines.map((l) => [l.productId, l.quantity]))]),
+      )
+      const same = (
+        a: Map<ProductId, number>,
+        b: ReadonlyArray<{ readonly productId: ProductId; readonly quantity: number }>,
+      ) => {
+        const bs = b.filter((l) => l.quantity > 0)
+        return (
+          bs.length === [...a.values()].filter((q) => q > 0).length &&
+          bs.every((l) => a.get(l.productId) === l.quantity)
+        )
+      }
       for (const u of batch.orderUpdates) {
         const status = statuses.get(u.orderId) ?? tables.orders.get(u.orderId)?.status
         if (status !== u.from) return conflict("reservation already moved on elsewhere")
+        const now = holding.get(u.orderId) ?? new Map(held(u.orderId).map((l) => [l.productId, l.quantity]))
+        if (!same(now, u.held)) return conflict("reservation already moved on elsewhere")
+        for (const l of u.lines) now.set(l.productId, (now.get(l.productId) ?? 0) - l.fulfilled - l.released)
+        holding.set(u.orderId, now)
         statuses.set(u.orderId, u.to)
       }
       for (const f of batch.fulfillments)
