@@ -14,7 +14,23 @@ import { compressionTypes } from "../src/Kafka/Codecs.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
 import { invariants, serviceHistograms, writeCounters, writesPerOrder } from "./lib/Measures.js"
 import { median, observe, percentile } from "./lib/Observer.js"
-import { benchOptions } from "./lib/Options.js"
+import {
+  budgetSeconds,
+  DISTS,
+  INPUT_COMPRESSION,
+  LINES,
+  ORDERS,
+  PRODUCTS,
+  quick,
+  RATE_SECONDS,
+  RATES,
+  RAWPIPE_ORDERS,
+  RUNS,
+  SYSTEMS,
+  scripts,
+  values,
+  WARMUP_SECONDS,
+} from "./lib/Options.js"
 import {
   type LatencyRow,
   printSummary,
@@ -37,23 +53,6 @@ import {
 import { type Distribution, makeWorkload } from "./lib/Workload.js"
 
 ensureBroker()
-const {
-  values,
-  INPUT_COMPRESSION,
-  quick,
-  ORDERS,
-  PRODUCTS,
-  LINES,
-  DISTS,
-  SYSTEMS,
-  RATES,
-  RATE_SECONDS,
-  WARMUP_SECONDS,
-  RAWPIPE_ORDERS,
-  RUNS,
-  scripts,
-  budgetSeconds,
-} = benchOptions()
 // the service runs as users run it: compiled JavaScript, as in the Docker image
 if (SYSTEMS.includes("service") || values.memory)
   execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" })

@@ -3,67 +3,49 @@ import { parseArgs } from "node:util"
 import { type CompressionName, compressionTypes } from "../../src/Kafka/Codecs.js"
 import type { Distribution } from "./Workload.js"
 
-export const benchOptions = () => {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean", default: false },
-      orders: { type: "string" },
-      products: { type: "string" },
-      lines: { type: "string", default: "5" },
-      dist: { type: "string" },
-      systems: { type: "string", default: "service,ceiling,original,rawpipe" },
-      rates: { type: "string" },
-      "rate-seconds": { type: "string" },
-      memory: { type: "boolean", default: false },
-      runs: { type: "string", default: "1" },
-      "original-seconds": { type: "string", default: "30" },
-      "input-compression": { type: "string", default: "none" },
-      lifecycle: { type: "string", default: "true" },
-    },
-  })
-  const INPUT_COMPRESSION = values["input-compression"] as CompressionName
-  if (!(INPUT_COMPRESSION in compressionTypes)) {
-    throw new Error(`--input-compression must be one of ${Object.keys(compressionTypes).join(", ")}`)
-  }
-  const quick = values.quick
-  const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
-  const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
-  const LINES = Number(values.lines)
-  const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
-  const SYSTEMS = values.systems.split(",")
-  const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").map(Number)
-  const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 10 : 30))
-  const WARMUP_SECONDS = quick ? 3 : 5
-  // the raw pipe is so fast that the service's order count would time a fraction of a second
-  const RAWPIPE_ORDERS = Math.max(ORDERS, quick ? 600_000 : 1_000_000)
-  const RUNS = Number(values.runs)
-  const scripts: Record<string, string> = {
-    service: "dist/main.js",
-    ceiling: "bench/ceiling/main.ts",
-    original: "bench/original/main.ts",
-    rawpipe: "bench/rawpipe/main.ts",
-  }
-  const budgetSeconds: Record<string, number> = {
-    service: 600,
-    ceiling: 600,
-    original: Number(values["original-seconds"]),
-    rawpipe: 300,
-  }
-  return {
-    values,
-    INPUT_COMPRESSION,
-    quick,
-    ORDERS,
-    PRODUCTS,
-    LINES,
-    DISTS,
-    SYSTEMS,
-    RATES,
-    RATE_SECONDS,
-    WARMUP_SECONDS,
-    RAWPIPE_ORDERS,
-    RUNS,
-    scripts,
-    budgetSeconds,
-  }
+// Read once, when the bench starts.
+export const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    orders: { type: "string" },
+    products: { type: "string" },
+    lines: { type: "string", default: "5" },
+    dist: { type: "string" },
+    systems: { type: "string", default: "service,ceiling,original,rawpipe" },
+    rates: { type: "string" },
+    "rate-seconds": { type: "string" },
+    memory: { type: "boolean", default: false },
+    runs: { type: "string", default: "1" },
+    "original-seconds": { type: "string", default: "30" },
+    "input-compression": { type: "string", default: "none" },
+    lifecycle: { type: "string", default: "true" },
+  },
+})
+export const INPUT_COMPRESSION = values["input-compression"] as CompressionName
+if (!(INPUT_COMPRESSION in compressionTypes)) {
+  throw new Error(`--input-compression must be one of ${Object.keys(compressionTypes).join(", ")}`)
+}
+export const quick = values.quick
+export const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
+export const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
+export const LINES = Number(values.lines)
+export const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
+export const SYSTEMS = values.systems.split(",")
+export const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").map(Number)
+export const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 10 : 30))
+export const WARMUP_SECONDS = quick ? 3 : 5
+// the raw pipe is so fast that the service's order count would time a fraction of a second
+export const RAWPIPE_ORDERS = Math.max(ORDERS, quick ? 600_000 : 1_000_000)
+export const RUNS = Number(values.runs)
+export const scripts: Record<string, string> = {
+  service: "dist/main.js",
+  ceiling: "bench/ceiling/main.ts",
+  original: "bench/original/main.ts",
+  rawpipe: "bench/rawpipe/main.ts",
+}
+export const budgetSeconds: Record<string, number> = {
+  service: 600,
+  ceiling: 600,
+  original: Number(values["original-seconds"]),
+  rawpipe: 300,
 }
