@@ -124,6 +124,12 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
                 }),
                 Effect.catchAll((error) => {
                   failure ??= { error }
+                  // A message that failed half-way (a fulfilment whose second product disagreed with
+                  // memory, a cancellation whose second product could not be loaded) may have changed
+                  // memory it will not commit or give back: discard it now, not after the siblings, since
+                  // a sibling's short reservation parked behind such a change would wait for it forever
+                  // (the discard answers parked commands StaleGeneration).
+                  if (error._tag !== "StaleGeneration") discard(generation, `a message failed: ${error._tag}`)
                   return Effect.succeed(true)
                 }),
               )
@@ -135,12 +141,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
             discard: true,
           },
         )
-        if (failure !== undefined) {
-          // a message that failed half-way (a cancellation whose second product could not be
-          // loaded) may have changed memory it will not commit: start again from the database
-          if (failure.error._tag !== "StaleGeneration") discard(generation, `a message failed: ${failure.error._tag}`)
-          return yield* Effect.fail(failure.error)
-        }
+        // the chunk is decided again, from the database (the generation was discarded at the failure)
+        if (failure !== undefined) return yield* Effect.fail(failure.error)
         const waits = pending.filter((done) => done !== undefined)
         const durable = Effect.forEach(waits, Pending.wait, { discard: true }).pipe(
           Effect.tap(() => generation.trimOrders(recentOrders)),

@@ -89,7 +89,62 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
   )
 }
 
+/**
+ * Found by this property in CI: instance A, holding a stale memory of two products, fulfils an order
+ * whose first line it ships and whose second it cannot (memory disagrees with itself); meanwhile a new
+ * order short on the first product is parked behind that never-settled shipment, and the chunk waited
+ * for it forever. A failing message now discards memory at once, which answers parked commands.
+ */
+const parkedBehindAFailedSaga = {
+  stock: [1, 6, 13] as [number, number, number],
+  orders: [
+    {
+      lines: [
+        { product: 1, quantity: 1 },
+        { product: 1, quantity: 1 },
+      ],
+      deliveries: 2,
+      steps: ["extend", "extend"],
+    },
+    {
+      lines: [
+        { product: 1, quantity: 2 },
+        { product: 2, quantity: 1 },
+      ],
+      deliveries: 2,
+      steps: ["extend", "fulfil"],
+    },
+    {
+      lines: [
+        { product: 1, quantity: 4 },
+        { product: 1, quantity: 3 },
+      ],
+      deliveries: 1,
+      steps: ["fulfil-part", "cancel", "expire"],
+    },
+    {
+      lines: [
+        { product: 1, quantity: 1 },
+        { product: 2, quantity: 1 },
+      ],
+      deliveries: 1,
+      steps: ["fulfil-part", "cancel"],
+    },
+  ] as Array<{
+    lines: Array<{ product: number; quantity: number }>
+    deliveries: number
+    steps: Array<LifecycleStep>
+  }>,
+  cuts: [
+    { size: 3, to: 0, again: false },
+    { size: 4, to: 1, again: false },
+    { size: 3, to: 0, again: false },
+  ],
+}
+
 describe("two instances over one store, the partition moving between them", () => {
+  it.live("do not wait forever for a shipment a failed fulfilment never settles", () => check(parkedBehindAFailedSaga))
+
   it.live("end with one story per order, whatever each remembered", () =>
     Effect.promise(() =>
       fc.assert(
