@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
-import { type LifecycleStep, lifecycleMessages, runInterleaved } from "../support/Interleave.js"
+import { lifecycleMessages, lifecycleOrders, runInterleaved } from "../support/Interleave.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 
@@ -11,19 +11,9 @@ import { testConfigLayer } from "../support/TestConfig.js"
 // (test/Engine/Interleaving.test.ts and LifecycleInterleaving.test.ts run the same kind of property
 // against the real PostgreSQL.)
 
-const line = fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) })
 const scenario = fc.record({
   stock: fc.tuple(fc.nat(15), fc.nat(15), fc.nat(15)),
-  orders: fc.array(
-    fc.record({
-      lines: fc.array(line, { minLength: 1, maxLength: 3 }),
-      deliveries: fc.integer({ min: 1, max: 2 }),
-      steps: fc.array(fc.constantFrom<LifecycleStep>("fulfil", "fulfil-part", "cancel", "extend", "expire"), {
-        maxLength: 3,
-      }),
-    }),
-    { minLength: 1, maxLength: 12 },
-  ),
+  orders: lifecycleOrders(12),
   adjustments: fc.array(
     fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: -5, max: 5 }).filter((n) => n !== 0) }),
     { maxLength: 3 },

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, FastCheck as fc, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
-import { type LifecycleStep, lifecycleMessages } from "../support/Interleave.js"
+import { type LifecycleStep, lifecycleMessages, lifecycleOrders } from "../support/Interleave.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 
@@ -14,19 +14,9 @@ import { testConfigLayer } from "../support/TestConfig.js"
 // with nothing left to ship; the store now also refuses an order move decided on a stale memory of
 // the order's lines — test/Store/Commit.test.ts — and this property covers the instances around it.)
 
-const line = fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) })
 const scenario = fc.record({
   stock: fc.tuple(fc.nat(15), fc.nat(15), fc.nat(15)),
-  orders: fc.array(
-    fc.record({
-      lines: fc.array(line, { minLength: 1, maxLength: 3 }),
-      deliveries: fc.integer({ min: 1, max: 2 }),
-      steps: fc.array(fc.constantFrom<LifecycleStep>("fulfil", "fulfil-part", "cancel", "extend", "expire"), {
-        maxLength: 3,
-      }),
-    }),
-    { minLength: 1, maxLength: 8 },
-  ),
+  orders: lifecycleOrders(8),
   /** per chunk: how many messages, which instance, and whether the chunk before is delivered again */
   cuts: fc.array(fc.record({ size: fc.integer({ min: 1, max: 4 }), to: fc.constantFrom(0, 1), again: fc.boolean() }), {
     minLength: 1,

@@ -70,6 +70,22 @@ export const assertScenarios = <T, E, R>(
 /** What happens to an order after it is created, in a lifecycle scenario. */
 export type LifecycleStep = "fulfil" | "fulfil-part" | "cancel" | "extend" | "expire"
 
+/** Up to `maxOrders` random orders on three products: lines, deliveries of the creation, then steps. */
+export const lifecycleOrders = (maxOrders: number) =>
+  fc.array(
+    fc.record({
+      lines: fc.array(fc.record({ product: fc.constantFrom(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      deliveries: fc.integer({ min: 1, max: 2 }),
+      steps: fc.array(fc.constantFrom<LifecycleStep>("fulfil", "fulfil-part", "cancel", "extend", "expire"), {
+        maxLength: 3,
+      }),
+    }),
+    { minLength: 1, maxLength: maxOrders },
+  )
+
 /**
  * The messages of random order lifecycles: each order created (perhaps twice), then its steps;
  * an expiry is an extension into the past followed by the sweeper's message.
