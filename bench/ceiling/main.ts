@@ -69,23 +69,23 @@ const writeRows = async (orders: ReadonlyArray<Order>) => {
   try {
     await client.query("BEGIN")
     const products = [...deltas].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, q]) => ({ p, q }))
+    // the reservations and their lines in one statement, then the stock: the balance triggers
+    // (migration 0005) check each statement's end, as they check the service's one-statement commit
+    await client.query(
+      `WITH r AS (
+         INSERT INTO reservations (order_id, reservation_id, status)
+         SELECT o, rid, 'reserved' FROM json_to_recordset($1::json) AS d(o text, rid uuid)
+         ON CONFLICT (order_id) DO NOTHING)
+       INSERT INTO reservation_lines (order_id, product_id, quantity)
+       SELECT o, p, sum(q) FROM json_to_recordset($2::json) AS d(o text, p text, q int) GROUP BY o, p
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(events.map(({ o, rid }) => ({ o, rid }))), JSON.stringify(lines)],
+    )
     await client.query(
       `UPDATE stock s SET available = s.available - d.q, reserved = s.reserved + d.q,
               version = s.version + 1, updated_at = now()
          FROM json_to_recordset($1::json) AS d(p text, q int) WHERE s.product_id = d.p`,
       [JSON.stringify(products)],
-    )
-    await client.query(
-      `INSERT INTO reservations (order_id, reservation_id, status)
-       SELECT o, rid, 'reserved' FROM json_to_recordset($1::json) AS d(o text, rid uuid)
-       ON CONFLICT (order_id) DO NOTHING`,
-      [JSON.stringify(events.map(({ o, rid }) => ({ o, rid })))],
-    )
-    await client.query(
-      `INSERT INTO reservation_lines (order_id, product_id, quantity)
-       SELECT o, p, sum(q) FROM json_to_recordset($1::json) AS d(o text, p text, q int) GROUP BY o, p
-       ON CONFLICT DO NOTHING`,
-      [JSON.stringify(lines)],
     )
     await client.query(
       `INSERT INTO stock_ledger (product_id, movement, quantity, available_before, available_after,

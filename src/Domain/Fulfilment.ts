@@ -1,11 +1,6 @@
 import { Either } from "effect"
 import type { ProductId } from "./Ids.js"
-
-/** A line of a reservation: what it still holds of one product. */
-export interface HeldLine {
-  readonly productId: ProductId
-  readonly quantity: number
-}
+import type { Line } from "./Lifecycle.js"
 
 export type RejectionReason = "not_reserved" | "exceeds_held" | "unknown_line"
 
@@ -18,9 +13,9 @@ export interface FulfilmentRejected {
 
 export interface FulfilmentPlan {
   /** what ships now, one entry per product, in the order the fulfilment named them */
-  readonly shipped: ReadonlyArray<HeldLine>
+  readonly shipped: ReadonlyArray<Line>
   /** what stays held afterwards (lines with nothing left are dropped) */
-  readonly remaining: ReadonlyArray<HeldLine>
+  readonly remaining: ReadonlyArray<Line>
 }
 
 /**
@@ -29,7 +24,7 @@ export interface FulfilmentPlan {
  * is refused as a whole and changes nothing.
  */
 export const planFulfilment = (
-  held: ReadonlyArray<HeldLine>,
+  held: ReadonlyArray<Line>,
   items: ReadonlyArray<{ readonly product_id: ProductId; readonly quantity: number }> | undefined,
 ): Either.Either<FulfilmentPlan, FulfilmentRejected> => {
   const holding = held.filter((l) => l.quantity > 0)

@@ -1,13 +1,13 @@
 import { Cause, Chunk, Effect, Queue } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
-import * as Stock from "../Domain/Stock.js"
-import type { CommitBatch, LedgerRow, ProductWrite, StockStore } from "../Store/StockStore.js"
-import { type Decision, ledgerInCommitOrder } from "./Decision.js"
+import type { CommitBatch, Fence, ProductWrite } from "../Store/CommitBatch.js"
+import type { StockStore } from "../Store/StockStore.js"
+import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import { StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
-import { type ProductCell, settle } from "./ProductActor.js"
+import { confirm, type ProductCell } from "./ProductActor.js"
 
 interface Entry {
   readonly generation: Generation
@@ -24,89 +24,90 @@ export interface CommitterDeps {
   readonly committed: () => void
 }
 
-const mergeWrites = (entries: ReadonlyArray<Entry>): Array<ProductWrite & { readonly cell: ProductCell }> => {
-  const merged = new Map<
-    ProductCell,
-    { delta: Stock.StockLevel; create: boolean; threshold?: number; location?: string | null; safetyStock?: number }
-  >()
-  for (const { decision } of entries) {
-    for (const w of decision.writes) {
-      const m = merged.get(w.cell) ?? { delta: Stock.emptyStock, create: false }
-      m.delta = {
-        available: m.delta.available + w.delta.available,
-        reserved: m.delta.reserved + w.delta.reserved,
-        onHand: m.delta.onHand + w.delta.onHand,
-      }
-      if (w.create) m.create = true
-      if (w.threshold !== undefined) m.threshold = w.threshold
-      if (w.location !== undefined) m.location = w.location
-      if (w.safetyStock !== undefined) m.safetyStock = w.safetyStock
-      merged.set(w.cell, m)
+/** Every product the decisions act on, once, with the version memory predicts and what definitions set. */
+const productWrites = (decisions: ReadonlyArray<Decision>): Array<ProductWrite & { readonly cell: ProductCell }> => {
+  const writes = new Map<ProductCell, ProductWrite & { cell: ProductCell }>()
+  for (const d of decisions) {
+    for (const { cell } of d.holds) {
+      if (!writes.has(cell))
+        writes.set(cell, { cell, productId: cell.productId, expectedVersion: cell.version, create: false })
     }
+    const s = d.settings
+    if (s === undefined) continue
+    const w = writes.get(s.cell) ?? {
+      cell: s.cell,
+      productId: s.cell.productId,
+      expectedVersion: s.cell.version,
+      create: false,
+    }
+    writes.set(s.cell, {
+      ...w,
+      create: w.create || s.created,
+      ...(s.threshold !== undefined ? { threshold: s.threshold } : {}),
+      ...(s.location !== undefined ? { location: s.location } : {}),
+      ...(s.safetyStock !== undefined ? { safetyStock: s.safetyStock } : {}),
+    })
   }
-  return Array.from(merged, ([cell, m]) => ({
-    cell,
-    productId: cell.productId,
-    expectedVersion: cell.version,
-    delta: m.delta,
-    ...(m.create
-      ? {
-          create: {
-            threshold: m.threshold ?? cell.threshold,
-            location: m.location ?? cell.location,
-            safetyStock: m.safetyStock ?? cell.safetyStock,
-          },
-        }
-      : {}),
-    ...(m.threshold !== undefined ? { threshold: m.threshold } : {}),
-    ...(m.location !== undefined ? { location: m.location } : {}),
-    ...(m.safetyStock !== undefined ? { safetyStock: m.safetyStock } : {}),
-  }))
+  return [...writes.values()]
 }
 
-const toBatch = (
-  entries: ReadonlyArray<Entry>,
-  products: ReadonlyArray<ProductWrite>,
-  ledger: ReadonlyArray<LedgerRow>,
-): CommitBatch => ({
-  products,
-  orderInserts: entries.flatMap((e) => e.decision.orderInserts),
-  orderUpdates: entries.flatMap((e) => e.decision.orderUpdates),
-  fulfillments: entries.flatMap((e) => e.decision.fulfillments),
-  ledger,
-  outbox: entries.flatMap((e) => e.decision.events),
-  idempotency: entries.flatMap((e) => e.decision.idempotency),
-})
+const fencesOf = (decisions: ReadonlyArray<Decision>): Array<Fence> => {
+  const fences = new Map<string, Fence>()
+  for (const { fence } of decisions) if (fence !== undefined) fences.set(`${fence.group}/${fence.partition}`, fence)
+  return [...fences.values()]
+}
 
 /**
- * Group commit: every decision waiting when a transaction starts goes into it, in the order
- * the decisions were taken, so a decision never lands before one it depends on.
+ * The longest prefix of `entries` in which no order appears twice: one order's steps are judged one
+ * statement after another, each against the rows the step before it committed.
+ */
+const oneStepPerOrder = (entries: ReadonlyArray<Entry>): number => {
+  const orders = new Set<string>()
+  for (let i = 0; i < entries.length; i++) {
+    const orderId = entries[i]!.decision.step?.orderId
+    if (orderId === undefined) continue
+    if (orders.has(orderId)) return i
+    orders.add(orderId)
+  }
+  return entries.length
+}
+
+/**
+ * Group commit: the decisions waiting when a statement starts go into it, in the order they were
+ * handed over, so a decision never lands before one it depends on.
  */
 export const makeCommitter = (deps: CommitterDeps) =>
   Effect.gen(function* () {
     const queue = yield* Queue.unbounded<Entry>()
     const stale = new StaleGeneration()
+    /** taken from the queue but left for the next statement (a second step of an order) */
+    let carried: Array<Entry> = []
+
+    const settle = (entries: ReadonlyArray<Entry>) => {
+      for (const { decision } of entries) for (const hold of decision.holds) hold.settle()
+    }
 
     const commitEntries = (entries: ReadonlyArray<Entry>) =>
       Effect.gen(function* () {
-        const live = entries.filter((e) => !e.generation.closed)
         for (const e of entries) if (e.generation.closed) Pending.fail(e.done, stale)
+        const live = entries.filter((e) => !e.generation.closed)
+        settle(entries.filter((e) => e.generation.closed))
         const generation = live[0]?.generation
         if (generation === undefined) return
-        const products = mergeWrites(live)
-        const ledger = ledgerInCommitOrder(live.flatMap((e) => e.decision.ledger))
+        const decisions = live.map((e) => e.decision)
+        const products = productWrites(decisions)
+        const batch: CommitBatch = { products, decisions, fences: fencesOf(decisions) }
         const started = performance.now()
-        const exit = yield* Effect.exit(deps.store.commit(toBatch(live, products, ledger.rows)))
+        const exit = yield* Effect.exit(deps.store.commit(batch))
+        settle(live)
         if (exit._tag === "Success") {
           for (const p of products) {
             const version = exit.value.get(p.productId as ProductId)
-            if (version !== undefined) p.cell.version = version
+            if (version !== undefined) confirm(p.cell, version)
           }
-          for (const [cell, level] of ledger.levels) cell.committed = level
-          for (const { decision } of live) for (const w of decision.writes) w.cell.holds--
           for (const e of live) Pending.succeed(e.done, undefined)
           yield* EngineMetrics.commitBatch(live.length, performance.now() - started)
-          if (live.some((e) => e.decision.events.length > 0)) deps.committed()
+          deps.committed()
           return
         }
         const failure = Cause.squash(exit.cause)
@@ -125,23 +126,33 @@ export const makeCommitter = (deps: CommitterDeps) =>
         for (const e of live) Pending.fail(e.done, stale)
       })
 
-    yield* Queue.takeBetween(queue, 1, deps.batchSize).pipe(
-      Effect.flatMap((chunk) => commitEntries(Chunk.toReadonlyArray(chunk))),
+    const nextBatch = Effect.suspend(() => {
+      if (carried.length >= deps.batchSize) return Effect.succeed(carried)
+      const wanted = deps.batchSize - carried.length
+      const take = carried.length > 0 ? Queue.takeUpTo(queue, wanted) : Queue.takeBetween(queue, 1, wanted)
+      return Effect.map(take, (chunk) => [...carried, ...Chunk.toReadonlyArray(chunk)])
+    })
+
+    yield* nextBatch.pipe(
+      Effect.flatMap((entries) => {
+        const cut = oneStepPerOrder(entries)
+        carried = entries.slice(cut)
+        return commitEntries(entries.slice(0, cut))
+      }),
       Effect.catchAllCause((cause) => Effect.logError("committer step failed", cause)),
       Effect.forever,
       Effect.forkScoped,
     )
 
     /**
-     * Queues a decision; what it returns completes once it is durable (or fails: decide again).
-     * Its changes are no longer tentative: a refusal decided from now on goes into this commit or
-     * a later one, so it rests on a level the product really has in its history.
+     * Queues a decision; what it returns completes once it is durable (or fails: decide again). Its
+     * changes are handed over: a refusal decided from now on goes into a later commit than they do.
      */
     const submit = (generation: Generation, decision: Decision) =>
       Effect.sync(() => {
         const done = Pending.make<void, StaleGeneration>()
         queue.unsafeOffer({ generation, decision, done })
-        for (const w of decision.writes) if (w.check !== true) settle(w.cell, generation.closed)
+        for (const hold of decision.holds) hold.handOver()
         return done
       })
 

@@ -3,16 +3,23 @@ import { Duration, Effect, FiberSet, Metric, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type * as Stock from "../Domain/Stock.js"
+import type { Fence } from "../Store/CommitBatch.js"
 import { Outbox } from "../Store/Outbox.js"
 import { StockStore } from "../Store/StockStore.js"
 import { makeCommitter } from "./Committer.js"
 import * as EngineMetrics from "./EngineMetrics.js"
-import { type InconsistentMemory, StaleGeneration } from "./Errors.js"
+import { Fenced, type InconsistentMemory, StaleGeneration } from "./Errors.js"
 import { Generation } from "./Generation.js"
 import { type EngineMessage, makeOrderHandling } from "./OrderHandling.js"
 import * as Pending from "./Pending.js"
 import { untilDurable } from "./Retryable.js"
 import { makeStockWrites } from "./StockWrites.js"
+
+/** A partition of the order topics this instance consumes: `fence` is its epoch while it owns it. */
+export interface PartitionOwnership {
+  readonly partition: number
+  readonly fence: () => Fence | undefined
+}
 
 /** A chunk decided in memory, in `generation`: `durable` succeeds once all it changed is committed. */
 export interface DecidedChunk {
@@ -76,19 +83,21 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       topics,
       ttlSeconds: config.engine.reservationTtlSeconds,
       submit: committer.submit,
-      lowStockEvents: stockWrites.lowStockEvents,
     })
 
     /**
      * Decides a chunk in memory and hands its changes to the committer; what it returns says when
      * they are durable. With `expected`, only in that generation (else StaleGeneration), so that
-     * pipelined chunks of one partition are never decided across a reload out of order.
+     * pipelined chunks of one partition are never decided across a reload out of order. With a
+     * partition, only while this instance owns it (else Fenced): each decision carries the epoch.
      */
-    const decideOnce = (messages: ReadonlyArray<EngineMessage>, expected?: number) =>
+    const decideOnce = (messages: ReadonlyArray<EngineMessage>, expected?: number, partition?: PartitionOwnership) =>
       Effect.gen(function* () {
         const started = performance.now()
         const generation = current
         if (expected !== undefined && generation.id !== expected) return yield* new StaleGeneration()
+        const fence = partition?.fence()
+        if (partition !== undefined && fence === undefined) return yield* new Fenced({ partition: partition.partition })
         const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
           (id) => !generation.orders.has(id),
         )
@@ -117,7 +126,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
           const i = next++
           return i >= messages.length
             ? Effect.succeed(false)
-            : handle(generation, messages[i]!, stored).pipe(
+            : handle(generation, messages[i]!, stored, fence).pipe(
                 Effect.map((done) => {
                   pending[i] = done
                   return true
@@ -153,20 +162,27 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         return { generation: generation.id, durable } satisfies DecidedChunk
       })
 
-    const processOnce = (messages: ReadonlyArray<EngineMessage>) =>
-      Effect.flatMap(decideOnce(messages), (decided) => decided.durable)
+    const processOnce = (messages: ReadonlyArray<EngineMessage>, partition?: PartitionOwnership) =>
+      Effect.flatMap(decideOnce(messages, undefined, partition), (decided) => decided.durable)
 
     /**
      * Decides a chunk of order messages and returns once every resulting change is durable.
-     * A failed commit or an unreachable database means: reload, decide the chunk again.
+     * A failed commit or an unreachable database means: reload, decide the chunk again. Fails only
+     * when the partition the messages came from is no longer this instance's.
      */
-    const process = Effect.fn("Engine.process")(function* (messages: ReadonlyArray<EngineMessage>) {
-      yield* processOnce(messages).pipe(
+    const processFrom = Effect.fn("Engine.process")(function* (
+      messages: ReadonlyArray<EngineMessage>,
+      partition?: PartitionOwnership,
+    ) {
+      yield* processOnce(messages, partition).pipe(
         Effect.tapError((e) => Effect.logDebug("deciding again").pipe(Effect.annotateLogs({ reason: e._tag }))),
         Effect.retry(untilDurable),
-        Effect.orDie,
+        Effect.catchIf((e): e is Exclude<typeof e, Fenced> => e._tag !== "Fenced", Effect.die),
       )
     })
+    /** The same, for messages the service gives itself (no partition: never fenced). */
+    const process = (messages: ReadonlyArray<EngineMessage>) =>
+      processFrom(messages).pipe(Effect.catchTag("Fenced", Effect.die))
 
     /** The engine's gauges, set from what memory holds now (after a sweep, and when /metrics is read). */
     const refreshGauges = Effect.suspend(() =>
@@ -205,6 +221,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
 
     return {
       process,
+      processFrom,
       decide: decideOnce,
       expire,
       extend,

@@ -1,6 +1,5 @@
 import { Data } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
-import type { ProductCell } from "./ProductActor.js"
 
 // The engine's failures, in one place. Expected outcomes that are not faults (a line short of
 // stock) are plain tagged values without a stack trace.
@@ -8,16 +7,19 @@ import type { ProductCell } from "./ProductActor.js"
 /** The generation this command was sent in was discarded after a failed commit: decide again. */
 export class StaleGeneration extends Data.TaggedError("StaleGeneration") {}
 
-/** A line that cannot be reserved; `cell` is checked at commit so the refusal rests on current stock. */
+/** This instance no longer owns the partition the messages came from: another decides them now. */
+export class Fenced extends Data.TaggedError("Fenced")<{ readonly partition: number }> {}
+
+/** A line that cannot be reserved (the commit judges the refusal again on the committed level). */
 // An expected outcome, not a fault: a plain tagged value (no stack trace to capture).
 export class LineShort extends Data.TaggedClass("LineShort")<{
-  readonly cell: ProductCell
+  readonly productId: ProductId
   readonly requested: number
   readonly available: number
 }> {}
 
 export class NotEnoughToRemove extends Data.TaggedError("NotEnoughToRemove")<{
-  readonly cell: ProductCell
+  readonly productId: ProductId
   readonly requested: number
   readonly available: number
 }> {}

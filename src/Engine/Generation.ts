@@ -1,7 +1,8 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import type { KnownOrder, StockRow } from "../Store/StockStore.js"
+import type { KnownOrder } from "../Domain/Lifecycle.js"
+import type { StockRow } from "../Store/StockStore.js"
 import { StaleGeneration } from "./Errors.js"
 import * as Pending from "./Pending.js"
 import * as ProductActor from "./ProductActor.js"
@@ -84,12 +85,18 @@ export class Generation {
       )
       actor.cell.lastUsed = Date.now()
       if (answer !== undefined) return answer
-      // parked (a short reservation waiting for tentative changes to settle): answered later
+      // parked (a short reservation waiting for changes in doubt to settle): answered later
       return Effect.async<A, E>((r) => {
         if (answer !== undefined) r(answer)
         else resume = r
       })
     })
+
+  /** A hold on a product in memory with no change (a refusal rests on its version); none if it is gone. */
+  readonly hold = (productId: ProductId): ProductActor.Hold | undefined => {
+    const actor = this.actors.get(productId)
+    return actor === undefined || this.closed ? undefined : new ProductActor.Hold(actor.cell, false)
+  }
 
   private readonly post = <A, E>(
     productId: ProductId,

@@ -1,31 +1,29 @@
 import type { Topics } from "../Config.js"
-import type { FulfilmentPlan, FulfilmentRejected, HeldLine } from "../Domain/Fulfilment.js"
+import type { FulfilmentPlan, FulfilmentRejected } from "../Domain/Fulfilment.js"
 import type { OrderId } from "../Domain/Ids.js"
+import { type Line, statusAfterShipping } from "../Domain/Lifecycle.js"
 import type { OrderCreated, OrderFulfilled } from "../Domain/Orders.js"
-import { makeEvent, nowIso, type OutboxEvent } from "../Store/Outbox.js"
-import type { KnownOrder, OrderStatus } from "../Store/StockStore.js"
-import { checkOf, type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
-import type { LineShort } from "./Errors.js"
-import type { SagaLine } from "./OrderSaga.js"
-import type { Move } from "./ProductActor.js"
+import { makeEvent, nowIso } from "../Store/Outbox.js"
+import { type Decision, decision } from "./Decision.js"
+import type { Hold, Move } from "./ProductActor.js"
 
-// What an order message decides, as the rows and events to commit together: plain functions
-// over what the actors answered (the engine runs the saga and remembers the outcome).
+// What an order message decides, as intents for the commit (which derives and judges the rows and
+// builds the events that follow from them): plain functions over what the actors answered.
+
+const holdsOf = (moves: ReadonlyArray<Move>): Array<Hold> => moves.map((m) => m.hold)
 
 /** Every line was reserved. */
 export const reservedDecision = (
   topics: Topics,
   order: OrderCreated,
   reservationId: string,
-  lines: ReadonlyArray<SagaLine>,
+  lines: ReadonlyArray<Line>,
   moves: ReadonlyArray<Move>,
-  lowStock: ReadonlyArray<OutboxEvent>,
   expiresAt: number | null,
 ): Decision =>
   decision({
-    writes: moves.map(writeOf),
-    ledger: moves.map((m, i) => ledgerOf(m, "reserve", lines[i]!.quantity, { referenceId: order.order_id })),
-    orderInserts: [{ orderId: order.order_id, status: "reserved", reservationId, lines, expiresAt }],
+    holds: holdsOf(moves),
+    step: { _tag: "Reserve", orderId: order.order_id, reservationId, lines, expiresAt },
     events: [
       makeEvent(topics, "inventory.reserved", order.order_id, {
         reservation_id: reservationId,
@@ -33,118 +31,41 @@ export const reservedDecision = (
         items: lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
         reserved_at: nowIso(),
       }),
-      ...lowStock,
     ],
   })
 
-/** A line was short: nothing reserved, the real available quantity reported (re-checked at commit). */
-export const rejectedDecision = (topics: Topics, order: OrderCreated, short: LineShort): Decision => {
-  const productId = short.cell.productId
-  return decision({
-    writes: [checkOf(short.cell)],
-    orderInserts: [
-      {
-        orderId: order.order_id,
-        status: "rejected",
-        reservationId: null,
-        lines: [],
-        expiresAt: null,
-        short: { productId, requested: short.requested, available: short.available },
-      },
-    ],
-    events: [
-      makeEvent(topics, "inventory.out_of_stock", order.order_id, {
-        order_id: order.order_id,
-        product_id: productId,
-        requested_qty: short.requested,
-        available_qty: short.available,
-        timestamp: nowIso(),
-      }),
-    ],
-  })
-}
-
-/** A cancellation or an expiry released what the order still held. */
-export const releasedDecision = (
-  topics: Topics,
-  orderId: OrderId,
-  known: KnownOrder,
-  moves: ReadonlyArray<Move>,
-  reason: "cancelled" | "expired",
-): Decision =>
+/** A line was short: nothing reserved; the commit reports the level it stands on (`inventory.out_of_stock`). */
+export const rejectedDecision = (order: OrderCreated, line: Line, hold: Hold): Decision =>
   decision({
-    writes: moves.map(writeOf),
-    ledger: moves.map((m, i) =>
-      ledgerOf(m, "release", known.lines[i]!.quantity, {
-        referenceId: orderId,
-        reason: reason === "expired" ? "expired" : null,
-      }),
-    ),
-    orderUpdates: [
-      {
-        orderId,
-        from: known.status as OrderStatus,
-        held: known.lines,
-        to: reason === "expired" ? "expired" : "released",
-        lines: known.lines.map((l) => ({ productId: l.productId, fulfilled: 0, released: l.quantity })),
-        // an expiry stands only if nobody moved the due time meanwhile
-        ...(reason === "expired" ? { expiresAt: { expected: known.expiresAt, next: known.expiresAt } } : {}),
-      },
-    ],
-    events: [
-      makeEvent(topics, "inventory.released", orderId, {
-        // only a reserved order is released, and every reservation has its id
-        reservation_id: known.reservationId ?? "",
-        order_id: orderId,
-        items: known.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
-        reason,
-        released_at: nowIso(),
-      }),
-    ],
+    holds: [hold],
+    step: { _tag: "Refuse", orderId: order.order_id, productId: line.productId, requested: line.quantity },
   })
+
+/** A cancellation or an expiry releases all the order still holds (`inventory.released`, built by the commit). */
+export const releasedDecision = (orderId: OrderId, moves: ReadonlyArray<Move>, reason: "cancelled" | "expired") =>
+  decision({ holds: holdsOf(moves), step: { _tag: "Release", orderId, reason } })
 
 /** A cancellation came first: remembered, so the order is never reserved when it arrives. */
 export const cancelledBeforeCreateDecision = (orderId: OrderId): Decision =>
-  decision({
-    orderInserts: [{ orderId, status: "cancelled_before_create", reservationId: null, lines: [], expiresAt: null }],
-  })
+  decision({ step: { _tag: "CancelFirst", orderId } })
 
-const items = (lines: ReadonlyArray<HeldLine>) => lines.map((l) => ({ product_id: l.productId, quantity: l.quantity }))
-
-/** A fulfilment shipped `plan.shipped`: it leaves reserved and on hand; the rest stays held. */
+/** A fulfilment ships `plan.shipped` (`inventory.fulfilled`, with what remains, built by the commit). */
 export const fulfilledDecision = (
-  topics: Topics,
   order: OrderFulfilled,
   fulfillmentId: string,
-  known: KnownOrder,
   plan: FulfilmentPlan,
   moves: ReadonlyArray<Move>,
 ): Decision =>
   decision({
-    writes: moves.map(writeOf),
-    ledger: moves.map((m, i) =>
-      ledgerOf(m, "fulfil", plan.shipped[i]!.quantity, { referenceId: order.order_id, reason: fulfillmentId }),
-    ),
-    orderUpdates: [
-      {
-        orderId: order.order_id,
-        from: known.status as OrderStatus,
-        held: known.lines,
-        to: plan.remaining.length === 0 ? "fulfilled" : "partially_fulfilled",
-        lines: plan.shipped.map((l) => ({ productId: l.productId, fulfilled: l.quantity, released: 0 })),
-      },
-    ],
-    fulfillments: [{ orderId: order.order_id, fulfillmentId, outcome: "fulfilled" }],
-    events: [
-      makeEvent(topics, "inventory.fulfilled", order.order_id, {
-        reservation_id: known.reservationId ?? "",
-        order_id: order.order_id,
-        fulfillment_id: fulfillmentId,
-        items: items(plan.shipped),
-        remaining: items(plan.remaining),
-        fulfilled_at: order.fulfilled_at ?? nowIso(),
-      }),
-    ],
+    holds: holdsOf(moves),
+    step: {
+      _tag: "Ship",
+      orderId: order.order_id,
+      fulfillmentId,
+      items: order.items === undefined ? undefined : plan.shipped,
+      to: statusAfterShipping(plan.remaining),
+      at: order.fulfilled_at ?? nowIso(),
+    },
   })
 
 /** A fulfilment that does not fit what the order holds: nothing changes, the refusal is published. */
@@ -155,7 +76,7 @@ export const fulfilmentRejectedDecision = (
   rejected: FulfilmentRejected,
 ): Decision =>
   decision({
-    fulfillments: [{ orderId, fulfillmentId, outcome: "rejected" }],
+    step: { _tag: "RejectFulfilment", orderId, fulfillmentId, ...rejected },
     events: [
       makeEvent(topics, "inventory.fulfillment_rejected", orderId, {
         order_id: orderId,
@@ -169,17 +90,6 @@ export const fulfilmentRejectedDecision = (
     ],
   })
 
-/** The due time of a held reservation moved. */
-export const extendedDecision = (orderId: OrderId, known: KnownOrder, expiresAt: number): Decision =>
-  decision({
-    orderUpdates: [
-      {
-        orderId,
-        from: known.status as OrderStatus,
-        held: known.lines,
-        to: known.status as OrderStatus,
-        lines: [],
-        expiresAt: { expected: known.expiresAt, next: expiresAt },
-      },
-    ],
-  })
+/** The due time of a held reservation moves. */
+export const extendedDecision = (orderId: OrderId, expiresAt: number): Decision =>
+  decision({ step: { _tag: "Extend", orderId, expiresAt } })

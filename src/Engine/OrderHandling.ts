@@ -4,13 +4,13 @@ import { Effect, Either } from "effect"
 import type { Topics } from "../Config.js"
 import { planFulfilment } from "../Domain/Fulfilment.js"
 import type { OrderId } from "../Domain/Ids.js"
+import { isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
 import type { OrderCancelled, OrderCreated, OrderFulfilled, OrderMessage } from "../Domain/Orders.js"
 import * as Stock from "../Domain/Stock.js"
-import type { OutboxEvent } from "../Store/Outbox.js"
-import { isHeld, type KnownOrder } from "../Store/StockStore.js"
+import type { Fence } from "../Store/CommitBatch.js"
 import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
-import { type InconsistentMemory, StaleGeneration } from "./Errors.js"
+import { InconsistentMemory, StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import {
   cancelledBeforeCreateDecision,
@@ -23,7 +23,6 @@ import {
 } from "./OrderDecisions.js"
 import { fulfilAll, releaseAll, reserveAll } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
-import type { Move } from "./ProductActor.js"
 
 /** What the engine decides: a message from an order topic, or one the service gives itself. */
 export type EngineMessage =
@@ -42,7 +41,6 @@ export interface OrderHandlingDeps {
   readonly topics: Topics
   readonly ttlSeconds: number
   readonly submit: (generation: Generation, decision: Decision) => Effect.Effect<Pending.Pending<void, StaleGeneration>>
-  readonly lowStockEvents: (moves: ReadonlyArray<Move>) => ReadonlyArray<OutboxEvent>
 }
 
 export type Handled = Effect.Effect<
@@ -50,47 +48,60 @@ export type Handled = Effect.Effect<
   StaleGeneration | SqlError | InconsistentMemory
 >
 
+/** A decision, and the order as it is once the decision is committed. */
+interface Outcome {
+  readonly decision: Decision
+  readonly next: KnownOrder
+}
+
+type Decided = Effect.Effect<Outcome | undefined, StaleGeneration | SqlError | InconsistentMemory>
+
 const stale = new StaleGeneration()
 
 /** Nothing recorded for the order (at most fulfilments refused before it was seen). */
 const unseen = (known: KnownOrder | undefined): known is undefined | (KnownOrder & { status: "unseen" }) =>
   known === undefined || known.status === "unseen"
 
+const nothingElse = { reservationId: null, lines: [], expiresAt: null, fulfillments: [] } as const
+
 /**
- * How each message moves an order on: the saga over the product actors, the outcome remembered in
- * the generation's order slot, the decision handed to the committer.
+ * How each message moves an order on: the saga over the product actors, the decision handed to the
+ * committer, and only then the outcome remembered in the generation's order slot and the order's
+ * next message let in.
  */
-export const makeOrderHandling = ({ topics, ttlSeconds, submit, lowStockEvents }: OrderHandlingDeps) => {
-  const decided = (generation: Generation, orderId: OrderId, known: KnownOrder) =>
-    generation.orders.set(orderId, { _tag: "Decided", ...known })
-
-  /** Hands the decision to the committer; the order's slot remembers it until it is durable. */
-  const submitFor = (generation: Generation, orderId: OrderId, outcome: Decision) =>
-    Effect.map(submit(generation, outcome), (done) => {
-      const slot = generation.orders.get(orderId)
-      if (slot?._tag === "Decided") slot.pending = done
-      return done
-    })
-
+export const makeOrderHandling = ({ topics, ttlSeconds, submit }: OrderHandlingDeps) => {
   /**
-   * Marks the order as being decided, so that other messages of the same order wait for it.
-   * Whatever the body does not decide (nothing to do, or a failure) leaves the order as it was.
+   * Marks the order as being decided, so that other messages of the same order wait; hands what the
+   * body decided to the committer, then publishes the order's new state, then wakes the waiters
+   * (hand over before you wake: the order's next step is decided on this one and queued after it).
+   * A body that decides nothing (or fails) leaves the order as it was.
    */
-  const deciding = <A, E, R>(
+  const deciding = (
     generation: Generation,
     orderId: OrderId,
     previous: KnownOrder | undefined,
-    body: Effect.Effect<A, E, R>,
+    fence: Fence | undefined,
+    body: Decided,
   ) => {
     const done = Pending.make<void>()
     const mark = { _tag: "Deciding", done } as const
     generation.orders.set(orderId, mark)
     return body.pipe(
+      Effect.flatMap((outcome) =>
+        outcome === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(submit(generation, fence ? { ...outcome.decision, fence } : outcome.decision), (pending) => {
+              if (generation.orders.get(orderId) === mark) {
+                generation.orders.set(orderId, { _tag: "Decided", ...outcome.next, pending })
+              }
+              return pending
+            }),
+      ),
       Effect.ensuring(
         Effect.sync(() => {
           if (generation.orders.get(orderId) === mark) {
             if (previous === undefined) generation.orders.delete(orderId)
-            else decided(generation, orderId, previous)
+            else generation.orders.set(orderId, { _tag: "Decided", ...previous })
           }
           Pending.succeed(done, undefined)
         }),
@@ -98,50 +109,52 @@ export const makeOrderHandling = ({ topics, ttlSeconds, submit, lowStockEvents }
     )
   }
 
-  const nothingElse = { reservationId: null, lines: [], expiresAt: null, fulfillments: [] } as const
-
-  const reserveOrder = (generation: Generation, order: OrderCreated, known: KnownOrder | undefined) => {
+  const reserveOrder = (generation: Generation, order: OrderCreated, known: KnownOrder | undefined): Decided => {
     const lines = Stock.sumLines(order.items)
     const fulfillments = known?.fulfillments ?? []
     return Effect.matchEffect(reserveAll(generation, lines), {
       onFailure: (failure) => {
         if (failure._tag !== "LineShort") return Effect.fail(failure)
-        decided(generation, order.order_id, { ...nothingElse, status: "rejected", fulfillments })
-        return Effect.as(EngineMetrics.countOrder("out_of_stock"), rejectedDecision(topics, order, failure))
+        const hold = generation.hold(failure.productId)
+        if (hold === undefined) return Effect.fail(new InconsistentMemory({ productId: failure.productId }))
+        return Effect.as(EngineMetrics.countOrder("out_of_stock"), {
+          decision: rejectedDecision(order, { productId: failure.productId, quantity: failure.requested }, hold),
+          next: { ...nothingElse, status: "rejected", fulfillments },
+        })
       },
       onSuccess: (moves) => {
         const reservationId = randomUUID()
         const expiresAt = ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null
-        decided(generation, order.order_id, { status: "reserved", reservationId, lines, expiresAt, fulfillments })
-        return Effect.as(
-          EngineMetrics.countOrder("reserved"),
-          reservedDecision(topics, order, reservationId, lines, moves, lowStockEvents(moves), expiresAt),
-        )
+        return Effect.as(EngineMetrics.countOrder("reserved"), {
+          decision: reservedDecision(topics, order, reservationId, lines, moves, expiresAt),
+          next: { status: "reserved", reservationId, lines, expiresAt, fulfillments },
+        })
       },
     })
   }
 
   /** Releases what a held order still holds (a cancellation, or an expiry that is due). */
   const release = (generation: Generation, orderId: OrderId, known: KnownOrder, reason: "cancelled" | "expired") =>
-    Effect.map(releaseAll(generation, known.lines), (moves) => {
-      decided(generation, orderId, { ...known, status: reason === "expired" ? "expired" : "released", lines: [] })
-      return releasedDecision(topics, orderId, known, moves, reason)
-    }).pipe(Effect.tap(() => EngineMetrics.countOrder(reason === "expired" ? "expired" : "released")))
+    Effect.map(
+      releaseAll(generation, known.lines),
+      (moves): Outcome => ({
+        decision: releasedDecision(orderId, moves, reason),
+        next: { ...known, status: reason === "expired" ? "expired" : "released", lines: [] },
+      }),
+    ).pipe(Effect.tap(() => EngineMetrics.countOrder(reason === "expired" ? "expired" : "released")))
 
-  const cancelOrder = (generation: Generation, order: OrderCancelled, known: KnownOrder | undefined) => {
+  const cancelOrder = (generation: Generation, order: OrderCancelled, known: KnownOrder | undefined): Decided => {
     const orderId = order.order_id
     if (unseen(known)) {
-      decided(generation, orderId, {
-        ...nothingElse,
-        status: "cancelled_before_create",
-        fulfillments: known?.fulfillments ?? [],
+      return Effect.as(EngineMetrics.countOrder("cancelled_before_create"), {
+        decision: cancelledBeforeCreateDecision(orderId),
+        next: { ...nothingElse, status: "cancelled_before_create", fulfillments: known?.fulfillments ?? [] },
       })
-      return Effect.as(EngineMetrics.countOrder("cancelled_before_create"), cancelledBeforeCreateDecision(orderId))
     }
     return isHeld(known.status) ? release(generation, orderId, known, "cancelled") : Effect.succeed(undefined)
   }
 
-  const fulfilOrder = (generation: Generation, order: OrderFulfilled, known: KnownOrder | undefined) => {
+  const fulfilOrder = (generation: Generation, order: OrderFulfilled, known: KnownOrder | undefined): Decided => {
     const orderId = order.order_id
     const fulfillmentId = order.fulfillment_id ?? orderId
     if (known?.fulfillments.includes(fulfillmentId)) return Effect.as(EngineMetrics.countOrder("duplicate"), undefined)
@@ -151,45 +164,45 @@ export const makeOrderHandling = ({ topics, ttlSeconds, submit, lowStockEvents }
       fulfillments: [...(known?.fulfillments ?? []), fulfillmentId],
     }
     if (Either.isLeft(plan)) {
-      decided(generation, orderId, remembered)
-      return Effect.as(
-        EngineMetrics.countOrder("fulfillment_rejected"),
-        fulfilmentRejectedDecision(topics, orderId, fulfillmentId, plan.left),
-      )
-    }
-    const held = known!
-    return Effect.map(fulfilAll(generation, plan.right.shipped), (moves) => {
-      const done = plan.right.remaining.length === 0
-      decided(generation, orderId, {
-        ...remembered,
-        status: done ? "fulfilled" : "partially_fulfilled",
-        lines: plan.right.remaining,
+      return Effect.as(EngineMetrics.countOrder("fulfillment_rejected"), {
+        decision: fulfilmentRejectedDecision(topics, orderId, fulfillmentId, plan.left),
+        next: remembered,
       })
-      return fulfilledDecision(topics, order, fulfillmentId, held, plan.right, moves)
-    }).pipe(Effect.tap(() => EngineMetrics.countOrder("fulfilled")))
+    }
+    const { shipped, remaining } = plan.right
+    return Effect.map(
+      fulfilAll(generation, shipped),
+      (moves): Outcome => ({
+        decision: fulfilledDecision(order, fulfillmentId, plan.right, moves),
+        next: { ...remembered, status: remaining.length === 0 ? "fulfilled" : "partially_fulfilled", lines: remaining },
+      }),
+    ).pipe(Effect.tap(() => EngineMetrics.countOrder("fulfilled")))
   }
 
   /** Due: still reserved with nothing fulfilled, and the due time memory knows has passed. */
-  const expireOrder = (generation: Generation, orderId: OrderId, known: KnownOrder | undefined) =>
+  const expireOrder = (generation: Generation, orderId: OrderId, known: KnownOrder | undefined): Decided =>
     known?.status === "reserved" && known.expiresAt !== null && known.expiresAt <= Date.now()
       ? release(generation, orderId, known, "expired")
       : Effect.succeed(undefined)
 
-  const extendOrder = (
-    generation: Generation,
-    message: Extract<EngineMessage, { _tag: "Extend" }>,
-    known: KnownOrder | undefined,
-  ) =>
+  const extendOrder = (message: Extract<EngineMessage, { _tag: "Extend" }>, known: KnownOrder | undefined): Decided =>
     Effect.sync(() => {
       const held = known !== undefined && isHeld(known.status)
       message.answer(held)
       if (!held) return undefined
-      decided(generation, message.order.order_id, { ...known, expiresAt: message.expiresAt })
-      return extendedDecision(message.order.order_id, known, message.expiresAt)
+      return {
+        decision: extendedDecision(message.order.order_id, message.expiresAt),
+        next: { ...known, expiresAt: message.expiresAt },
+      }
     }).pipe(Effect.tap((d) => (d === undefined ? Effect.void : EngineMetrics.countOrder("extended"))))
 
   /** Decides one message in `generation`; returns the commit to wait for, if it changes anything. */
-  const handle = (generation: Generation, message: EngineMessage, stored: ReadonlyMap<OrderId, KnownOrder>): Handled =>
+  const handle = (
+    generation: Generation,
+    message: EngineMessage,
+    stored: ReadonlyMap<OrderId, KnownOrder>,
+    fence?: Fence,
+  ): Handled =>
     Effect.suspend(() => {
       // combinators rather than a generator: this runs once per message
       const orderId = message.order.order_id
@@ -198,7 +211,7 @@ export const makeOrderHandling = ({ topics, ttlSeconds, submit, lowStockEvents }
         // another message of this order is being decided: after it, look again
         return Effect.zipRight(
           Pending.wait(slot.done),
-          Effect.suspend(() => (generation.closed ? Effect.fail(stale) : handle(generation, message, stored))),
+          Effect.suspend(() => (generation.closed ? Effect.fail(stale) : handle(generation, message, stored, fence))),
         )
       }
       const known = slot ?? stored.get(orderId)
@@ -207,22 +220,19 @@ export const makeOrderHandling = ({ topics, ttlSeconds, submit, lowStockEvents }
       if (message._tag === "Created" && !unseen(known)) {
         return Effect.as(EngineMetrics.countOrder("duplicate"), inFlight)
       }
-      // suspended: the body runs (and records what it decided) only once the order is marked as deciding
-      const body: Effect.Effect<Decision | undefined, StaleGeneration | SqlError | InconsistentMemory> = Effect.suspend(
-        () =>
-          message._tag === "Created"
-            ? reserveOrder(generation, message.order, known)
-            : message._tag === "Cancelled"
-              ? cancelOrder(generation, message.order, known)
-              : message._tag === "Fulfilled"
-                ? fulfilOrder(generation, message.order, known)
-                : message._tag === "Expire"
-                  ? expireOrder(generation, orderId, known)
-                  : extendOrder(generation, message, known),
+      // suspended: the body runs only once the order is marked as being decided
+      const body: Decided = Effect.suspend(() =>
+        message._tag === "Created"
+          ? reserveOrder(generation, message.order, known)
+          : message._tag === "Cancelled"
+            ? cancelOrder(generation, message.order, known)
+            : message._tag === "Fulfilled"
+              ? fulfilOrder(generation, message.order, known)
+              : message._tag === "Expire"
+                ? expireOrder(generation, orderId, known)
+                : extendOrder(message, known),
       )
-      return Effect.flatMap(deciding(generation, orderId, known, body), (outcome) =>
-        outcome === undefined ? Effect.succeed(inFlight) : submitFor(generation, orderId, outcome),
-      )
+      return Effect.map(deciding(generation, orderId, known, fence, body), (pending) => pending ?? inFlight)
     })
 
   return { handle } as const

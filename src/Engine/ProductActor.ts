@@ -12,8 +12,8 @@ import {
 } from "./Errors.js"
 
 /**
- * What one actor knows about its product. `version` is the row version the database has
- * once every commit handed over so far has landed; only the committer changes it.
+ * What one actor knows about its product: a prediction of the row. Only this file changes it: the
+ * actor's commands, and `confirm` once a commit has landed.
  */
 export interface ProductCell {
   readonly productId: ProductId
@@ -23,49 +23,93 @@ export interface ProductCell {
   location: string | null
   /** never reserved by orders */
   safetyStock: number
+  /** the row version once every commit handed over so far has landed */
   version: number
-  /** the level the row has once every commit handed over so far has landed (the ledger starts from it) */
-  committed: Stock.StockLevel
-  /** decisions applied in memory and not yet committed (the actor must not be passivated) */
+  /** holds given out and not yet settled: the actor is not passivated while there are any */
   holds: number
   /**
-   * Changes to the level given out and not yet handed to the committer (nor given back by a
-   * failing saga): while there are any, the level may include a hold that is about to be undone.
+   * changes applied and neither handed to the committer nor given back: while there are any, the
+   * level may include one about to be undone, so a short reservation waits (parked) rather than
+   * being refused on it (the commit would find the refusal does not stand)
    */
-  tentative: number
-  /** short reservations waiting for the tentative changes to settle: a refusal rests on firm stock only */
+  unsettled: number
   parked: Array<Command>
   lastUsed: number
 }
 
-export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => {
-  const level = row ? { available: row.available, reserved: row.reserved, onHand: row.onHand } : Stock.emptyStock
-  return {
-    productId,
-    exists: row !== undefined,
-    level,
-    threshold: row?.threshold ?? 0,
-    location: row?.location ?? null,
-    safetyStock: row?.safetyStock ?? 0,
-    version: row?.version ?? 0,
-    committed: level,
-    holds: 0,
-    tentative: 0,
-    parked: [],
-    lastUsed: Date.now(),
+export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => ({
+  productId,
+  exists: row !== undefined,
+  level: row ? { available: row.available, reserved: row.reserved, onHand: row.onHand } : Stock.emptyStock,
+  threshold: row?.threshold ?? 0,
+  location: row?.location ?? null,
+  safetyStock: row?.safetyStock ?? 0,
+  version: row?.version ?? 0,
+  holds: 0,
+  unsettled: 0,
+  parked: [],
+  lastUsed: Date.now(),
+})
+
+/** A commit that wrote the product landed: the row has this version now. */
+export const confirm = (cell: ProductCell, version: number): void => {
+  cell.version = version
+}
+
+/**
+ * What a decision took from an actor: a change applied in memory (or, with no change, a product a
+ * refusal rests on). A change is handed to the committer with its decision, or given back by a
+ * failing saga, exactly once; the hold is settled once its commit is over (or it was given back).
+ * Until then the actor stays in memory, so the commit checks the version it predicted.
+ */
+export class Hold {
+  #state: "applied" | "handedOver" | "settled"
+  constructor(
+    readonly cell: ProductCell,
+    change = true,
+  ) {
+    cell.holds++
+    this.#state = change ? "applied" : "handedOver"
+    if (change) cell.unsettled++
   }
+  /** Its decision is queued for commit: a refusal decided from now on rests on it. */
+  handOver(): void {
+    if (this.#state !== "applied") return
+    this.#state = "handedOver"
+    firm(this.cell)
+  }
+  /** Its commit is over, or its change was given back. */
+  settle(): void {
+    if (this.#state === "settled") return
+    const given = this.#state === "applied"
+    this.#state = "settled"
+    this.cell.holds--
+    if (given) firm(this.cell)
+  }
+}
+
+/** One change less in doubt; when none is, the parked reservations are applied again, in order. */
+const firm = (cell: ProductCell): void => {
+  cell.unsettled--
+  if (cell.unsettled > 0 || cell.parked.length === 0) return
+  const parked = cell.parked
+  cell.parked = []
+  for (const command of parked) apply(cell, command, false)
+}
+
+/** The generation ended: parked reservations are answered StaleGeneration. */
+export const dismissParked = (cell: ProductCell): void => {
+  const parked = cell.parked
+  cell.parked = []
+  for (const command of parked) apply(cell, command, true)
 }
 
 /** A stock change applied in memory, to be committed with the decision that caused it. */
 export interface Move {
-  readonly cell: ProductCell
+  readonly hold: Hold
   readonly before: Stock.StockLevel
   readonly after: Stock.StockLevel
-  /** when it was applied, across all actors: a product's moves are ordered by it */
-  readonly seq: number
 }
-
-let applied = 0
 
 export interface Definition {
   readonly initialQuantity: number
@@ -82,8 +126,8 @@ export type Command =
   | {
       readonly _tag: "Release"
       readonly quantity: number
-      /** a saga undoing its own uncommitted reservation: gives the hold back */
-      readonly compensation: boolean
+      /** a saga giving back its own reservation, never handed to the committer: settles that hold */
+      readonly givesBack?: Hold | undefined
       readonly reply: Reply<Move, InconsistentMemory | StaleGeneration>
     }
   | {
@@ -97,8 +141,8 @@ export type Command =
       readonly change: number | { readonly countedOnHand: number }
       /** compare-and-set: refused (StockMoved) unless on hand is this figure */
       readonly expectedOnHand?: number | undefined
-      /** undoes an adjustment of the same request that was never handed to the committer */
-      readonly undo?: true
+      /** undoes an adjustment of the same request that was never handed to the committer: settles its hold */
+      readonly givesBack?: Hold | undefined
       readonly reply: Reply<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>
     }
   | {
@@ -134,105 +178,80 @@ export const post = (actor: Actor, command: Command, capacity: number): boolean 
 export const isFree = (actor: Actor): boolean =>
   !actor.draining && actor.mailbox.length === 0 && actor.overflow.length === 0
 
-export const isIdle = (actor: Actor): boolean =>
-  !actor.draining && actor.mailbox.length === 0 && actor.overflow.length === 0 && actor.cell.holds === 0
+export const isIdle = (actor: Actor): boolean => isFree(actor) && actor.cell.holds === 0
 
 export const depth = (actor: Actor): number => actor.mailbox.length + actor.overflow.length
 
 const stale = new StaleGeneration()
-const succeed = <A, E>(reply: Reply<A, E>, value: A): void => reply(Effect.succeed(value))
-const fail = <A, E>(reply: Reply<A, E>, error: E): void => reply(Effect.fail(error))
 
-/**
- * Moves the cell to `after` and answers the move. A move is tentative until its decision is handed
- * to the committer; one that gives back a change never handed over (`givesBack`) settles it instead.
- */
-const move = (
-  cell: ProductCell,
-  before: Stock.StockLevel,
-  after: Stock.StockLevel,
-  reply: Reply<Move, never>,
-  givesBack = false,
-) => {
+/** Moves the cell to `after`: a new hold, or (giving back) the settling of an old one. */
+const move = (cell: ProductCell, before: Stock.StockLevel, after: Stock.StockLevel, givesBack?: Hold): Move => {
   cell.level = after
-  succeed(reply, { cell, before, after, seq: ++applied })
-  if (givesBack) {
-    cell.holds--
-    settle(cell, false)
-  } else {
-    cell.holds++
-    cell.tentative++
-  }
+  if (givesBack === undefined) return { hold: new Hold(cell), before, after }
+  givesBack.settle()
+  return { hold: givesBack, before, after }
 }
 
-/**
- * Applies one command to the cell. Synchronous: an actor's commands never interleave. A short
- * reservation is refused only when nothing on the product is tentative; until then it is parked
- * and its sender waits (it is applied again when the last tentative change settles).
- */
+const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
+  reply(Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left))
+
+/** Applies one command to the cell. Synchronous: an actor's commands never interleave. */
 export const apply = (cell: ProductCell, command: Command, generationClosed: boolean): void => {
   if (generationClosed) {
-    fail(command.reply as Reply<unknown, StaleGeneration>, stale)
+    ;(command.reply as Reply<unknown, StaleGeneration>)(Effect.fail(stale))
     return
   }
   const before = cell.level
   switch (command._tag) {
     case "Reserve": {
-      // orders take only the sellable quantity: safety stock stays on the shelf
+      // orders take only the sellable quantity: safety stock stays on the shelf (the commit judges it again)
       const sellable = Math.max(0, before.available - cell.safetyStock)
-      const next = sellable >= command.quantity ? Stock.reserve(before, command.quantity) : undefined
-      if (next === undefined || Either.isLeft(next)) {
-        if (cell.tentative > 0) {
-          cell.parked.push(command)
-          break
-        }
-        cell.holds++ // the refusal re-checks the version at commit
-        fail(command.reply, new LineShort({ cell, requested: command.quantity, available: sellable }))
-        break
+      const next = Stock.reserve(before, command.quantity)
+      if (sellable >= command.quantity && Either.isRight(next)) {
+        answer(command.reply, Either.right(move(cell, before, next.right)))
+      } else if (cell.unsettled > 0) {
+        cell.parked.push(command) // refused only on firm stock: applied again once nothing is in doubt
+      } else {
+        answer(
+          command.reply,
+          Either.left(new LineShort({ productId: cell.productId, requested: command.quantity, available: sellable })),
+        )
       }
-      move(cell, before, next.right, command.reply)
-      break
+      return
     }
-    case "Release": {
-      const next = Stock.release(before, command.quantity)
-      if (Either.isLeft(next)) {
-        fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
-        break
-      }
-      // a compensation gives back a hold that was never handed to the committer
-      move(cell, before, next.right, command.reply, command.compensation)
-      break
-    }
+    case "Release":
     case "Fulfil": {
-      const next = Stock.fulfil(before, command.quantity)
-      if (Either.isLeft(next)) {
-        fail(command.reply, new InconsistentMemory({ productId: cell.productId }))
-        break
-      }
-      move(cell, before, next.right, command.reply)
-      break
+      const next = (command._tag === "Release" ? Stock.release : Stock.fulfil)(before, command.quantity)
+      answer(
+        command.reply,
+        Either.isLeft(next)
+          ? Either.left(new InconsistentMemory({ productId: cell.productId }))
+          : Either.right(move(cell, before, next.right, command._tag === "Release" ? command.givesBack : undefined)),
+      )
+      return
     }
     case "Adjust": {
       if (!cell.exists) {
-        fail(command.reply, new UnknownProduct({ productId: cell.productId }))
-        break
+        answer(command.reply, Either.left(new UnknownProduct({ productId: cell.productId })))
+        return
       }
       if (command.expectedOnHand !== undefined && command.expectedOnHand !== before.onHand) {
-        fail(command.reply, new StockMoved({ onHand: before.onHand, expected: command.expectedOnHand }))
-        break
+        answer(command.reply, Either.left(new StockMoved({ onHand: before.onHand, expected: command.expectedOnHand })))
+        return
       }
       const delta = typeof command.change === "number" ? command.change : command.change.countedOnHand - before.onHand
       const next = Stock.adjust(before, delta)
-      if (Either.isLeft(next)) {
-        fail(command.reply, new NotEnoughToRemove({ cell, requested: -delta, available: before.available }))
-        break
-      }
-      move(cell, before, next.right, command.reply, command.undo === true)
-      break
+      answer(
+        command.reply,
+        Either.isLeft(next)
+          ? Either.left(
+              new NotEnoughToRemove({ productId: cell.productId, requested: -delta, available: before.available }),
+            )
+          : Either.right(move(cell, before, next.right, command.givesBack)),
+      )
+      return
     }
     case "Define": {
-      cell.holds++
-      cell.tentative++
       const { definition } = command
       const created = !cell.exists
       if (created) cell.level = Stock.stockOf(definition.initialQuantity)
@@ -240,30 +259,10 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       if (definition.threshold !== undefined) cell.threshold = definition.threshold
       if (definition.location !== undefined) cell.location = definition.location
       if (definition.safetyStock !== undefined) cell.safetyStock = definition.safetyStock
-      succeed(command.reply, { move: { cell, before, after: cell.level, seq: ++applied }, created })
-      break
+      command.reply(Effect.succeed({ move: { hold: new Hold(cell), before, after: cell.level }, created }))
+      return
     }
   }
-}
-
-/**
- * A tentative change settled: handed to the committer with its decision, or given back. When none
- * is left, the parked reservations are applied again, in the order they came: each is now either
- * taken or refused on firm stock.
- */
-export const settle = (cell: ProductCell, generationClosed: boolean): void => {
-  cell.tentative--
-  if (cell.tentative > 0 || cell.parked.length === 0) return
-  const parked = cell.parked
-  cell.parked = []
-  for (const command of parked) apply(cell, command, generationClosed)
-}
-
-/** The generation ended: parked reservations are answered StaleGeneration. */
-export const dismissParked = (cell: ProductCell): void => {
-  const parked = cell.parked
-  cell.parked = []
-  for (const command of parked) apply(cell, command, true)
 }
 
 /** The actor's fiber: applies what is in the mailbox, in order, until it is empty. */

@@ -2,10 +2,10 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Metric, type Schedule } from "effect"
 import type { Topics } from "../Config.js"
 import type { ProductId } from "../Domain/Ids.js"
-import * as Stock from "../Domain/Stock.js"
-import { makeEvent, nowIso, type OutboxEvent } from "../Store/Outbox.js"
-import type { IdempotencyRow } from "../Store/StockStore.js"
-import { type Decision, decision, ledgerOf, writeOf } from "./Decision.js"
+import type * as Stock from "../Domain/Stock.js"
+import type { IdempotencyRow } from "../Store/CommitBatch.js"
+import { makeEvent, nowIso } from "../Store/Outbox.js"
+import { type Decision, decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import {
   AlreadyApplied,
@@ -77,18 +77,6 @@ interface Deps {
 
 /** Manual stock writes (HTTP), serialized with reservations by going through the product's actor. */
 export const makeStockWrites = ({ topics, current, submit, retry, discard }: Deps) => {
-  const lowStockEvents = (moves: ReadonlyArray<Move>): Array<OutboxEvent> =>
-    moves
-      .filter((m) => Stock.crossesBelow(m.before, m.after, m.cell.threshold))
-      .map((m) =>
-        makeEvent(topics, "inventory.low_stock", m.cell.productId, {
-          product_id: m.cell.productId,
-          available: m.after.available,
-          low_stock_threshold: m.cell.threshold,
-          timestamp: nowIso(),
-        }),
-      )
-
   // StaleGeneration and database errors are retried (the schedule knows which); refusals are not.
   // One span per write, retries included.
   const durably = <A, E extends { readonly _tag: string }>(
@@ -121,13 +109,18 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
 
   const adjustment = (input: Adjustment, move: Move, after: AdjustedSnapshot): Decision =>
     decision({
-      writes: [writeOf(move)],
-      ledger: [
-        ledgerOf(move, "adjust", after.quantity, {
+      holds: [move.hold],
+      changes: [
+        {
+          _tag: "Adjust",
+          productId: input.productId,
+          quantity: after.quantity,
+          countedOnHand: typeof input.quantity === "number" ? undefined : input.quantity.countedOnHand,
+          expectedOnHand: input.expectedOnHand,
           adjustmentType: input.adjustmentType,
           reason: input.reason ?? null,
           referenceId: input.referenceId ?? null,
-        }),
+        },
       ],
       events: [
         makeEvent(topics, "inventory.adjusted", input.productId, {
@@ -138,7 +131,6 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
           ...(input.referenceId !== undefined ? { reference_id: input.referenceId } : {}),
           timestamp: nowIso(),
         }),
-        ...lowStockEvents([move]),
       ],
       idempotency: input.idempotency ? [input.idempotency.row(after)] : [],
     })
@@ -156,7 +148,10 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
               (reply) => ({ _tag: "Adjust", change: input.quantity, expectedOnHand: input.expectedOnHand, reply }),
             ),
             (move) => {
-              const after = { ...snapshot(move.cell, move.after), quantity: move.after.onHand - move.before.onHand }
+              const after = {
+                ...snapshot(move.hold.cell, move.after),
+                quantity: move.after.onHand - move.before.onHand,
+              }
               return { decision: adjustment(input, move, after), result: after }
             },
           )
@@ -204,11 +199,11 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
               for (const { move } of applied.reverse()) {
                 const undone = yield* Effect.either(
                   generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
-                    move.cell.productId,
+                    move.hold.cell.productId,
                     (reply) => ({
                       _tag: "Adjust",
                       change: move.before.onHand - move.after.onHand,
-                      undo: true,
+                      givesBack: move.hold,
                       reply,
                     }),
                   ),
@@ -221,16 +216,16 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
               return { refused }
             }
             const afters = applied.map(({ move }) => ({
-              ...snapshot(move.cell, move.after),
+              ...snapshot(move.hold.cell, move.after),
               quantity: move.after.onHand - move.before.onHand,
-              before: snapshot(move.cell, move.before),
+              before: snapshot(move.hold.cell, move.before),
             }))
             const parts = applied.map(({ line, move }, i) => adjustment(line, move, afters[i]!))
             const done = yield* submit(
               generation,
               decision({
-                writes: parts.flatMap((d) => d.writes),
-                ledger: parts.flatMap((d) => d.ledger),
+                holds: parts.flatMap((d) => d.holds),
+                changes: parts.flatMap((d) => d.changes),
                 events: parts.flatMap((d) => d.events),
                 idempotency: idempotency ? [idempotency.row(afters)] : [],
               }),
@@ -247,16 +242,15 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
 
   const definition = (productId: ProductId, definition: Definition, move: Move, created: boolean): Decision =>
     decision({
-      writes: [
-        {
-          ...writeOf(move),
-          ...(created ? { create: true } : {}),
-          ...(definition.threshold !== undefined ? { threshold: definition.threshold } : {}),
-          ...(definition.location !== undefined ? { location: definition.location } : {}),
-          ...(definition.safetyStock !== undefined ? { safetyStock: definition.safetyStock } : {}),
-        },
-      ],
-      ledger: created ? [ledgerOf(move, "initial", definition.initialQuantity, { reason: "product created" })] : [],
+      holds: [move.hold],
+      settings: {
+        cell: move.hold.cell,
+        created,
+        threshold: definition.threshold,
+        location: definition.location,
+        safetyStock: definition.safetyStock,
+      },
+      changes: created ? [{ _tag: "Initial", productId, quantity: definition.initialQuantity }] : [],
       events: created
         ? [
             makeEvent(topics, "inventory.adjusted", productId, {
@@ -281,10 +275,10 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
         })),
         ({ move, created }) => ({
           decision: definition(productId, input, move, created),
-          result: { ...snapshot(move.cell, move.after), created },
+          result: { ...snapshot(move.hold.cell, move.after), created },
         }),
       ),
     )
 
-  return { adjust, adjustMany, define, lowStockEvents } as const
+  return { adjust, adjustMany, define } as const
 }

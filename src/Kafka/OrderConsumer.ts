@@ -3,8 +3,12 @@ import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
 import { AppConfig } from "../Config.js"
 import { ConsumerStatus } from "../ConsumerStatus.js"
 import { decodeOrderMessage, type OrderKind, type OrderMessage } from "../Domain/Orders.js"
-import { Engine } from "../Engine/Engine.js"
+import { Engine, type PartitionOwnership } from "../Engine/Engine.js"
+import { untilDurable } from "../Engine/Retryable.js"
 import { describeFailure } from "../Fatal.js"
+import type { Fence } from "../Store/CommitBatch.js"
+import { Fencing } from "../Store/Fencing.js"
+import { coPartitionedAssigner } from "./CoPartitionedAssigner.js"
 import { type DeadLetter, DeadLetters } from "./DeadLetters.js"
 import { KafkaClient, kafkaCall } from "./KafkaClient.js"
 import { OutboxRelay } from "./OutboxRelay.js"
@@ -29,6 +33,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const engine = yield* Engine
     const deadLetters = yield* DeadLetters
     const status = yield* ConsumerStatus
+    const fencing = yield* Fencing
     yield* OutboxRelay // started before and stopped after the consumer: it flushes what we committed
     const runtime = yield* Effect.runtime<never>()
     const { topics } = config
@@ -64,6 +69,13 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const run = Runtime.runPromise(runtime)
     let stopping = false
 
+    // Fencing: on every assignment the member claims its partitions (their epochs move on in
+    // PostgreSQL) before it decides anything from them; each decision carries the epoch, and a
+    // commit whose epoch moved on (another member claimed the partition since) is refused.
+    let fences: Promise<ReadonlyMap<number, Fence>> = Promise.resolve(new Map())
+    let current: ReadonlyMap<number, Fence> = new Map()
+    const ownership = (partition: number): PartitionOwnership => ({ partition, fence: () => current.get(partition) })
+
     /** one pipeline per partition, kept across fetches (and rebalances) so offsets stay in order */
     const pipelines = new Map<string, ReturnType<typeof partitionPipeline>>()
     const pipelineOf = (topic: string, partition: number, highWatermark: () => string) => {
@@ -73,8 +85,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         pipeline = partitionPipeline({
           chunkSize,
           run,
-          decide: engine.decide,
-          process: engine.process,
+          decide: (messages, expected) => engine.decide(messages, expected, ownership(partition)),
+          process: (messages) => engine.processFrom(messages, ownership(partition)),
           acknowledge: (lastOffset) => {
             const offset = (BigInt(lastOffset) + 1n).toString()
             status.setLag(key, Math.max(0, Number(highWatermark()) - Number(lastOffset) - 1))
@@ -96,9 +108,10 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const latestHighWatermark = new Map<string, string>()
     const inBatch = new Set<Promise<void>>()
     /** every chunk decided so far is durable and its offset committed (or refused) */
-    const drainAll = () => Promise.all([...inBatch, ...[...pipelines.values()].map((p) => p.drain())])
+    const drainAll = () => Promise.allSettled([...inBatch, ...[...pipelines.values()].map((p) => p.drain())])
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      await fences // the assignment's partitions are claimed before anything is decided from them
       const key = `${batch.topic}/${batch.partition}`
       latestHighWatermark.set(key, batch.highWatermark)
       const pipeline = pipelineOf(batch.topic, batch.partition, () => latestHighWatermark.get(key) ?? "0")
@@ -138,8 +151,26 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       maxBytes: 16 * 1024 * 1024,
       allowAutoTopicCreation: false,
       retry: { retries: 5, restartOnFailure: async () => false },
+      partitionAssigners: [coPartitionedAssigner],
     })
-    consumer.on(consumer.events.GROUP_JOIN, () => status.setJoined(true))
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      status.setJoined(true)
+      const partitions = [...new Set(Object.values(payload.memberAssignment).flat())]
+      // pipelines of partitions that moved elsewhere are dropped: what they still decide is fenced
+      for (const key of pipelines.keys()) {
+        if (!partitions.includes(Number(key.slice(key.lastIndexOf("/") + 1)))) pipelines.delete(key)
+      }
+      fences = run(
+        fencing.claim(config.kafka.groupId, payload.memberId, partitions).pipe(
+          Effect.tap(() => Effect.logInfo("partitions claimed").pipe(Effect.annotateLogs({ partitions }))),
+          Effect.retry(untilDurable),
+          Effect.orDie,
+        ),
+      ).then((claimed) => {
+        current = claimed
+        return claimed
+      })
+    })
     consumer.on(consumer.events.REBALANCING, () => status.setJoined(false))
     const start = kafkaCall("cannot start the order consumer", async () => {
       await consumer.connect()
@@ -256,4 +287,5 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     return {} as const
   }),
+  dependencies: [Fencing.Default],
 }) {}

@@ -11,11 +11,14 @@ export const maxUndurable = (chunkSize: number) => chunkSize
 
 export interface PipelineDeps {
   readonly chunkSize: number
-  readonly run: <A>(effect: Effect.Effect<A>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
   /** decides a chunk in memory, only in generation `expected` when given */
   readonly decide: (messages: ReadonlyArray<OrderMessage>, expected?: number) => Effect.Effect<DecidedChunk, unknown>
-  /** decides a chunk and waits until it is durable, deciding again until it is */
-  readonly process: (messages: ReadonlyArray<OrderMessage>) => Effect.Effect<void>
+  /**
+   * decides a chunk and waits until it is durable, deciding again until it is; fails only when the
+   * partition is no longer this instance's (then nothing after it is acknowledged either)
+   */
+  readonly process: (messages: ReadonlyArray<OrderMessage>) => Effect.Effect<void, unknown>
   /** the chunk ending at this offset is durable: commit the offset after it (never throws) */
   readonly acknowledge: (lastOffset: string) => Promise<void>
 }

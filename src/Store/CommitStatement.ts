@@ -1,250 +1,351 @@
-import type { CommitBatch, LineChange, OrderInsert, OrderUpdate } from "./StockStore.js"
+import type { Topics } from "../Config.js"
+import type { CommitBatch } from "./CommitBatch.js"
 
 /**
- * The group commit as one SQL statement: every write of the batch in data-modifying CTEs, so it
- * costs one round trip and is atomic on its own. The final SELECT checks the row counts (a stock
- * row whose version moved, an order or idempotency key already recorded, a reservation already
- * released, a product created meanwhile) and aborts the whole statement with SQLSTATE IV409
- * (`inventory_commit_conflict`, migration 0002) when one is off. Rows are locked in product order
- * (the input is sorted and the update follows it), so instances writing the same hot products
- * never deadlock.
+ * The group commit as one SQL statement (data-modifying CTEs: one round trip, atomic on its own).
+ * It takes the decisions' intents and derives every row from them and from the rows as committed:
+ * - a line changes only by what it still holds (release: all of it; ship: at most it);
+ * - an order's status is computed from what its lines hold afterwards;
+ * - a product's stock moves by the sum of its line changes and adjustments, never by a delta from
+ *   memory; the level before and after each change (the ledger's figures, a refusal's level, a
+ *   low-stock crossing) is the committed level plus the changes before it, in decision order;
+ * - a reservation stands only if the product can sell it at that point, a refusal only if it still
+ *   cannot, a fulfilment rejection only if the order's lines say what it claims;
+ * - the events whose content follows from those rows (released, fulfilled, out of stock, low
+ *   stock) are built here from them.
+ * Anything that does not hold aborts the whole statement with SQLSTATE IV409
+ * (`inventory_commit_conflict`), as do a stock row whose version moved, an order already
+ * recorded or moved on, a partition epoch that moved on (fencing), and, at the end of the
+ * statement, the balance triggers of migration 0005. Memory then reloads and decides again.
  *
- * A recorded order moves on only from what memory believed of it: its status, what its lines still
- * held (as a JSON object of product → quantity, compared whole) and, when given, its due time.
- *
- * Sibling CTEs see one snapshot, not each other's rows, and an UPDATE changes a row once: an order
- * inserted and moved on in the same batch is therefore inserted as it ends up, and several moves of
- * one recorded order are folded into one (see `commitParams`).
+ * Each order appears at most once per statement (the committer cuts batches so): one step's rows
+ * are judged against the rows its previous step committed. Stock rows are locked in product order.
  */
-/**
- * The one "row count off ⇒ conflict" check: `cte` must have touched `expected` rows, or the statement
- * aborts naming `reason` and, when `missing` says where to look, the keys it did not touch.
- */
-const rowCount = (
-  cte: string,
-  expected: string,
-  reason: string,
-  missing?: { readonly rows: string; readonly key: string; readonly returned: string },
-) => {
-  const keys =
-    missing === undefined
-      ? "NULL"
-      : `(SELECT string_agg(d.${missing.key}, ',') FROM json_to_recordset(${missing.rows}::json) AS d(${missing.key} text)
-             WHERE d.${missing.key} NOT IN (SELECT ${missing.returned} FROM ${cte}))`
-  return `WHEN (SELECT count(*) FROM ${cte}) <> ${expected} THEN inventory_commit_conflict('${reason}', ${keys})`
-}
-
 export const commitStatement = `
-WITH appeared AS (
-  SELECT product_id FROM stock WHERE product_id = ANY($1::text[])
+WITH prod AS (
+  SELECT * FROM json_to_recordset($1::json) AS d(p text, v bigint, c bool, t int, sl bool, l text, ss int)
+), step AS (
+  SELECT * FROM json_to_recordset($2::json)
+    AS d(d int, o text, k text, rid uuid, ex timestamptz, sp text, rq int, fid text, "to" text, at text, rr text, rp text, rh int)
+), item AS (
+  SELECT * FROM json_to_recordset($3::json) AS d(d int, i int, p text, q int)
+), chg AS (
+  SELECT * FROM json_to_recordset($4::json)
+    AS d(d int, i int, p text, q int, cnt int, eoh int, m text, t text, re text, rf text)
+), ctx AS (
+  SELECT * FROM json_to_record($8::json) AS d(at text, released text, fulfilled text, low text, oos text)
+), fence AS (
+  SELECT * FROM json_to_recordset($7::json) AS d(g text, pt int, e bigint)
+), epochs AS (
+  SELECT group_id, partition, epoch FROM partition_epochs
+   WHERE (group_id, partition) IN (SELECT g, pt FROM fence) FOR SHARE
+), base AS (
+  SELECT p.p, coalesce(s.available, 0) AS a, coalesce(s.reserved, 0) AS r, coalesce(s.on_hand, 0) AS h,
+         coalesce(p.ss, s.safety_stock, 0) AS ss, coalesce(p.t, s.low_stock_threshold, 0) AS th
+    FROM prod p LEFT JOIN stock s ON s.product_id = p.p
+), cur AS (
+  SELECT r.order_id, r.status, r.reservation_id, r.expires_at, r.version,
+         r.status IN ('reserved', 'partially_fulfilled') AS held
+    FROM reservations r WHERE r.order_id IN (SELECT o FROM step)
+), curl AS (
+  SELECT l.order_id, l.product_id, l.quantity - l.fulfilled - l.released AS held, l.fulfilled
+    FROM reservation_lines l
+   WHERE l.order_id IN (SELECT o FROM step WHERE k IN ('release', 'expire', 'ship', 'ship_all', 'reject'))
+), lchg AS (
+  SELECT s.d, i.i, s.o, i.p, 'reserve'::text AS m, i.q, -i.q AS da, i.q AS dr, 0 AS dh, NULL::text AS re
+    FROM step s JOIN item i ON i.d = s.d WHERE s.k = 'reserve'
+  UNION ALL
+  SELECT s.d, (row_number() OVER (PARTITION BY s.d ORDER BY l.product_id))::int, s.o, l.product_id, 'release',
+         l.held, l.held, -l.held, 0, CASE WHEN s.k = 'expire' THEN 'expired' END
+    FROM step s JOIN cur c ON c.order_id = s.o AND c.held JOIN curl l ON l.order_id = s.o AND l.held > 0
+   WHERE s.k IN ('release', 'expire')
+  UNION ALL
+  SELECT s.d, i.i, s.o, i.p, 'fulfil', i.q, 0, -i.q, -i.q, s.fid
+    FROM step s JOIN item i ON i.d = s.d WHERE s.k = 'ship'
+  UNION ALL
+  SELECT s.d, (row_number() OVER (PARTITION BY s.d ORDER BY l.product_id))::int, s.o, l.product_id, 'fulfil',
+         l.held, 0, -l.held, -l.held, s.fid
+    FROM step s JOIN cur c ON c.order_id = s.o AND c.held JOIN curl l ON l.order_id = s.o AND l.held > 0
+   WHERE s.k = 'ship_all'
+), allchg AS (
+  SELECT d, i, p, m, q, da, dr, dh, re, o AS rf, NULL::text AS t, NULL::int AS cnt, NULL::int AS eoh FROM lchg
+  UNION ALL
+  SELECT d, 100000 + i, p, m, q, q, 0, q, re, rf, t, cnt, eoh FROM chg
+), lv AS (
+  SELECT c.*, b.ss, b.th,
+         b.a + coalesce(sum(c.da) OVER w, 0) AS ab, b.r + coalesce(sum(c.dr) OVER w, 0) AS rb,
+         b.h + coalesce(sum(c.dh) OVER w, 0) AS hb
+    FROM allchg c JOIN base b ON b.p = c.p
+  WINDOW w AS (PARTITION BY c.p ORDER BY c.d, c.i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+), tot AS (
+  SELECT p, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh FROM allchg GROUP BY p
+), refusal AS (
+  SELECT s.d, s.o, s.sp, s.rq,
+         greatest(0, b.a + coalesce((SELECT sum(c.da) FROM allchg c WHERE c.p = s.sp AND c.d < s.d), 0) - b.ss)::int AS aq
+    FROM step s JOIN base b ON b.p = s.sp WHERE s.k = 'refuse'
+), moves AS (
+  SELECT s.d, s.o, s.k, s."to", s.ex, c.version,
+         CASE WHEN s.k = 'extend' THEN c.status
+              WHEN t.held > 0 THEN CASE WHEN t.shipped > 0 THEN 'partially_fulfilled' ELSE 'reserved' END
+              WHEN s.k = 'expire' THEN 'expired' WHEN s.k = 'release' THEN 'released' ELSE 'fulfilled' END AS status
+    FROM step s JOIN cur c ON c.order_id = s.o
+    CROSS JOIN LATERAL (
+      SELECT coalesce((SELECT sum(l.held) FROM curl l WHERE l.order_id = s.o), 0)
+               + coalesce((SELECT sum(x.dr) FROM lchg x WHERE x.d = s.d), 0) AS held,
+             coalesce((SELECT sum(l.fulfilled) FROM curl l WHERE l.order_id = s.o), 0)
+               - coalesce((SELECT sum(x.dh) FROM lchg x WHERE x.d = s.d), 0) AS shipped) t
+   WHERE s.k IN ('release', 'expire', 'ship', 'ship_all', 'extend')
+), bad AS (
+  SELECT 'order not held as decided' AS reason, s.o AS key FROM step s LEFT JOIN cur c ON c.order_id = s.o
+   WHERE (s.k IN ('release', 'ship', 'ship_all', 'extend') AND c.held IS NOT TRUE)
+      OR (s.k = 'expire' AND (c.status IS DISTINCT FROM 'reserved' OR c.expires_at IS NULL OR c.expires_at > now()))
+  UNION ALL
+  SELECT 'line holds less than shipped', s.o FROM step s JOIN item i ON i.d = s.d
+    LEFT JOIN curl l ON l.order_id = s.o AND l.product_id = i.p
+   WHERE s.k = 'ship' AND coalesce(l.held, 0) < i.q
+  UNION ALL
+  SELECT 'status not as decided', m.o FROM moves m WHERE m."to" IS NOT NULL AND m."to" <> m.status
+  UNION ALL
+  SELECT 'fulfilment rejection no longer stands', s.o FROM step s
+    CROSS JOIN LATERAL (SELECT coalesce(sum(l.held), 0) AS held,
+                               coalesce(sum(l.held) FILTER (WHERE l.product_id = s.rp), 0) AS line
+                          FROM curl l WHERE l.order_id = s.o) h
+   WHERE s.k = 'reject' AND NOT CASE s.rr
+     WHEN 'not_reserved' THEN h.held = 0
+     WHEN 'unknown_line' THEN h.held > 0 AND h.line = 0
+     WHEN 'exceeds_held' THEN h.line > 0 AND h.line = s.rh AND s.rh < s.rq
+     ELSE false END
+  UNION ALL
+  SELECT 'refusal no longer stands', r.o FROM refusal r WHERE r.aq >= r.rq
+  UNION ALL
+  SELECT 'refused product not named', s.o FROM step s WHERE s.k = 'refuse' AND s.sp NOT IN (SELECT p FROM prod)
+  UNION ALL
+  SELECT 'not sellable', c.p FROM lv c WHERE c.m = 'reserve' AND c.ab - c.q < c.ss
+  UNION ALL
+  SELECT 'not available', c.p FROM lv c WHERE c.ab + c.da < 0 OR c.rb + c.dr < 0
+  UNION ALL
+  SELECT 'on hand moved', c.p FROM lv c
+   WHERE (c.cnt IS NOT NULL AND c.hb + c.dh <> c.cnt) OR (c.eoh IS NOT NULL AND c.hb <> c.eoh)
+  UNION ALL
+  SELECT 'product not named', c.p FROM allchg c WHERE c.p NOT IN (SELECT p FROM prod)
+  UNION ALL
+  SELECT 'product created elsewhere', p.p FROM prod p JOIN stock s ON s.product_id = p.p WHERE p.v = 0 AND NOT p.c
+  UNION ALL
+  SELECT 'partition fenced', f.g || '/' || f.pt FROM fence f
+    LEFT JOIN epochs e ON e.group_id = f.g AND e.partition = f.pt WHERE e.epoch IS DISTINCT FROM f.e
 ), created AS (
   INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version)
-  SELECT p, a, r, h, t, l, ss, 1 FROM json_to_recordset($2::json) AS d(p text, a int, r int, h int, t int, l text, ss int)
-  RETURNING product_id
+  SELECT p.p, coalesce(t.da, 0), coalesce(t.dr, 0), coalesce(t.dh, 0), coalesce(p.t, 0), p.l, coalesce(p.ss, 0), 1
+    FROM prod p LEFT JOIN tot t ON t.p = p.p WHERE p.c
+  ON CONFLICT (product_id) DO NOTHING RETURNING product_id
 ), updated AS (
   UPDATE stock s
-     SET available = s.available + d.a, reserved = s.reserved + d.r, on_hand = s.on_hand + d.h,
-         low_stock_threshold = COALESCE(d.t, s.low_stock_threshold),
-         location = CASE WHEN d.sl THEN d.l ELSE s.location END,
-         safety_stock = COALESCE(d.ss, s.safety_stock),
+     SET available = s.available + coalesce(t.da, 0), reserved = s.reserved + coalesce(t.dr, 0),
+         on_hand = s.on_hand + coalesce(t.dh, 0), low_stock_threshold = coalesce(p.t, s.low_stock_threshold),
+         location = CASE WHEN p.sl THEN p.l ELSE s.location END, safety_stock = coalesce(p.ss, s.safety_stock),
          version = s.version + 1, updated_at = now()
-    FROM json_to_recordset($3::json) AS d(p text, v bigint, a int, r int, h int, t int, sl bool, l text, ss int)
-   WHERE s.product_id = d.p AND s.version = d.v
+    FROM prod p LEFT JOIN tot t ON t.p = p.p
+   WHERE s.product_id = p.p AND NOT p.c AND p.v > 0 AND s.version = p.v
   RETURNING s.product_id, s.version
-), orders AS (
+), inserted AS (
   INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at)
-  SELECT o, rid, s, sp, rq, aq, ex
-    FROM json_to_recordset($4::json) AS d(o text, rid uuid, s text, sp text, rq int, aq int, ex timestamptz)
+  SELECT s.o, s.rid,
+         CASE s.k WHEN 'reserve' THEN 'reserved' WHEN 'refuse' THEN 'rejected' ELSE 'cancelled_before_create' END,
+         s.sp, s.rq, r.aq, s.ex
+    FROM step s LEFT JOIN refusal r ON r.d = s.d WHERE s.k IN ('reserve', 'refuse', 'cancel_first')
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id
-), lines AS (
-  INSERT INTO reservation_lines (order_id, product_id, quantity, fulfilled, released)
-  SELECT o, p, q, f, r FROM json_to_recordset($5::json) AS d(o text, p text, q int, f int, r int)
+), new_lines AS (
+  INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT o, p, q FROM lchg WHERE m = 'reserve'
+), line_moves AS (
+  UPDATE reservation_lines l
+     SET fulfilled = l.fulfilled + CASE WHEN x.m = 'fulfil' THEN x.q ELSE 0 END,
+         released = l.released + CASE WHEN x.m = 'release' THEN x.q ELSE 0 END
+    FROM lchg x
+   WHERE x.m <> 'reserve' AND l.order_id = x.o AND l.product_id = x.p AND l.quantity - l.fulfilled - l.released >= x.q
+  RETURNING 1
 ), moved AS (
   UPDATE reservations r
-     SET status = d.t, expires_at = CASE WHEN d.ce THEN d.ne ELSE r.expires_at END, updated_at = now()
-    FROM json_to_recordset($6::json) AS d(o text, f text, t text, ce bool, ee timestamptz, ne timestamptz, h jsonb)
-   WHERE r.order_id = d.o AND r.status = d.f AND (NOT d.ce OR r.expires_at IS NOT DISTINCT FROM d.ee)
-     AND (SELECT coalesce(jsonb_object_agg(l.product_id, l.quantity - l.fulfilled - l.released), '{}'::jsonb)
-            FROM reservation_lines l WHERE l.order_id = r.order_id AND l.quantity > l.fulfilled + l.released) = d.h
-  RETURNING r.order_id
-), line_moves AS (
-  UPDATE reservation_lines l SET fulfilled = l.fulfilled + d.f, released = l.released + d.r
-    FROM json_to_recordset($14::json) AS d(o text, p text, f int, r int)
-   WHERE l.order_id = d.o AND l.product_id = d.p
-  RETURNING l.order_id
+     SET status = m.status, expires_at = CASE WHEN m.k = 'extend' THEN m.ex ELSE r.expires_at END,
+         version = r.version + 1, updated_at = now()
+    FROM moves m WHERE r.order_id = m.o AND r.version = m.version
+  RETURNING 1
 ), fulfilments AS (
   INSERT INTO fulfillments (order_id, fulfillment_id, outcome)
-  SELECT o, i, oc FROM json_to_recordset($15::json) AS d(o text, i text, oc text)
-  ON CONFLICT DO NOTHING RETURNING order_id
+  SELECT o, fid, CASE WHEN k = 'reject' THEN 'rejected' ELSE 'fulfilled' END FROM step WHERE k IN ('ship', 'ship_all', 'reject')
+  ON CONFLICT DO NOTHING RETURNING 1
 ), ledger AS (
   INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
                             reserved_before, reserved_after, reason, reference_id)
-  SELECT p, m, t, q, ab, aa, rb, ra, re, rf
-    FROM json_to_recordset($7::json) AS d(p text, m text, t text, q int, ab int, aa int, rb int, ra int, re text, rf text)
+  SELECT p, m, t, q, ab, ab + da, rb, rb + dr, re, rf FROM lv ORDER BY d, i
+), derived_events AS (
+  SELECT s.d, 0 AS i, 'inventory.released' AS t, ctx.released AS tp, s.o AS k,
+         json_build_object('reservation_id', c.reservation_id, 'order_id', s.o,
+           'items', (SELECT json_agg(json_build_object('product_id', x.p, 'quantity', x.q) ORDER BY x.i) FROM lchg x WHERE x.d = s.d),
+           'reason', CASE WHEN s.k = 'expire' THEN 'expired' ELSE 'cancelled' END, 'released_at', ctx.at)::text AS p
+    FROM step s JOIN cur c ON c.order_id = s.o CROSS JOIN ctx WHERE s.k IN ('release', 'expire')
+  UNION ALL
+  SELECT s.d, 0, 'inventory.fulfilled', ctx.fulfilled, s.o,
+         json_build_object('reservation_id', c.reservation_id, 'order_id', s.o, 'fulfillment_id', s.fid,
+           'items', (SELECT json_agg(json_build_object('product_id', x.p, 'quantity', x.q) ORDER BY x.i) FROM lchg x WHERE x.d = s.d),
+           'remaining', (SELECT coalesce(json_agg(json_build_object('product_id', l.product_id, 'quantity', l.held - coalesce(x.q, 0))
+                                                  ORDER BY l.product_id), '[]')
+                           FROM curl l LEFT JOIN lchg x ON x.d = s.d AND x.p = l.product_id
+                          WHERE l.order_id = s.o AND l.held - coalesce(x.q, 0) > 0),
+           'fulfilled_at', s.at)::text
+    FROM step s JOIN cur c ON c.order_id = s.o CROSS JOIN ctx WHERE s.k IN ('ship', 'ship_all')
+  UNION ALL
+  SELECT r.d, 0, 'inventory.out_of_stock', ctx.oos, r.o,
+         json_build_object('order_id', r.o, 'product_id', r.sp, 'requested_qty', r.rq, 'available_qty', r.aq,
+           'timestamp', ctx.at)::text
+    FROM refusal r CROSS JOIN ctx
+  UNION ALL
+  SELECT c.d, 1000 + c.i, 'inventory.low_stock', ctx.low, c.p,
+         json_build_object('product_id', c.p, 'available', c.ab + c.da, 'low_stock_threshold', c.th, 'timestamp', ctx.at)::text
+    FROM lv c CROSS JOIN ctx WHERE c.ab >= c.th AND c.ab + c.da < c.th
 ), outbox AS (
   INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
-  SELECT i, t, tp, k, p FROM json_to_recordset($8::json) AS d(i uuid, t text, tp text, k text, p text)
+  SELECT id, t, tp, k, p FROM (
+    SELECT d, i, id, t, tp, k, p FROM json_to_recordset($5::json) AS e(d int, i int, id uuid, t text, tp text, k text, p text)
+    UNION ALL
+    SELECT d, i, gen_random_uuid(), t, tp, k, p FROM derived_events) e
+   ORDER BY d, i
 ), idempotency AS (
   INSERT INTO idempotency_keys (idempotency_key, request_hash, response_status, response_body)
-  SELECT k, h, s, b FROM json_to_recordset($9::json) AS d(k text, h text, s int, b text)
-  ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key
+  SELECT k, h, s, b FROM json_to_recordset($6::json) AS d(k text, h text, s int, b text)
+  ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
 )
 SELECT CASE
-         WHEN EXISTS (SELECT 1 FROM appeared) THEN inventory_commit_conflict('product created elsewhere',
-           (SELECT string_agg(product_id, ',') FROM appeared))
-         ${rowCount("updated", "$10", "stock version changed", { rows: "$3", key: "p", returned: "product_id" })}
-         ${rowCount("orders", "$11", "order already decided elsewhere", { rows: "$4", key: "o", returned: "order_id" })}
-         ${rowCount("moved", "$12", "reservation already moved on elsewhere", { rows: "$6", key: "o", returned: "order_id" })}
-         ${rowCount("line_moves", "$16", "reservation lines changed elsewhere")}
-         ${rowCount("fulfilments", "$17", "fulfilment already decided elsewhere")}
-         ${rowCount("idempotency", "$13", "idempotency key already used")}
+         WHEN EXISTS (SELECT 1 FROM bad) THEN inventory_commit_conflict((SELECT min(reason) FROM bad),
+           (SELECT string_agg(DISTINCT key, ',') FROM bad))
+         WHEN (SELECT count(*) FROM created) <> (SELECT count(*) FROM prod WHERE c)
+           THEN inventory_commit_conflict('product created elsewhere', NULL)
+         WHEN (SELECT count(*) FROM updated) <> (SELECT count(*) FROM prod WHERE NOT c AND v > 0)
+           THEN inventory_commit_conflict('stock version changed',
+             (SELECT string_agg(p, ',') FROM prod WHERE NOT c AND v > 0 AND p NOT IN (SELECT product_id FROM updated)))
+         WHEN (SELECT count(*) FROM inserted) <> (SELECT count(*) FROM step WHERE k IN ('reserve', 'refuse', 'cancel_first'))
+           THEN inventory_commit_conflict('order already decided elsewhere', NULL)
+         WHEN (SELECT count(*) FROM moved) <> (SELECT count(*) FROM moves)
+           THEN inventory_commit_conflict('order moved on elsewhere', NULL)
+         WHEN (SELECT count(*) FROM line_moves) <> (SELECT count(*) FROM lchg WHERE m <> 'reserve')
+           THEN inventory_commit_conflict('reservation lines changed elsewhere', NULL)
+         WHEN (SELECT count(*) FROM fulfilments) <> (SELECT count(*) FROM step WHERE k IN ('ship', 'ship_all', 'reject'))
+           THEN inventory_commit_conflict('fulfilment already decided elsewhere', NULL)
+         WHEN (SELECT count(*) FROM idempotency) <> json_array_length($6::json)
+           THEN inventory_commit_conflict('idempotency key already used', NULL)
          ELSE true
        END AS ok,
        (SELECT coalesce(json_agg(json_build_array(product_id, version)), '[]') FROM updated)::text AS versions`
 
-const json = (rows: ReadonlyArray<unknown>) => JSON.stringify(rows)
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-const sumLines = (changes: ReadonlyArray<LineChange>): Array<LineChange> => {
-  const byProduct = new Map<string, LineChange>()
-  for (const c of changes) {
-    const m = byProduct.get(c.productId)
-    byProduct.set(
-      c.productId,
-      m === undefined ? c : { ...m, fulfilled: m.fulfilled + c.fulfilled, released: m.released + c.released },
-    )
-  }
-  return [...byProduct.values()]
-}
+const stepKind = {
+  Reserve: "reserve",
+  Refuse: "refuse",
+  CancelFirst: "cancel_first",
+  Release: "release",
+  Ship: "ship",
+  RejectFulfilment: "reject",
+  Extend: "extend",
+} as const
 
-/** Several moves of one order in a batch, as one: from the first status to the last, lines summed. */
-const foldUpdates = (updates: ReadonlyArray<OrderUpdate>): Map<string, OrderUpdate> => {
-  const folded = new Map<string, OrderUpdate>()
-  for (const u of updates) {
-    const m = folded.get(u.orderId)
-    if (m === undefined) {
-      folded.set(u.orderId, u)
-      continue
+/** The statement's parameters: every document is JSON (native and fast to build), positions `d`/`i` keep decision order. */
+export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => {
+  const steps: Array<Record<string, unknown>> = []
+  const items: Array<Record<string, unknown>> = []
+  const changes: Array<Record<string, unknown>> = []
+  const events: Array<Record<string, unknown>> = []
+  batch.decisions.forEach((decision, d) => {
+    const s = decision.step
+    if (s !== undefined) {
+      const row: Record<string, unknown> = { d, o: s.orderId, k: stepKind[s._tag] }
+      switch (s._tag) {
+        case "Reserve":
+          row.rid = s.reservationId
+          row.ex = iso(s.expiresAt)
+          s.lines.forEach((l, i) => {
+            items.push({ d, i, p: l.productId, q: l.quantity })
+          })
+          break
+        case "Refuse":
+          row.sp = s.productId
+          row.rq = s.requested
+          break
+        case "Release":
+          if (s.reason === "expired") row.k = "expire"
+          break
+        case "Ship":
+          row.fid = s.fulfillmentId
+          row.to = s.to
+          row.at = s.at
+          if (s.items === undefined) row.k = "ship_all"
+          else
+            s.items.forEach((l, i) => {
+              items.push({ d, i, p: l.productId, q: l.quantity })
+            })
+          break
+        case "RejectFulfilment":
+          row.fid = s.fulfillmentId
+          row.rr = s.reason
+          row.rp = s.productId ?? null
+          row.rq = s.requested ?? null
+          row.rh = s.held ?? null
+          break
+        case "Extend":
+          row.ex = iso(s.expiresAt)
+          break
+      }
+      steps.push(row)
     }
-    const expiresAt =
-      m.expiresAt === undefined
-        ? u.expiresAt
-        : u.expiresAt === undefined
-          ? m.expiresAt
-          : { expected: m.expiresAt.expected, next: u.expiresAt.next }
-    // from the first move's status and held lines (what the row has now) to the last move's status
-    folded.set(u.orderId, {
-      ...m,
-      to: u.to,
-      lines: sumLines([...m.lines, ...u.lines]),
-      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    decision.changes.forEach((c, i) => {
+      changes.push(
+        c._tag === "Initial"
+          ? { d, i, p: c.productId, q: c.quantity, m: "initial", re: "product created" }
+          : {
+              d,
+              i,
+              p: c.productId,
+              q: c.quantity,
+              cnt: c.countedOnHand ?? null,
+              eoh: c.expectedOnHand ?? null,
+              m: "adjust",
+              t: c.adjustmentType,
+              re: c.reason,
+              rf: c.referenceId,
+            },
+      )
     })
-  }
-  return folded
-}
-
-/** An order inserted and moved on in the same batch: inserted as it ends up. */
-const insertedAs = (o: OrderInsert, update: OrderUpdate | undefined) => {
-  const moved = new Map(update?.lines.map((l) => [l.productId, l]))
-  return {
-    status: update?.to ?? o.status,
-    expiresAt: update?.expiresAt !== undefined ? update.expiresAt.next : o.expiresAt,
-    lines: o.lines.map((l) => ({
-      o: o.orderId,
-      p: l.productId,
-      q: l.quantity,
-      f: moved.get(l.productId)?.fulfilled ?? 0,
-      r: moved.get(l.productId)?.released ?? 0,
-    })),
-  }
-}
-
-/** The statement's parameters for a batch whose products are sorted by id. */
-export const commitParams = (batch: CommitBatch) => {
-  const products = batch.products
-  const absent = products.filter((p) => p.expectedVersion === 0 && p.create === undefined)
-  const creates = products.filter((p) => p.create !== undefined)
-  const updates = products.filter((p) => p.create === undefined && p.expectedVersion > 0)
-  const folded = foldUpdates(batch.orderUpdates)
-  const inserts = batch.orderInserts.map((o) => ({ o, as: insertedAs(o, folded.get(o.orderId)) }))
-  for (const o of batch.orderInserts) folded.delete(o.orderId)
-  const moves = [...folded.values()]
-  const lineMoves = moves.flatMap((u) =>
-    u.lines.map((l) => ({ o: u.orderId, p: l.productId, f: l.fulfilled, r: l.released })),
-  )
+    decision.events.forEach((e, i) => {
+      events.push({ d, i, id: e.eventId, t: e.eventType, tp: e.topic, k: e.key, p: e.payload })
+    })
+  })
   return [
-    absent.map((p) => p.productId),
-    json(
-      creates.map((p) => ({
-        p: p.productId,
-        a: p.delta.available,
-        r: p.delta.reserved,
-        h: p.delta.onHand,
-        t: p.create?.threshold ?? 0,
-        l: p.create?.location ?? null,
-        ss: p.create?.safetyStock ?? 0,
-      })),
-    ),
-    json(
-      updates.map((p) => ({
+    JSON.stringify(
+      batch.products.map((p) => ({
         p: p.productId,
         v: p.expectedVersion,
-        a: p.delta.available,
-        r: p.delta.reserved,
-        h: p.delta.onHand,
+        c: p.create,
         t: p.threshold ?? null,
         sl: p.location !== undefined,
         l: p.location ?? null,
         ss: p.safetyStock ?? null,
       })),
     ),
-    json(
-      inserts.map(({ o, as }) => ({
-        o: o.orderId,
-        rid: o.reservationId,
-        s: as.status,
-        sp: o.short?.productId ?? null,
-        rq: o.short?.requested ?? null,
-        aq: o.short?.available ?? null,
-        ex: iso(as.expiresAt),
-      })),
+    JSON.stringify(steps),
+    JSON.stringify(items),
+    JSON.stringify(changes),
+    JSON.stringify(events),
+    JSON.stringify(
+      batch.decisions.flatMap((x) =>
+        x.idempotency.map((r) => ({ k: r.key, h: r.requestHash, s: r.status, b: r.body })),
+      ),
     ),
-    json(inserts.flatMap(({ as }) => as.lines)),
-    json(
-      moves.map((u) => ({
-        o: u.orderId,
-        f: u.from,
-        t: u.to,
-        ce: u.expiresAt !== undefined,
-        ee: iso(u.expiresAt?.expected ?? null),
-        ne: iso(u.expiresAt?.next ?? null),
-        h: Object.fromEntries(u.held.filter((l) => l.quantity > 0).map((l) => [l.productId, l.quantity])),
-      })),
-    ),
-    json(
-      batch.ledger.map((r) => ({
-        p: r.productId,
-        m: r.movement,
-        t: r.adjustmentType,
-        q: r.quantity,
-        ab: r.before.available,
-        aa: r.after.available,
-        rb: r.before.reserved,
-        ra: r.after.reserved,
-        re: r.reason,
-        rf: r.referenceId,
-      })),
-    ),
-    json(batch.outbox.map((r) => ({ i: r.eventId, t: r.eventType, tp: r.topic, k: r.key, p: r.payload }))),
-    json(batch.idempotency.map((r) => ({ k: r.key, h: r.requestHash, s: r.status, b: r.body }))),
-    updates.length,
-    batch.orderInserts.length,
-    moves.length,
-    batch.idempotency.length,
-    json(lineMoves),
-    json(batch.fulfillments.map((f) => ({ o: f.orderId, i: f.fulfillmentId, oc: f.outcome }))),
-    lineMoves.length,
-    batch.fulfillments.length,
+    JSON.stringify(batch.fences.map((f) => ({ g: f.group, pt: f.partition, e: f.epoch }))),
+    JSON.stringify({
+      at,
+      released: topics.released,
+      fulfilled: topics.fulfilled,
+      low: topics.lowStock,
+      oos: topics.outOfStock,
+    }),
   ] as const
 }

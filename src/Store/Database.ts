@@ -6,6 +6,7 @@ import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { AppConfig } from "../Config.js"
+import { migrationLockKey } from "./AdvisoryLocks.js"
 import { DatabaseUnavailable } from "./Errors.js"
 
 const migrationsDir = fileURLToPath(new URL("../../migrations/", import.meta.url))
@@ -62,7 +63,6 @@ const messageOf = (cause: unknown): string =>
 
 // Any fixed key: instances (and `npm run migrate`) starting together take turns, so each
 // migration runs once and nobody races to create the migrations table.
-const migrationLockKey = 7_246_301_015
 
 /**
  * Applies migrations/*.sql under a PostgreSQL advisory lock held by one reserved connection

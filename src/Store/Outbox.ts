@@ -3,6 +3,7 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Queue, Schema } from "effect"
 import type { Topics } from "../Config.js"
 import type { EventBody, EventType } from "../Domain/Events.js"
+import { relayLockKey } from "./AdvisoryLocks.js"
 
 /** An event as the outbox holds it: the stable `eventId` travels as a header so consumers can drop repeats. */
 export interface OutboxEvent {
@@ -63,7 +64,6 @@ export const makeEvent = <T extends EventType>(
 export const nowIso = () => new Date().toISOString()
 
 // Only one relay at a time may publish, so events leave in commit order whatever the number of instances.
-export const relayLockKey = 0x1f_4e_27_01
 
 /** The outbox table as the relay sees it, and the doorbell the committer rings after a commit. */
 export class Outbox extends Effect.Service<Outbox>()("Outbox", {

@@ -1,11 +1,13 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
+import { AppConfig } from "../Config.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
+import type { KnownOrder, Line } from "../Domain/Lifecycle.js"
 import type { StockLevel } from "../Domain/Stock.js"
+import type { CommitBatch } from "./CommitBatch.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
 import { CommitConflict } from "./Errors.js"
-import type { OutboxEvent } from "./Outbox.js"
 import { BigintColumn, ReservationStatus } from "./Records.js"
 
 export interface StockRow extends StockLevel {
@@ -15,109 +17,6 @@ export interface StockRow extends StockLevel {
   readonly version: number
   /** never reserved by orders: they take only available - safetyStock */
   readonly safetyStock: number
-}
-
-export type OrderStatus = ReservationStatus
-
-/** A reservation that still holds stock: cancelling, expiring or fulfilling it moves its lines. */
-export const isHeld = (status: KnownOrder["status"]): boolean =>
-  status === "reserved" || status === "partially_fulfilled"
-
-export interface Line {
-  readonly productId: ProductId
-  readonly quantity: number
-}
-
-export interface KnownOrder {
-  /** "unseen": nothing recorded for the order but fulfilments it was refused */
-  readonly status: OrderStatus | "unseen"
-  readonly reservationId: string | null
-  /** what the order still holds, per product (nothing unless it is held) */
-  readonly lines: ReadonlyArray<Line>
-  /** when it is released unless fulfilled first (ms since the epoch), if ever */
-  readonly expiresAt: number | null
-  /** the fulfilment ids already decided for it (applied or rejected) */
-  readonly fulfillments: ReadonlyArray<string>
-}
-
-/** One product's net change in a commit, written only if the row still has `expectedVersion` (0 = absent). */
-export interface ProductWrite {
-  readonly productId: ProductId
-  readonly expectedVersion: number
-  readonly delta: StockLevel
-  readonly create?: { readonly threshold: number; readonly location: string | null; readonly safetyStock: number }
-  readonly threshold?: number
-  readonly location?: string | null
-  readonly safetyStock?: number
-}
-
-export interface OrderInsert {
-  readonly orderId: OrderId
-  readonly status: "reserved" | "rejected" | "cancelled_before_create"
-  readonly reservationId: string | null
-  readonly lines: ReadonlyArray<Line>
-  readonly expiresAt: number | null
-  readonly short?: { readonly productId: ProductId; readonly requested: number; readonly available: number }
-}
-
-/** Units that left a line's hold. */
-export interface LineChange {
-  readonly productId: ProductId
-  readonly fulfilled: number
-  readonly released: number
-}
-
-/**
- * A recorded order moving on: written only if the row still has the status, the lines still hold
- * what memory believed (and, when given, the due time) it decided against; otherwise another
- * instance decided it first.
- */
-export interface OrderUpdate {
-  readonly orderId: OrderId
-  readonly from: OrderStatus
-  readonly to: OrderStatus
-  /**
-   * What memory believed the order still held when it decided (its lines' remaining quantities):
-   * the order's own version check, so a decision taken on a stale memory of the order (another
-   * instance moved it on meanwhile) is refused as a conflict rather than applied to other lines.
-   */
-  readonly held: ReadonlyArray<Line>
-  readonly lines: ReadonlyArray<LineChange>
-  readonly expiresAt?: { readonly expected: number | null; readonly next: number | null }
-}
-
-export interface FulfillmentRow {
-  readonly orderId: OrderId
-  readonly fulfillmentId: string
-  readonly outcome: "fulfilled" | "rejected"
-}
-
-export interface LedgerRow {
-  readonly productId: ProductId
-  readonly movement: "initial" | "reserve" | "release" | "adjust" | "fulfil"
-  readonly adjustmentType: string | null
-  readonly quantity: number
-  readonly before: StockLevel
-  readonly after: StockLevel
-  readonly reason: string | null
-  readonly referenceId: string | null
-}
-
-export interface IdempotencyRow {
-  readonly key: string
-  readonly requestHash: string
-  readonly status: number
-  readonly body: string
-}
-
-export interface CommitBatch {
-  readonly products: ReadonlyArray<ProductWrite>
-  readonly orderInserts: ReadonlyArray<OrderInsert>
-  readonly orderUpdates: ReadonlyArray<OrderUpdate>
-  readonly fulfillments: ReadonlyArray<FulfillmentRow>
-  readonly ledger: ReadonlyArray<LedgerRow>
-  readonly outbox: ReadonlyArray<OutboxEvent>
-  readonly idempotency: ReadonlyArray<IdempotencyRow>
 }
 
 /** A stock row as the engine loads it (the same columns whether read directly or inside a JSON document). */
@@ -168,6 +67,7 @@ const LookupRow = Schema.Struct({
 export class StockStore extends Effect.Service<StockStore>()("StockStore", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const { topics } = yield* AppConfig
 
     const loadStockQuery = SqlSchema.findAll({
       Request: Schema.Array(Schema.String),
@@ -258,23 +158,18 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
     const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> =>
       commitSorted(batch).pipe(
         Effect.withSpan("StockStore.commit", {
-          attributes: {
-            products: batch.products.length,
-            orders: batch.orderInserts.length + batch.orderUpdates.length,
-          },
+          attributes: { products: batch.products.length, decisions: batch.decisions.length },
         }),
       )
     const commitSorted = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> => {
       const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
+      const params = commitParams(sorted, topics, new Date().toISOString())
       return (
-        sql.unsafe(commitStatement, commitParams(sorted) as never) as Effect.Effect<
-          ReadonlyArray<{ versions: string }>,
-          SqlError
-        >
+        sql.unsafe(commitStatement, params as never) as Effect.Effect<ReadonlyArray<{ versions: string }>, SqlError>
       ).pipe(
         Effect.map(([row]) => {
           const versions = new Map<ProductId, number>()
-          for (const p of sorted.products) if (p.create !== undefined) versions.set(p.productId, 1)
+          for (const p of sorted.products) if (p.create) versions.set(p.productId, 1)
           for (const [id, version] of JSON.parse(row?.versions ?? "[]") as Array<[ProductId, number]>) {
             versions.set(id, Number(version))
           }
@@ -282,7 +177,8 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
         }),
         Effect.mapError((error): CommitConflict | SqlError => {
           const cause = error.cause as { code?: string; message?: string; detail?: string } | undefined
-          return cause?.code === "IV409"
+          // IV409: the statement's own checks and the balance triggers; 23514: a CHECK on a row (never negative stock)
+          return cause?.code === "IV409" || cause?.code === "23514"
             ? new CommitConflict({ reason: cause.message ?? "conflict", productIds: cause.detail?.split(",") ?? [] })
             : error
         }),

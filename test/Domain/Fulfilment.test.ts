@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
-import { type HeldLine, planFulfilment } from "../../src/Domain/Fulfilment.js"
+import { planFulfilment } from "../../src/Domain/Fulfilment.js"
 import type { ProductId } from "../../src/Domain/Ids.js"
+import type { Line } from "../../src/Domain/Lifecycle.js"
 
 const product = fc.constantFrom("A", "B", "C", "D").map((p) => p as ProductId)
 const held = fc.uniqueArray(fc.record({ productId: product, quantity: fc.integer({ min: 0, max: 5 }) }), {
@@ -16,7 +17,7 @@ const items = fc.option(
   { nil: undefined },
 )
 
-const total = (lines: ReadonlyArray<HeldLine>, productId: ProductId) =>
+const total = (lines: ReadonlyArray<Line>, productId: ProductId) =>
   lines.filter((l) => l.productId === productId).reduce((n, l) => n + l.quantity, 0)
 
 describe("fulfilment decisions", () => {

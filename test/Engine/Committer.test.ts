@@ -1,99 +1,99 @@
 import { Effect, Scope } from "effect"
 import { describe, expect, it } from "vitest"
-import type { ProductId } from "../../src/Domain/Ids.js"
-import * as Stock from "../../src/Domain/Stock.js"
+import { topicsWithSuffix } from "../../src/Config.js"
+import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
+import type { OrderMessage } from "../../src/Domain/Orders.js"
 import { makeCommitter } from "../../src/Engine/Committer.js"
-import { decision, ledgerOf, writeOf } from "../../src/Engine/Decision.js"
+import { type Decision, decision } from "../../src/Engine/Decision.js"
 import { Generation } from "../../src/Engine/Generation.js"
+import { makeOrderHandling } from "../../src/Engine/OrderHandling.js"
 import * as Pending from "../../src/Engine/Pending.js"
-import * as ProductActor from "../../src/Engine/ProductActor.js"
-import type { CommitBatch, StockStore } from "../../src/Store/StockStore.js"
-
-// Found by the soak: a move's before/after is what memory held when it was applied, which can
-// include the hold of a saga later undone (it writes no ledger row), and sagas complete out of
-// order. The committer writes each product's ledger rows in the order their moves were applied,
-// rebased on what the row holds once earlier commits have landed, so the ledger replays.
+import type { CommitBatch, OrderStep } from "../../src/Store/CommitBatch.js"
+import { StockStore } from "../../src/Store/StockStore.js"
+import { makeMemoryStore } from "../support/MemoryStore.js"
+import { fulfil, order } from "../support/Orders.js"
 
 const run = <A>(effect: Effect.Effect<A, unknown>) => Effect.runPromise(effect)
+const oid = (id: string) => id as OrderId
+const P = "P" as ProductId
 
-/** Applies a command to the cell with the actor's own code; the move it answers, or the failure. */
-const applied = (
-  cell: ProductActor.ProductCell,
-  command: (reply: ProductActor.Reply<ProductActor.Move, unknown>) => ProductActor.Command,
-) => {
-  let answer: Effect.Effect<ProductActor.Move, unknown> | undefined
-  ProductActor.apply(
-    cell,
-    command((result) => {
-      answer = result
-    }),
-    false,
-  )
-  return run(answer!)
-}
-const reserve = (cell: ProductActor.ProductCell, quantity: number) =>
-  applied(cell, (reply) => ({ _tag: "Reserve", quantity, reply: reply as never }))
-const undo = (cell: ProductActor.ProductCell, quantity: number) =>
-  applied(cell, (reply) => ({ _tag: "Release", quantity, compensation: true, reply: reply as never }))
-
-const harness = async () => {
-  const batches: Array<CommitBatch> = []
-  const store = {
-    commit: (batch: CommitBatch) =>
-      Effect.sync(() => {
-        batches.push(batch)
-        return new Map(batch.products.map((p) => [p.productId, p.expectedVersion + 1]))
-      }).pipe(Effect.delay("20 millis")),
-  } as unknown as StockStore
-  // the committer's fiber lives as long as this scope, which the test leaves open
-  const committer = await run(
+/** A committer over `store` whose fiber lives as long as the test (its scope is left open). */
+const committerOver = (store: StockStore) =>
+  run(
     Effect.flatMap(Scope.make(), (scope) =>
       Scope.extend(makeCommitter({ store, batchSize: 100, discard: () => {}, committed: () => {} }), scope),
     ),
   )
-  const generation = new Generation(1, { loadStock: () => Effect.succeed([]), mailboxCapacity: 8, fork: () => {} })
-  const cell = ProductActor.cellFromRow("P" as ProductId, {
-    productId: "P" as ProductId,
-    ...Stock.stockOf(10),
-    threshold: 0,
-    location: null,
-    version: 1,
-    safetyStock: 0,
-  })
-  const commit = async (moves: ReadonlyArray<ProductActor.Move>) => {
-    // behind a decision being committed, so that the committer takes them as one batch
-    const ahead = await run(committer.submit(generation, decision({})))
-    const done = await run(
-      Effect.forEach(moves, (m) =>
-        committer.submit(generation, decision({ writes: [writeOf(m)], ledger: [ledgerOf(m, "reserve", 1)] })),
-      ),
-    )
-    await run(Pending.wait(ahead))
-    await Promise.all(done.map((d) => run(Pending.wait(d))))
-  }
-  const chain = () =>
-    batches
-      .flatMap((b) => b.ledger)
-      .map((r) => `${r.before.available}/${r.before.reserved}→${r.after.available}/${r.after.reserved}`)
-  return { cell, commit, chain }
-}
 
-describe("committer ledger", () => {
-  it("writes a product's ledger rows in the order their moves were applied, not the order sagas completed", async () => {
-    const { cell, commit, chain } = await harness()
-    const first = await reserve(cell, 2)
-    const second = await reserve(cell, 3)
-    await commit([second, first]) // the second saga completed first
-    expect(chain()).toEqual(["10/0→8/2", "8/2→5/5"])
+describe("the committer", () => {
+  it("commits one order's steps one statement after another, in the order they were handed over", async () => {
+    const batches: Array<CommitBatch> = []
+    const store = {
+      commit: (batch: CommitBatch) =>
+        Effect.sync(() => {
+          batches.push(batch)
+          return new Map<ProductId, number>()
+        }).pipe(Effect.delay("20 millis")),
+    } as unknown as StockStore
+    const committer = await committerOver(store)
+    const generation = new Generation(1, { loadStock: () => Effect.succeed([]), mailboxCapacity: 8, fork: () => {} })
+    const step = (orderId: string, tag: "CancelFirst" | "Extend"): OrderStep =>
+      tag === "CancelFirst" ? { _tag: tag, orderId: oid(orderId) } : { _tag: tag, orderId: oid(orderId), expiresAt: 1 }
+    // the first statement starts at once; the rest wait behind it and are taken together
+    const steps = [step("a", "CancelFirst"), step("b", "CancelFirst"), step("b", "Extend"), step("c", "CancelFirst")]
+    const done = await run(Effect.forEach(steps, (s) => committer.submit(generation, decision({ step: s }))))
+    await Promise.all(done.map((d) => run(Pending.wait(d))))
+    const orders = batches.map((b) => b.decisions.map((d) => `${d.step?.orderId}:${d.step?._tag}`))
+    for (const b of orders) expect(new Set(b.map((s) => s.split(":")[0])).size).toBe(b.length)
+    expect(orders.flat()).toEqual(["a:CancelFirst", "b:CancelFirst", "b:Extend", "c:CancelFirst"])
   }, 10_000)
 
-  it("leaves out the hold of a saga undone meanwhile, and starts the next commit where the last one ended", async () => {
-    const { cell, commit, chain } = await harness()
-    await reserve(cell, 2) // a saga's hold, undone below: no ledger row
-    const kept = await reserve(cell, 3) // applied while that hold was in memory: 8/2→5/5
-    await undo(cell, 2)
-    await commit([kept])
-    await commit([await reserve(cell, 1)])
-    expect(chain()).toEqual(["10/0→7/3", "7/3→6/4"])
+  it("receives an order's next step only after the step before it, however long handing over takes", async () => {
+    // seed 603: the create of an order was decided, its waiters woken, and its two fulfilments
+    // decided and queued before the create reached the committer: the statement then wrote the
+    // second fulfilment on the order as inserted and left a unit reserved that no line held
+    const memory = makeMemoryStore()
+    const store = await run(Effect.provide(StockStore, memory.layer))
+    const committer = await committerOver(store)
+    await run(
+      store.commit({
+        products: [{ productId: P, expectedVersion: 0, create: true }],
+        decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
+        fences: [],
+      }),
+    )
+    const generation = new Generation(1, {
+      loadStock: store.loadStock,
+      mailboxCapacity: 8,
+      fork: (effect) => {
+        Effect.runFork(effect)
+      },
+    })
+    await run(generation.ensure([P]))
+    const handedOver: Array<string> = []
+    // handing the create over takes a while (the fiber yields, another runs): its next steps wait
+    const submit = (g: Generation, d: Decision) =>
+      Effect.zipRight(
+        d.step?._tag === "Reserve" ? Effect.sleep("50 millis") : Effect.yieldNow(),
+        Effect.suspend(() => {
+          handedOver.push(`${d.step?._tag}${d.step?._tag === "Ship" ? ` ${d.step.to}` : ""}`)
+          return committer.submit(g, d)
+        }),
+      )
+    const { handle } = makeOrderHandling({ topics: topicsWithSuffix(""), ttlSeconds: 0, submit })
+    const messages: Array<OrderMessage> = [
+      { _tag: "Created", order: order("s603", [["P", 3]]) as never },
+      { _tag: "Fulfilled", order: fulfil("s603", "first", [["P", 1]]) as never },
+      { _tag: "Fulfilled", order: fulfil("s603", "rest", [["P", 2]]) as never },
+    ]
+    const stored = new Map()
+    const pending = await run(
+      Effect.forEach(messages, (m) => handle(generation, m, stored), { concurrency: "unbounded" }),
+    )
+    await Promise.all(pending.map((p) => (p === undefined ? undefined : run(Pending.wait(p)))))
+    expect(handedOver).toEqual(["Reserve", "Ship partially_fulfilled", "Ship fulfilled"])
+    expect(memory.violations()).toEqual([])
+    expect(memory.tables.orders.get(oid("s603"))?.status).toBe("fulfilled")
+    expect(memory.tables.stock.get(P)).toMatchObject({ available: 7, reserved: 0, onHand: 7 })
   }, 10_000)
 })

@@ -37,9 +37,10 @@ layer(engineHarnessWith({ label: "sibling" }, FlakyStore), { excludeTestServices
       const sql = yield* SqlClient.SqlClient
       for (const p of HOT) yield* engine.define(p, { initialQuantity: 100_000 })
       // an order reserved earlier whose product is not in memory: cancelling it loads the product
-      yield* sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('unloadable', 0, 1, 1)`
-      yield* sql`INSERT INTO reservations (order_id, reservation_id, status) VALUES ('sf-x', gen_random_uuid(), 'reserved')`
-      yield* sql`INSERT INTO reservation_lines (order_id, product_id, quantity) VALUES ('sf-x', 'unloadable', 1)`
+      yield* sql`WITH r AS (INSERT INTO reservations (order_id, reservation_id, status)
+                            VALUES ('sf-x', gen_random_uuid(), 'reserved')),
+                      l AS (INSERT INTO reservation_lines (order_id, product_id, quantity) VALUES ('sf-x', 'unloadable', 1))
+                 INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('unloadable', 0, 1, 1)`
       const orders: Array<OrderMessage> = Array.from({ length: 600 }, (_, n) => ({
         _tag: "Created",
         order: {

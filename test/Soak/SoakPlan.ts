@@ -115,6 +115,14 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
           items: [{ product_id: order.items[0]!.product_id, quantity: 1 }],
         })
         if (r.chance(0.5)) fulfil(t + r.between(25, 60), { orderId, fulfillmentId: `${orderId}-f2` })
+      } else if (r.chance(0.06)) {
+        // produced back to back with its create: one unit of the first line, then "the rest"
+        fulfil(t, {
+          orderId,
+          fulfillmentId: `${orderId}-b1`,
+          items: [{ product_id: order.items[0]!.product_id, quantity: 1 }],
+        })
+        fulfil(t, { orderId, fulfillmentId: `${orderId}-b2` })
       }
     }
     const adjustment =
@@ -134,6 +142,7 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
 
 export const faultKinds = [
   "service kill -9",
+  "service paused past its session",
   "service SIGTERM",
   "broker kill -9",
   "broker stop",

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { DatabaseLive } from "../../src/Store/Database.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 import { freshDatabaseUrl } from "../support/TestDatabase.js"
@@ -33,17 +33,43 @@ layer(SuiteDatabase, { excludeTestServices: true })("migrations", (it) => {
   it.effect("reject an oversold or unbalanced stock row", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      yield* sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('P-ok', 5, 2, 7)`
+      yield* sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('P-ok', 5, 0, 5)`
       const oversold = yield* Effect.exit(
-        sql`UPDATE stock SET available = available - 6, reserved = reserved + 6 WHERE product_id = 'P-ok'`,
+        sql`UPDATE stock SET available = available - 6, on_hand = on_hand - 6 WHERE product_id = 'P-ok'`,
       )
       const unbalanced = yield* Effect.exit(
-        sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('P-bad', 5, 2, 8)`,
+        sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('P-bad', 5, 0, 6)`,
       )
       expect(Exit.isFailure(oversold)).toBe(true)
       expect(Exit.isFailure(unbalanced)).toBe(true)
       const [row] = yield* sql<{ available: number }>`SELECT available FROM stock WHERE product_id = 'P-ok'`
       expect(row?.available).toBe(5)
+    }),
+  )
+
+  it.effect("abort a statement whose books do not add up: reserved against held lines, status against lines", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const code = (exit: Exit.Exit<unknown, { readonly cause?: unknown }>) =>
+        Exit.isFailure(exit) ? (Cause.squash(exit.cause) as { cause?: { code?: string } }).cause?.code : "committed"
+      yield* sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('B-1', 5, 0, 5)`
+      // a unit reserved that no line holds
+      const heldByNobody = yield* Effect.exit(
+        sql`UPDATE stock SET available = available - 1, reserved = reserved + 1 WHERE product_id = 'B-1'`,
+      )
+      expect(code(heldByNobody)).toBe("IV409")
+      // the same unit with the line that holds it, in one statement: the books add up
+      yield* sql`WITH r AS (INSERT INTO reservations (order_id, reservation_id, status)
+                            VALUES ('B-o', gen_random_uuid(), 'reserved')),
+                      l AS (INSERT INTO reservation_lines (order_id, product_id, quantity) VALUES ('B-o', 'B-1', 1))
+                 UPDATE stock SET available = available - 1, reserved = reserved + 1 WHERE product_id = 'B-1'`
+      // a status its lines do not tell: fulfilled with the unit still held
+      const fulfilledButHeld = yield* Effect.exit(
+        sql`UPDATE reservations SET status = 'fulfilled' WHERE order_id = 'B-o'`,
+      )
+      expect(code(fulfilledButHeld)).toBe("IV409")
+      const [row] = yield* sql<{ reserved: number }>`SELECT reserved FROM stock WHERE product_id = 'B-1'`
+      expect(row?.reserved).toBe(1)
     }),
   )
 })

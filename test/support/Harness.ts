@@ -54,7 +54,7 @@ export const harness = (options: HarnessOptions) => suite(options, ServiceLive)
 export const engineHarness = (options: HarnessOptions) => suite(options, EngineLive)
 
 /** The engine over a store the test wraps, with its outbox relay and dead letters. */
-const engineWith = (store: Layer.Layer<StockStore, never, SqlClient.SqlClient>) =>
+const engineWith = (store: Layer.Layer<StockStore, never, SqlClient.SqlClient | AppConfig>) =>
   Layer.mergeAll(
     Engine.DefaultWithoutDependencies.pipe(Layer.provide(store), Layer.provide(Outbox.Default)),
     OutboxRelay.Default,
@@ -64,13 +64,13 @@ const engineWith = (store: Layer.Layer<StockStore, never, SqlClient.SqlClient>) 
 /** The engine over a store the test wraps (to inject failures), driven directly. */
 export const engineHarnessWith = (
   options: HarnessOptions,
-  store: Layer.Layer<StockStore, never, SqlClient.SqlClient>,
+  store: Layer.Layer<StockStore, never, SqlClient.SqlClient | AppConfig>,
 ) => suite(options, engineWith(store))
 
 /** The order consumer over that engine: the Kafka side fed by real messages, the store wrapped by the test. */
 export const consumerHarnessWith = (
   options: HarnessOptions,
-  store: Layer.Layer<StockStore, never, SqlClient.SqlClient>,
+  store: Layer.Layer<StockStore, never, SqlClient.SqlClient | AppConfig>,
 ) =>
   suite(
     options,
@@ -119,5 +119,20 @@ export const invariantViolations = Effect.gen(function* () {
       FROM (SELECT product_id, sum(fulfilled) AS lines FROM reservation_lines GROUP BY product_id) l
       FULL JOIN (SELECT product_id, sum(quantity) AS shipped FROM stock_ledger WHERE movement = 'fulfil'
                   GROUP BY product_id) g USING (product_id)
-     WHERE COALESCE(lines, 0) <> COALESCE(shipped, 0)`
+     WHERE COALESCE(lines, 0) <> COALESCE(shipped, 0)
+    UNION ALL
+    SELECT r.order_id, r.status || ' with ' || t.held || ' held, ' || t.shipped || ' shipped, ' || t.released
+           || ' released of ' || t.quantity
+      FROM reservations r
+      CROSS JOIN LATERAL (SELECT coalesce(sum(quantity), 0) AS quantity, coalesce(sum(fulfilled), 0) AS shipped,
+                                 coalesce(sum(released), 0) AS released,
+                                 coalesce(sum(quantity - fulfilled - released), 0) AS held
+                            FROM reservation_lines l WHERE l.order_id = r.order_id) t
+     WHERE NOT CASE r.status
+       WHEN 'reserved' THEN t.held > 0 AND t.shipped = 0 AND t.released = 0
+       WHEN 'partially_fulfilled' THEN t.held > 0 AND t.shipped > 0 AND t.released = 0
+       WHEN 'fulfilled' THEN t.quantity > 0 AND t.shipped = t.quantity
+       WHEN 'released' THEN t.held = 0 AND t.quantity > 0
+       WHEN 'expired' THEN t.held = 0 AND t.quantity > 0 AND t.shipped = 0
+       ELSE t.quantity = 0 END`
 })

@@ -1,5 +1,5 @@
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
-import { Kafka, logLevel, Partitioners } from "kafkajs"
+import { Kafka, type KafkaMessage, logLevel, Partitioners } from "kafkajs"
 import "../../src/Kafka/TimerWarning.js"
 import type { Topics } from "../../src/Config.js"
 import { testBrokers, uniqueSuffix } from "./Env.js"
@@ -30,6 +30,8 @@ export class TestKafka extends Context.Tag("TestKafka")<
       messages: ReadonlyArray<{ key: string; value: string; partition?: number }>,
     ) => Effect.Effect<void>
     readonly events: () => ReadonlyArray<SeenEvent>
+    /** every event on the output topics now, read afresh from the beginning by a consumer of its own */
+    readonly readAll: Effect.Effect<ReadonlyArray<SeenEvent>>
     readonly waitFor: (
       predicate: (events: ReadonlyArray<SeenEvent>) => boolean,
       timeout?: Duration.DurationInput,
@@ -75,47 +77,81 @@ export class TestKafka extends Context.Tag("TestKafka")<
           Effect.promise(() => producer.connect()),
           () => Effect.promise(() => producer.disconnect()),
         )
+        const outputs = [
+          topics.reserved,
+          topics.released,
+          topics.fulfilled,
+          topics.fulfillmentRejected,
+          topics.outOfStock,
+          topics.adjusted,
+          topics.lowStock,
+          topics.deadLetter,
+        ]
+        const seenOf = (topic: string, message: KafkaMessage): SeenEvent => {
+          const headers = Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ""]),
+          )
+          let body: Record<string, unknown> = {}
+          try {
+            body = JSON.parse(message.value?.toString() ?? "{}")
+          } catch {}
+          return {
+            topic,
+            key: message.key?.toString() ?? "",
+            eventId: headers.event_id ?? "",
+            eventType: headers.event_type ?? "",
+            body,
+            raw: message.value,
+            headers,
+          }
+        }
         const seen: Array<SeenEvent> = []
         const consumer = kafka.consumer({ groupId: `test-observer-${uniqueSuffix()}`, maxWaitTimeInMs: 50 })
         yield* Effect.acquireRelease(
           Effect.promise(async () => {
             await consumer.connect()
-            await consumer.subscribe({
-              topics: [
-                topics.reserved,
-                topics.released,
-                topics.fulfilled,
-                topics.fulfillmentRejected,
-                topics.outOfStock,
-                topics.adjusted,
-                topics.lowStock,
-                topics.deadLetter,
-              ],
-              fromBeginning: true,
-            })
+            await consumer.subscribe({ topics: outputs, fromBeginning: true })
             await consumer.run({
               eachMessage: async ({ topic, message }) => {
-                const headers = Object.fromEntries(
-                  Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ""]),
-                )
-                let body: Record<string, unknown> = {}
-                try {
-                  body = JSON.parse(message.value?.toString() ?? "{}")
-                } catch {}
-                seen.push({
-                  topic,
-                  key: message.key?.toString() ?? "",
-                  eventId: headers.event_id ?? "",
-                  eventType: headers.event_type ?? "",
-                  body,
-                  raw: message.value,
-                  headers,
-                })
+                seen.push(seenOf(topic, message))
               },
             })
           }),
           () => Effect.promise(() => consumer.disconnect()),
         )
+        const readAll = Effect.promise(async () => {
+          const admin = kafka.admin()
+          await admin.connect()
+          const ends = new Map<string, bigint>()
+          try {
+            for (const topic of outputs)
+              for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, BigInt(p.high))
+          } finally {
+            await admin.disconnect()
+          }
+          const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([key]) => key))
+          const all: Array<SeenEvent> = []
+          const reader = kafka.consumer({ groupId: `test-reader-${uniqueSuffix()}`, maxWaitTimeInMs: 50 })
+          await reader.connect()
+          try {
+            await reader.subscribe({ topics: outputs, fromBeginning: true })
+            await new Promise<void>((resolve) => {
+              if (pending.size === 0) return resolve()
+              void reader.run({
+                eachMessage: async ({ topic, partition, message }) => {
+                  const key = `${topic}/${partition}`
+                  if (BigInt(message.offset) >= (ends.get(key) ?? 0n)) return
+                  all.push(seenOf(topic, message))
+                  if (BigInt(message.offset) + 1n >= ends.get(key)!) pending.delete(key)
+                  if (pending.size === 0) resolve()
+                },
+              })
+            })
+          } finally {
+            await reader.disconnect()
+          }
+          return all
+        })
         return {
           topics,
           send: (topic, key, value, partition) =>
@@ -138,6 +174,7 @@ export class TestKafka extends Context.Tag("TestKafka")<
               }
             }).pipe(Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 120 }), Effect.orDie),
           events: () => seen,
+          readAll,
           waitFor: (predicate, timeout = Duration.seconds(60)) =>
             Effect.suspend(() => (predicate(seen) ? Effect.succeed(seen) : Effect.fail("not yet" as const))).pipe(
               Effect.retry(Schedule.spaced("50 millis")),

@@ -1,0 +1,103 @@
+import type { RejectionReason } from "../Domain/Fulfilment.js"
+import type { OrderId, ProductId } from "../Domain/Ids.js"
+import type { Line } from "../Domain/Lifecycle.js"
+import type { OutboxEvent } from "./Outbox.js"
+
+/**
+ * What a decision means, as the commit statement takes it. The statement derives every row from
+ * these intents and checks them against the rows as committed (see CommitStatement.ts): memory only
+ * predicts, so a stale or misordered memory can cause a conflict, never a wrong row.
+ */
+export type OrderStep =
+  /** reserve these lines (each stands only if the product can still sell it at that point) */
+  | {
+      readonly _tag: "Reserve"
+      readonly orderId: OrderId
+      readonly reservationId: string
+      readonly lines: ReadonlyArray<Line>
+      readonly expiresAt: number | null
+    }
+  /** refuse the order: stands only if the product's sellable level at that point is below `requested` */
+  | { readonly _tag: "Refuse"; readonly orderId: OrderId; readonly productId: ProductId; readonly requested: number }
+  /** the cancellation came first: the order is never reserved */
+  | { readonly _tag: "CancelFirst"; readonly orderId: OrderId }
+  /** release all the order still holds (cancelled, or expired: then only if still reserved and due) */
+  | { readonly _tag: "Release"; readonly orderId: OrderId; readonly reason: "cancelled" | "expired" }
+  /** ship these items (or, with none, all that is held); `to` is the status memory predicts */
+  | {
+      readonly _tag: "Ship"
+      readonly orderId: OrderId
+      readonly fulfillmentId: string
+      readonly items: ReadonlyArray<Line> | undefined
+      readonly to: "fulfilled" | "partially_fulfilled"
+      readonly at: string
+    }
+  /** a fulfilment refused: stands only if the order's lines say what the refusal claims */
+  | {
+      readonly _tag: "RejectFulfilment"
+      readonly orderId: OrderId
+      readonly fulfillmentId: string
+      readonly reason: RejectionReason
+      readonly productId?: ProductId | undefined
+      readonly requested?: number | undefined
+      readonly held?: number | undefined
+    }
+  /** move the due time of a held reservation */
+  | { readonly _tag: "Extend"; readonly orderId: OrderId; readonly expiresAt: number }
+
+/** A change to a product's stock that no order makes. */
+export type StockChange =
+  | {
+      readonly _tag: "Adjust"
+      readonly productId: ProductId
+      /** units added (negative: removed) */
+      readonly quantity: number
+      /** a count: stands only if on hand becomes this figure */
+      readonly countedOnHand?: number | undefined
+      /** compare-and-set: stands only if on hand is this figure before it */
+      readonly expectedOnHand?: number | undefined
+      readonly adjustmentType: string
+      readonly reason: string | null
+      readonly referenceId: string | null
+    }
+  /** a new product's first stock */
+  | { readonly _tag: "Initial"; readonly productId: ProductId; readonly quantity: number }
+
+/** A product the batch acts on: written only if its row still has `expectedVersion` (created: must not exist). */
+export interface ProductWrite {
+  readonly productId: ProductId
+  readonly expectedVersion: number
+  readonly create: boolean
+  readonly threshold?: number | undefined
+  readonly location?: string | null | undefined
+  readonly safetyStock?: number | undefined
+}
+
+export interface IdempotencyRow {
+  readonly key: string
+  readonly requestHash: string
+  readonly status: number
+  readonly body: string
+}
+
+/** One decision's intents: at most one step of one order, stock changes, and the events memory builds. */
+export interface DecisionIntents {
+  readonly step?: OrderStep | undefined
+  readonly changes: ReadonlyArray<StockChange>
+  readonly events: ReadonlyArray<OutboxEvent>
+  readonly idempotency: ReadonlyArray<IdempotencyRow>
+}
+
+/** The partition epoch a decision was taken under: the commit is refused if it moved on. */
+export interface Fence {
+  readonly group: string
+  readonly partition: number
+  readonly epoch: number
+}
+
+/** Decisions in the order they were taken; one order appears at most once in a batch. */
+export interface CommitBatch {
+  readonly products: ReadonlyArray<ProductWrite>
+  readonly decisions: ReadonlyArray<DecisionIntents>
+  readonly fences: ReadonlyArray<Fence>
+}

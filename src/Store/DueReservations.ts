@@ -1,0 +1,40 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import type { OrderId } from "../Domain/Ids.js"
+import { expirySweepLockKey } from "./AdvisoryLocks.js"
+
+/**
+ * The reservations whose due time has passed, read through the partial index on the due time (no
+ * scan of the table per tick). One instance sweeps at a time: a sweep holds an advisory lock on its
+ * own connection until what it released is durable (a killed sweeper's session ends and frees it).
+ */
+export class DueReservations extends Effect.Service<DueReservations>()("DueReservations", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Hands up to `limit` due orders to `release` under the lock: how many (0 when another instance sweeps). */
+    const sweep = <E, R>(limit: number, release: (due: ReadonlyArray<OrderId>) => Effect.Effect<void, E, R>) =>
+      Effect.gen(function* () {
+        const connection = yield* sql.reserve
+        const [lock] = yield* connection.execute(
+          "SELECT pg_try_advisory_lock($1) AS locked",
+          [expirySweepLockKey],
+          undefined,
+        )
+        if (lock?.locked !== true) return 0
+        yield* Effect.addFinalizer(() =>
+          connection.executeRaw("SELECT pg_advisory_unlock($1)", [expirySweepLockKey]).pipe(Effect.ignore),
+        )
+        const due: ReadonlyArray<{ order_id: OrderId }> = yield* connection.execute(
+          `SELECT order_id FROM reservations
+            WHERE status = 'reserved' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
+          [limit],
+          undefined,
+        )
+        if (due.length > 0) yield* release(due.map((r) => r.order_id))
+        return due.length
+      }).pipe(Effect.scoped)
+
+    return { sweep } as const
+  }),
+}) {}

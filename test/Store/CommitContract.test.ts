@@ -1,0 +1,251 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Either, Layer } from "effect"
+import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
+import type { CommitBatch, DecisionIntents, Fence, ProductWrite } from "../../src/Store/CommitBatch.js"
+import { DatabaseLive } from "../../src/Store/Database.js"
+import { Fencing } from "../../src/Store/Fencing.js"
+import { StockStore } from "../../src/Store/StockStore.js"
+import { makeMemoryStore } from "../support/MemoryStore.js"
+import { testConfigLayer } from "../support/TestConfig.js"
+import { freshDatabaseUrl } from "../support/TestDatabase.js"
+
+// The commit's contract, run against PostgreSQL's one statement and against the in-memory store
+// (the engine's test layer), so the two cannot drift apart. The commit takes intents and judges them
+// against the rows as committed: a stale or misordered memory gets a conflict and nothing is written.
+
+const pid = (id: string) => id as ProductId
+const oid = (id: string) => id as OrderId
+const product = (id: string, expectedVersion: number, create = false): ProductWrite => ({
+  productId: pid(id),
+  expectedVersion,
+  create,
+})
+const decision = (parts: Partial<DecisionIntents>): DecisionIntents => ({
+  changes: [],
+  events: [],
+  idempotency: [],
+  ...parts,
+})
+const batch = (products: ReadonlyArray<ProductWrite>, ...decisions: Array<DecisionIntents>): CommitBatch => ({
+  products,
+  decisions,
+  fences: [],
+})
+const reserve = (order: string, productId: string, quantity: number) =>
+  decision({
+    step: {
+      _tag: "Reserve",
+      orderId: oid(order),
+      reservationId: crypto.randomUUID(),
+      lines: [{ productId: pid(productId), quantity }],
+      expiresAt: null,
+    },
+  })
+const ship = (order: string, items: Array<[string, number]> | undefined, to: "fulfilled" | "partially_fulfilled") =>
+  decision({
+    step: {
+      _tag: "Ship",
+      orderId: oid(order),
+      fulfillmentId: `${order}-${crypto.randomUUID()}`,
+      items: items?.map(([p, quantity]) => ({ productId: pid(p), quantity })),
+      to,
+      at: new Date().toISOString(),
+    },
+  })
+
+const contract = (name: string, store: Layer.Layer<StockStore>) =>
+  layer(store, { excludeTestServices: true })(`the commit (${name})`, (it) => {
+    const stockOf = (id: string) =>
+      Effect.flatMap(StockStore, (s) => s.loadStock([pid(id)])).pipe(Effect.map((rows) => rows[0]))
+    const orderOf = (id: string) =>
+      Effect.flatMap(StockStore, (s) => s.lookup([oid(id)], [])).pipe(Effect.map(({ known }) => known.get(oid(id))))
+    const conflict = (b: CommitBatch) =>
+      Effect.flatMap(StockStore, (s) => Effect.either(s.commit(b))).pipe(
+        Effect.map((r) => (Either.isLeft(r) && r.left._tag === "CommitConflict" ? r.left.reason : "committed")),
+      )
+
+    it.effect("derives a reservation's rows from its lines and returns the new versions", () =>
+      Effect.gen(function* () {
+        const store = yield* StockStore
+        const created = yield* store.commit(
+          batch(
+            [product("A", 0, true)],
+            decision({ changes: [{ _tag: "Initial", productId: pid("A"), quantity: 10 }] }),
+          ),
+        )
+        expect(created.get(pid("A"))).toBe(1)
+        const versions = yield* store.commit(batch([product("A", 1)], reserve("o1", "A", 3)))
+        expect(versions.get(pid("A"))).toBe(2)
+        expect(yield* stockOf("A")).toMatchObject({ available: 7, reserved: 3, onHand: 10, version: 2 })
+        expect(yield* orderOf("o1")).toMatchObject({ status: "reserved", lines: [{ productId: "A", quantity: 3 }] })
+      }),
+    )
+
+    it.effect("refuses a batch whose stock row moved on, and writes nothing of it", () =>
+      Effect.gen(function* () {
+        expect(yield* conflict(batch([product("A", 1)], reserve("o2", "A", 1)))).toBe("stock version changed")
+        expect(yield* stockOf("A")).toMatchObject({ available: 7, version: 2 })
+        expect(yield* orderOf("o2")).toBeUndefined()
+      }),
+    )
+
+    it.effect("refuses an order already decided", () =>
+      Effect.gen(function* () {
+        expect(yield* conflict(batch([product("A", 2)], reserve("o1", "A", 1)))).toBe("order already decided elsewhere")
+        expect(yield* stockOf("A")).toMatchObject({ available: 7, version: 2 })
+      }),
+    )
+
+    it.effect("refuses a step decided on a misordered memory: the seed-603 books cannot be written", () =>
+      Effect.gen(function* () {
+        // memory believed one unit already shipped and ships "the rest" (2) as the last shipment; the
+        // row still holds 3: shipping 2 leaves it partially fulfilled, not fulfilled, so it is a conflict
+        expect(yield* conflict(batch([product("A", 2)], ship("o1", [["A", 2]], "fulfilled")))).toBe(
+          "status not as decided",
+        )
+        expect(yield* stockOf("A")).toMatchObject({ available: 7, reserved: 3, onHand: 10, version: 2 })
+        // in decision order, each step judged on what the one before committed, the books add up
+        yield* Effect.flatMap(StockStore, (s) =>
+          s.commit(batch([product("A", 2)], ship("o1", [["A", 1]], "partially_fulfilled"))),
+        )
+        yield* Effect.flatMap(StockStore, (s) =>
+          s.commit(batch([product("A", 3)], ship("o1", [["A", 2]], "fulfilled"))),
+        )
+        expect(yield* stockOf("A")).toMatchObject({ available: 7, reserved: 0, onHand: 7, version: 4 })
+        expect(yield* orderOf("o1")).toMatchObject({ status: "fulfilled", lines: [] })
+      }),
+    )
+
+    it.effect("ships no more than a line holds", () =>
+      Effect.gen(function* () {
+        yield* Effect.flatMap(StockStore, (s) => s.commit(batch([product("A", 4)], reserve("o3", "A", 2))))
+        expect(yield* conflict(batch([product("A", 5)], ship("o3", [["A", 3]], "fulfilled")))).toBe(
+          "line holds less than shipped",
+        )
+      }),
+    )
+
+    it.effect("releases what the lines hold, whatever memory believed, once", () =>
+      Effect.gen(function* () {
+        const release = decision({ step: { _tag: "Release", orderId: oid("o3"), reason: "cancelled" } })
+        yield* Effect.flatMap(StockStore, (s) => s.commit(batch([product("A", 5)], release)))
+        expect(yield* stockOf("A")).toMatchObject({ available: 7, reserved: 0, version: 6 })
+        expect(yield* orderOf("o3")).toMatchObject({ status: "released", lines: [] })
+        expect(yield* conflict(batch([product("A", 6)], release))).toBe("order not held as decided")
+      }),
+    )
+
+    it.effect("lets a refusal stand only while the product still cannot sell what was asked", () =>
+      Effect.gen(function* () {
+        const refuse = (order: string, requested: number) =>
+          decision({ step: { _tag: "Refuse", orderId: oid(order), productId: pid("A"), requested } })
+        expect(yield* conflict(batch([product("A", 6)], refuse("o4", 7)))).toBe("refusal no longer stands")
+        // after a reservation of 5 in the same batch, 2 are left: a refusal of 3 stands there
+        yield* Effect.flatMap(StockStore, (s) =>
+          s.commit(batch([product("A", 6)], reserve("o5", "A", 5), refuse("o4", 3))),
+        )
+        expect(yield* orderOf("o4")).toMatchObject({ status: "rejected" })
+        expect(yield* stockOf("A")).toMatchObject({ available: 2, reserved: 5 })
+      }),
+    )
+
+    it.effect("lets a fulfilment rejection stand only if the order's lines say what it claims", () =>
+      Effect.gen(function* () {
+        const reject = decision({
+          step: { _tag: "RejectFulfilment", orderId: oid("o5"), fulfillmentId: "f1", reason: "not_reserved" },
+        })
+        expect(yield* conflict(batch([], reject))).toBe("fulfilment rejection no longer stands")
+        const unknown = decision({
+          step: {
+            _tag: "RejectFulfilment",
+            orderId: oid("o5"),
+            fulfillmentId: "f1",
+            reason: "unknown_line",
+            productId: pid("B"),
+          },
+        })
+        yield* Effect.flatMap(StockStore, (s) => s.commit(batch([], unknown)))
+        expect(yield* orderOf("o5")).toMatchObject({ status: "reserved", fulfillments: ["f1"] })
+      }),
+    )
+
+    it.effect("expires a reservation only once it is due", () =>
+      Effect.gen(function* () {
+        const expire = decision({ step: { _tag: "Release", orderId: oid("o5"), reason: "expired" } })
+        expect(yield* conflict(batch([product("A", 7)], expire))).toBe("order not held as decided")
+      }),
+    )
+
+    it.effect("refuses a count when on hand moved, and a removal of what is not available", () =>
+      Effect.gen(function* () {
+        const adjust = (quantity: number, countedOnHand?: number) =>
+          decision({
+            changes: [
+              {
+                _tag: "Adjust",
+                productId: pid("A"),
+                quantity,
+                countedOnHand,
+                adjustmentType: "count",
+                reason: null,
+                referenceId: null,
+              },
+            ],
+          })
+        expect(yield* conflict(batch([product("A", 7)], adjust(-1, 3)))).toBe("on hand moved")
+        expect(yield* conflict(batch([product("A", 7)], adjust(-3)))).toBe("not available")
+        yield* Effect.flatMap(StockStore, (s) => s.commit(batch([product("A", 7)], adjust(-1, 6))))
+        expect(yield* stockOf("A")).toMatchObject({ available: 1, reserved: 5, onHand: 6 })
+      }),
+    )
+  })
+
+const PostgresStore = Layer.unwrapScoped(
+  freshDatabaseUrl("commit").pipe(
+    Effect.map((url) =>
+      Layer.mergeAll(StockStore.Default, Fencing.Default).pipe(
+        Layer.provideMerge(DatabaseLive),
+        Layer.provideMerge(testConfigLayer({ DATABASE_URL: url })),
+      ),
+    ),
+  ),
+)
+
+contract("PostgreSQL", PostgresStore.pipe(Layer.orDie))
+contract("memory", makeMemoryStore().layer as Layer.Layer<StockStore>)
+
+describe("fencing", () => {
+  layer(PostgresStore.pipe(Layer.orDie), { excludeTestServices: true })(
+    "a partition claimed by another member",
+    (it) => {
+      it.effect("refuses every commit still carrying the epoch it was decided under", () =>
+        Effect.gen(function* () {
+          const store = yield* StockStore
+          const fencing = yield* Fencing
+          const sql = yield* SqlClient.SqlClient
+          yield* store.commit(
+            batch(
+              [product("F", 0, true)],
+              decision({ changes: [{ _tag: "Initial", productId: pid("F"), quantity: 5 }] }),
+            ),
+          )
+          const mine = (yield* fencing.claim("g", "paused-member", [3])).get(3)!
+          const fenced = (b: CommitBatch, fence: Fence) => ({ ...b, fences: [fence] })
+          yield* store.commit(fenced(batch([product("F", 1)], reserve("f1", "F", 1)), mine))
+          // the member pauses past its session; the partition goes to another, which claims it
+          yield* fencing.claim("g", "other-member", [3])
+          const refused = yield* Effect.either(
+            store.commit(fenced(batch([product("F", 2)], reserve("f2", "F", 1)), mine)),
+          )
+          expect(Either.isLeft(refused) && refused.left).toMatchObject({
+            reason: "partition fenced",
+            productIds: ["g/3"],
+          })
+          const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM reservations WHERE order_id = 'f2'`
+          expect(row?.n).toBe(0)
+        }),
+      )
+    },
+  )
+})
