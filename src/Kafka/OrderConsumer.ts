@@ -185,8 +185,10 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     // The service, not kafkajs, starts a crashed consumer again (kafkajs would not after some
     // errors, say "Failed to find group coordinator" while the broker restarts or a batch it cannot
-    // decode, and would retry others every second forever). It backs off from 1 s to 60 s while the
-    // consumer keeps crashing, and /ready names what it cannot read until a fetch succeeds again.
+    // decode, and would retry others every second forever). It backs off from 1 s to 5 s while the
+    // consumer keeps crashing (a broker back after a few seconds costs seconds, not minutes), and
+    // /ready names what it cannot read until a fetch succeeds again.
+    const maxBackoffSeconds = 5
     let crashes = 0
     consumer.on(consumer.events.FETCH, () => {
       crashes = 0
@@ -195,7 +197,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     consumer.on(consumer.events.CRASH, (event) => {
       status.setJoined(false)
       const streak = ++crashes
-      const backoff = Duration.seconds(Math.min(60, 2 ** (streak - 1)))
+      const backoff = Duration.seconds(Math.min(maxBackoffSeconds, 2 ** (streak - 1)))
       const reason = describeFailure(event.payload.error)
       status.setUnreadable(`cannot read its partitions: ${reason}`)
       // Which partitions are stuck is looked up beside the back-off, so a slow lookup (the broker

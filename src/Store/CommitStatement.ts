@@ -215,7 +215,8 @@ WITH prod AS (
   ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
 )
 SELECT CASE
-         WHEN EXISTS (SELECT 1 FROM bad) THEN inventory_commit_conflict((SELECT min(reason) FROM bad),
+         WHEN EXISTS (SELECT 1 FROM bad) THEN inventory_commit_conflict(
+           (SELECT reason FROM bad ORDER BY reason = 'partition fenced' DESC, reason LIMIT 1),
            (SELECT string_agg(DISTINCT key, ',') FROM bad))
          WHEN (SELECT count(*) FROM created) <> (SELECT count(*) FROM prod WHERE c)
            THEN inventory_commit_conflict('product created elsewhere', NULL)

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Fiber } from "effect"
+import { Duration, Effect, Fiber, Schedule } from "effect"
 import { processHarness } from "../support/Harness.js"
 import { makeOrders, seedHot } from "../support/Load.js"
 import { kill9, stop } from "../support/ServiceProcess.js"
@@ -133,6 +133,55 @@ layer(suite("frebalance"), { excludeTestServices: true })("fault: rebalance", (i
           { service: b.service, port: b.port },
           true,
         )
+      }),
+    600_000,
+  )
+})
+
+layer(suite("fpause"), { excludeTestServices: true })("fault: paused instance", (it) => {
+  it.effect(
+    "an instance paused past its session with commits queued: on SIGCONT every commit it attempts is refused",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* seedHot(2000)
+        const orders = makeOrders("pause", full ? 6000 : 3000, 6)
+        const a = yield* start("pause-a", lifecycleEnv)
+        const load = yield* steadyLoad(orders, 20, Duration.millis(300), true)
+        // A is deciding (it has recorded some orders) when the stock rows are locked
+        yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM reservations`.pipe(
+          Effect.flatMap(([row]) => (row!.n >= 100 ? Effect.void : Effect.fail("not yet"))),
+          Effect.retry(Schedule.spaced(Duration.millis(50))),
+        )
+        // the stock rows locked for a moment: A's commit waits and its next decisions queue behind it;
+        // A is stopped with them queued, and stays stopped past its session (6 s) while B takes over
+        yield* sql.withTransaction(
+          Effect.zipRight(
+            sql`LOCK TABLE stock IN EXCLUSIVE MODE`,
+            Effect.zipRight(
+              Effect.sleep(Duration.millis(800)),
+              Effect.sync(() => a.service.child.kill("SIGSTOP")),
+            ),
+          ),
+        )
+        const b = yield* start("pause-b", lifecycleEnv)
+        yield* Effect.sleep(Duration.seconds(12))
+        const resumedAt = a.service.output.length
+        a.service.child.kill("SIGCONT")
+        yield* Fiber.join(load)
+        const lastFault = Date.now()
+        yield* waitReady(a.port)
+        // what A still had queued carried the epochs it was decided under: refused, decided again
+        expect(a.service.output.slice(resumedAt).join("")).toMatch(/partition fenced/)
+        yield* conclude(
+          "instance paused past its session",
+          1,
+          orders.map((o) => o.key),
+          lastFault,
+          { service: b.service, port: b.port },
+          true,
+        )
+        expect(yield* stop(a.service)).toBe(0)
       }),
     600_000,
   )
