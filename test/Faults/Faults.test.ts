@@ -146,23 +146,28 @@ layer(suite("fpause"), { excludeTestServices: true })("fault: paused instance", 
         const sql = yield* SqlClient.SqlClient
         yield* seedHot(2000)
         const orders = makeOrders("pause", full ? 6000 : 3000, 6)
-        const a = yield* start("pause-a", lifecycleEnv)
+        // small chunks: a chunk is decided and queued behind the one being committed
+        const a = yield* start("pause-a", { ...lifecycleEnv, CONSUMER_CHUNK_SIZE: "50" })
         const load = yield* steadyLoad(orders, 20, Duration.millis(300), true)
         // A is deciding (it has recorded some orders) when the stock rows are locked
         yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM reservations`.pipe(
           Effect.flatMap(([row]) => (row!.n >= 100 ? Effect.void : Effect.fail("not yet"))),
           Effect.retry(Schedule.spaced(Duration.millis(50))),
         )
-        // the stock rows locked for a moment: A's commit waits and its next decisions queue behind it;
-        // A is stopped with them queued, and stays stopped past its session (6 s) while B takes over
+        // the stock rows locked: once A's commit waits for them, its next chunk is decided and queued
+        // behind it; A is stopped so, and stays stopped past its session (6 s) while B takes over
+        const waiting = sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE application_name = 'inventory-service' AND wait_event_type = 'Lock'`
         yield* sql.withTransaction(
-          Effect.zipRight(
-            sql`LOCK TABLE stock IN EXCLUSIVE MODE`,
-            Effect.zipRight(
-              Effect.sleep(Duration.millis(800)),
-              Effect.sync(() => a.service.child.kill("SIGSTOP")),
-            ),
-          ),
+          Effect.gen(function* () {
+            yield* sql`LOCK TABLE stock IN EXCLUSIVE MODE`
+            yield* waiting.pipe(
+              Effect.flatMap(([row]) => (row!.n > 0 ? Effect.void : Effect.fail("not yet"))),
+              Effect.retry(Schedule.spaced(Duration.millis(20))),
+            )
+            yield* Effect.sleep(Duration.millis(300))
+            a.service.child.kill("SIGSTOP")
+          }),
         )
         const b = yield* start("pause-b", lifecycleEnv)
         yield* Effect.sleep(Duration.seconds(12))
