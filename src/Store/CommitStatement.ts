@@ -40,7 +40,9 @@ WITH prod AS (
   SELECT group_id, partition, epoch FROM partition_epochs
    WHERE (group_id, partition) IN (SELECT g, pt FROM fence) FOR SHARE
 ), base AS (
-  SELECT p.p, coalesce(s.available, 0) AS a, coalesce(s.reserved, 0) AS r, coalesce(s.on_hand, 0) AS h,
+  -- the committed row of every product the batch names, with what the batch sets on it
+  SELECT p.p, p.v, p.c, p.t, p.sl, p.l, p.ss AS new_ss, s.product_id IS NOT NULL AS present,
+         coalesce(s.available, 0) AS a, coalesce(s.reserved, 0) AS r, coalesce(s.on_hand, 0) AS h,
          coalesce(p.ss, s.safety_stock, 0) AS ss, coalesce(p.t, s.low_stock_threshold, 0) AS th
     FROM prod p LEFT JOIN stock s ON s.product_id = p.p
 ), cur AS (
@@ -51,6 +53,8 @@ WITH prod AS (
   SELECT l.order_id, l.product_id, l.quantity - l.fulfilled - l.released AS held, l.fulfilled
     FROM reservation_lines l
    WHERE l.order_id IN (SELECT o FROM step WHERE k IN ('release', 'expire', 'ship', 'ship_all', 'reject'))
+), held_now AS (
+  SELECT order_id, sum(held) AS held, sum(fulfilled) AS fulfilled FROM curl GROUP BY order_id
 ), lchg AS (
   SELECT s.d, i.i, s.o, i.p, 'reserve'::text AS m, i.q, -i.q AS da, i.q AS dr, 0 AS dh, NULL::text AS re
     FROM step s JOIN item i ON i.d = s.d WHERE s.k = 'reserve'
@@ -67,33 +71,46 @@ WITH prod AS (
          l.held, 0, -l.held, -l.held, s.fid
     FROM step s JOIN cur c ON c.order_id = s.o AND c.held JOIN curl l ON l.order_id = s.o AND l.held > 0
    WHERE s.k = 'ship_all'
-), allchg AS (
-  SELECT d, i, p, m, q, da, dr, dh, re, o AS rf, NULL::text AS t, NULL::int AS cnt, NULL::int AS eoh FROM lchg
+), step_lines AS (
+  SELECT d, sum(dr) AS dr, sum(dh) AS dh,
+         json_agg(json_build_object('product_id', p, 'quantity', q) ORDER BY i) AS items
+    FROM lchg GROUP BY d
+), stream AS (
+  -- per product, in decision order: its committed row (the opening), every change, and every refusal
+  -- (a probe of the level at its point); the levels before and after each come from one window
+  SELECT -1 AS d, 0 AS i, p, 'open' AS m, 0 AS q, a AS da, r AS dr, h AS dh, NULL::text AS re, NULL::text AS rf,
+         NULL::text AS t, NULL::int AS cnt, NULL::int AS eoh, ss, th
+    FROM base
   UNION ALL
-  SELECT d, 100000 + i, p, m, q, q, 0, q, re, rf, t, cnt, eoh FROM chg
+  SELECT d, i, p, m, q, da, dr, dh, re, o, NULL, NULL, NULL, NULL, NULL FROM lchg
+  UNION ALL
+  SELECT d, 100000 + i, p, m, q, q, 0, q, re, rf, t, cnt, eoh, NULL, NULL FROM chg
+  UNION ALL
+  SELECT d, 0, sp, 'refuse', rq, 0, 0, 0, NULL, o, NULL, NULL, NULL, NULL, NULL FROM step WHERE k = 'refuse'
 ), lv AS (
-  SELECT c.*, b.ss, b.th,
-         b.a + coalesce(sum(c.da) OVER w, 0) AS ab, b.r + coalesce(sum(c.dr) OVER w, 0) AS rb,
-         b.h + coalesce(sum(c.dh) OVER w, 0) AS hb
-    FROM allchg c JOIN base b ON b.p = c.p
+  SELECT c.*, sum(c.da) OVER w AS ab, sum(c.dr) OVER w AS rb, sum(c.dh) OVER w AS hb,
+         max(c.ss) OVER (PARTITION BY c.p) AS sso, max(c.th) OVER (PARTITION BY c.p) AS tho,
+         bool_or(c.m = 'open') OVER (PARTITION BY c.p) AS named
+    FROM stream c
   WINDOW w AS (PARTITION BY c.p ORDER BY c.d, c.i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-), tot AS (
-  SELECT p, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh FROM allchg GROUP BY p
+), change AS (
+  SELECT * FROM lv WHERE m NOT IN ('open', 'refuse')
 ), refusal AS (
-  SELECT s.d, s.o, s.sp, s.rq,
-         greatest(0, b.a + coalesce((SELECT sum(c.da) FROM allchg c WHERE c.p = s.sp AND c.d < s.d), 0) - b.ss)::int AS aq
-    FROM step s JOIN base b ON b.p = s.sp WHERE s.k = 'refuse'
+  SELECT s.d, s.o, s.sp, s.rq, greatest(0, lv.ab - lv.sso)::int AS aq
+    FROM lv JOIN step s ON s.d = lv.d AND s.k = 'refuse' WHERE lv.m = 'refuse'
+), tot AS (
+  SELECT b.p, b.v, b.c, b.t, b.sl, b.l, b.new_ss, coalesce(x.da, 0) AS da, coalesce(x.dr, 0) AS dr, coalesce(x.dh, 0) AS dh
+    FROM base b
+    LEFT JOIN (SELECT p, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh FROM change GROUP BY p) x ON x.p = b.p
 ), moves AS (
   SELECT s.d, s.o, s.k, s."to", s.ex, c.version,
          CASE WHEN s.k = 'extend' THEN c.status
               WHEN t.held > 0 THEN CASE WHEN t.shipped > 0 THEN 'partially_fulfilled' ELSE 'reserved' END
               WHEN s.k = 'expire' THEN 'expired' WHEN s.k = 'release' THEN 'released' ELSE 'fulfilled' END AS status
     FROM step s JOIN cur c ON c.order_id = s.o
-    CROSS JOIN LATERAL (
-      SELECT coalesce((SELECT sum(l.held) FROM curl l WHERE l.order_id = s.o), 0)
-               + coalesce((SELECT sum(x.dr) FROM lchg x WHERE x.d = s.d), 0) AS held,
-             coalesce((SELECT sum(l.fulfilled) FROM curl l WHERE l.order_id = s.o), 0)
-               - coalesce((SELECT sum(x.dh) FROM lchg x WHERE x.d = s.d), 0) AS shipped) t
+    LEFT JOIN held_now h ON h.order_id = s.o LEFT JOIN step_lines sl ON sl.d = s.d
+    CROSS JOIN LATERAL (SELECT coalesce(h.held, 0) + coalesce(sl.dr, 0) AS held,
+                               coalesce(h.fulfilled, 0) - coalesce(sl.dh, 0) AS shipped) t
    WHERE s.k IN ('release', 'expire', 'ship', 'ship_all', 'extend')
 ), bad AS (
   SELECT 'order not held as decided' AS reason, s.o AS key FROM step s LEFT JOIN cur c ON c.order_id = s.o
@@ -107,52 +124,47 @@ WITH prod AS (
   SELECT 'status not as decided', m.o FROM moves m WHERE m."to" IS NOT NULL AND m."to" <> m.status
   UNION ALL
   SELECT 'fulfilment rejection no longer stands', s.o FROM step s
-    CROSS JOIN LATERAL (SELECT coalesce(sum(l.held), 0) AS held,
-                               coalesce(sum(l.held) FILTER (WHERE l.product_id = s.rp), 0) AS line
-                          FROM curl l WHERE l.order_id = s.o) h
+    LEFT JOIN held_now h ON h.order_id = s.o LEFT JOIN curl l ON l.order_id = s.o AND l.product_id = s.rp
    WHERE s.k = 'reject' AND NOT CASE s.rr
-     WHEN 'not_reserved' THEN h.held = 0
-     WHEN 'unknown_line' THEN h.held > 0 AND h.line = 0
-     WHEN 'exceeds_held' THEN h.line > 0 AND h.line = s.rh AND s.rh < s.rq
+     WHEN 'not_reserved' THEN coalesce(h.held, 0) = 0
+     WHEN 'unknown_line' THEN coalesce(h.held, 0) > 0 AND coalesce(l.held, 0) = 0
+     WHEN 'exceeds_held' THEN l.held > 0 AND l.held = s.rh AND s.rh < s.rq
      ELSE false END
   UNION ALL
   SELECT 'refusal no longer stands', r.o FROM refusal r WHERE r.aq >= r.rq
   UNION ALL
-  SELECT 'refused product not named', s.o FROM step s WHERE s.k = 'refuse' AND s.sp NOT IN (SELECT p FROM prod)
+  SELECT 'not sellable', c.p FROM change c WHERE c.m = 'reserve' AND c.ab - c.q < c.sso
   UNION ALL
-  SELECT 'not sellable', c.p FROM lv c WHERE c.m = 'reserve' AND c.ab - c.q < c.ss
+  SELECT 'not available', c.p FROM change c WHERE c.ab + c.da < 0 OR c.rb + c.dr < 0
   UNION ALL
-  SELECT 'not available', c.p FROM lv c WHERE c.ab + c.da < 0 OR c.rb + c.dr < 0
-  UNION ALL
-  SELECT 'on hand moved', c.p FROM lv c
+  SELECT 'on hand moved', c.p FROM change c
    WHERE (c.cnt IS NOT NULL AND c.hb + c.dh <> c.cnt) OR (c.eoh IS NOT NULL AND c.hb <> c.eoh)
   UNION ALL
-  SELECT 'product not named', c.p FROM allchg c WHERE c.p NOT IN (SELECT p FROM prod)
+  SELECT 'product not named', c.p FROM lv c WHERE NOT c.named
   UNION ALL
-  SELECT 'product created elsewhere', p.p FROM prod p JOIN stock s ON s.product_id = p.p WHERE p.v = 0 AND NOT p.c
+  SELECT 'product created elsewhere', b.p FROM base b WHERE b.v = 0 AND b.present
   UNION ALL
   SELECT 'partition fenced', f.g || '/' || f.pt FROM fence f
     LEFT JOIN epochs e ON e.group_id = f.g AND e.partition = f.pt WHERE e.epoch IS DISTINCT FROM f.e
 ), created AS (
   INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version)
-  SELECT p.p, coalesce(t.da, 0), coalesce(t.dr, 0), coalesce(t.dh, 0), coalesce(p.t, 0), p.l, coalesce(p.ss, 0), 1
-    FROM prod p LEFT JOIN tot t ON t.p = p.p WHERE p.c
+  SELECT p, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1 FROM tot WHERE c
   ON CONFLICT (product_id) DO NOTHING RETURNING product_id
 ), updated AS (
   UPDATE stock s
-     SET available = s.available + coalesce(t.da, 0), reserved = s.reserved + coalesce(t.dr, 0),
-         on_hand = s.on_hand + coalesce(t.dh, 0), low_stock_threshold = coalesce(p.t, s.low_stock_threshold),
-         location = CASE WHEN p.sl THEN p.l ELSE s.location END, safety_stock = coalesce(p.ss, s.safety_stock),
+     SET available = s.available + t.da, reserved = s.reserved + t.dr, on_hand = s.on_hand + t.dh,
+         low_stock_threshold = coalesce(t.t, s.low_stock_threshold),
+         location = CASE WHEN t.sl THEN t.l ELSE s.location END, safety_stock = coalesce(t.new_ss, s.safety_stock),
          version = s.version + 1, updated_at = now()
-    FROM prod p LEFT JOIN tot t ON t.p = p.p
-   WHERE s.product_id = p.p AND NOT p.c AND p.v > 0 AND s.version = p.v
+    FROM tot t
+   WHERE s.product_id = t.p AND NOT t.c AND t.v > 0 AND s.version = t.v
   RETURNING s.product_id, s.version
 ), inserted AS (
   INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at)
-  SELECT s.o, s.rid,
-         CASE s.k WHEN 'reserve' THEN 'reserved' WHEN 'refuse' THEN 'rejected' ELSE 'cancelled_before_create' END,
-         s.sp, s.rq, r.aq, s.ex
-    FROM step s LEFT JOIN refusal r ON r.d = s.d WHERE s.k IN ('reserve', 'refuse', 'cancel_first')
+  SELECT o, rid, CASE k WHEN 'reserve' THEN 'reserved' ELSE 'cancelled_before_create' END, NULL, NULL, NULL, ex
+    FROM step WHERE k IN ('reserve', 'cancel_first')
+  UNION ALL
+  SELECT o, NULL, 'rejected', sp, rq, aq, NULL FROM refusal
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id
 ), new_lines AS (
   INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT o, p, q FROM lchg WHERE m = 'reserve'
@@ -176,23 +188,25 @@ WITH prod AS (
 ), ledger AS (
   INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
                             reserved_before, reserved_after, reason, reference_id)
-  SELECT p, m, t, q, ab, ab + da, rb, rb + dr, re, rf FROM lv ORDER BY d, i
+  SELECT p, m, t, q, ab, ab + da, rb, rb + dr, re, rf FROM change ORDER BY d, i
 ), derived_events AS (
   SELECT s.d, 0 AS i, 'inventory.released' AS t, ctx.released AS tp, s.o AS k,
-         json_build_object('reservation_id', c.reservation_id, 'order_id', s.o,
-           'items', (SELECT json_agg(json_build_object('product_id', x.p, 'quantity', x.q) ORDER BY x.i) FROM lchg x WHERE x.d = s.d),
+         json_build_object('reservation_id', c.reservation_id, 'order_id', s.o, 'items', sl.items,
            'reason', CASE WHEN s.k = 'expire' THEN 'expired' ELSE 'cancelled' END, 'released_at', ctx.at)::text AS p
-    FROM step s JOIN cur c ON c.order_id = s.o CROSS JOIN ctx WHERE s.k IN ('release', 'expire')
+    FROM step s JOIN cur c ON c.order_id = s.o JOIN step_lines sl ON sl.d = s.d CROSS JOIN ctx
+   WHERE s.k IN ('release', 'expire')
   UNION ALL
   SELECT s.d, 0, 'inventory.fulfilled', ctx.fulfilled, s.o,
          json_build_object('reservation_id', c.reservation_id, 'order_id', s.o, 'fulfillment_id', s.fid,
-           'items', (SELECT json_agg(json_build_object('product_id', x.p, 'quantity', x.q) ORDER BY x.i) FROM lchg x WHERE x.d = s.d),
-           'remaining', (SELECT coalesce(json_agg(json_build_object('product_id', l.product_id, 'quantity', l.held - coalesce(x.q, 0))
-                                                  ORDER BY l.product_id), '[]')
-                           FROM curl l LEFT JOIN lchg x ON x.d = s.d AND x.p = l.product_id
-                          WHERE l.order_id = s.o AND l.held - coalesce(x.q, 0) > 0),
-           'fulfilled_at', s.at)::text
-    FROM step s JOIN cur c ON c.order_id = s.o CROSS JOIN ctx WHERE s.k IN ('ship', 'ship_all')
+           'items', sl.items, 'remaining', coalesce(r.items, '[]'), 'fulfilled_at', s.at)::text
+    FROM step s JOIN cur c ON c.order_id = s.o JOIN step_lines sl ON sl.d = s.d CROSS JOIN ctx
+    LEFT JOIN (
+      SELECT s.d, json_agg(json_build_object('product_id', l.product_id, 'quantity', l.held - coalesce(x.q, 0))
+                           ORDER BY l.product_id) AS items
+        FROM step s JOIN curl l ON l.order_id = s.o LEFT JOIN lchg x ON x.d = s.d AND x.p = l.product_id
+       WHERE s.k IN ('ship', 'ship_all') AND l.held - coalesce(x.q, 0) > 0
+       GROUP BY s.d) r ON r.d = s.d
+   WHERE s.k IN ('ship', 'ship_all')
   UNION ALL
   SELECT r.d, 0, 'inventory.out_of_stock', ctx.oos, r.o,
          json_build_object('order_id', r.o, 'product_id', r.sp, 'requested_qty', r.rq, 'available_qty', r.aq,
@@ -200,8 +214,8 @@ WITH prod AS (
     FROM refusal r CROSS JOIN ctx
   UNION ALL
   SELECT c.d, 1000 + c.i, 'inventory.low_stock', ctx.low, c.p,
-         json_build_object('product_id', c.p, 'available', c.ab + c.da, 'low_stock_threshold', c.th, 'timestamp', ctx.at)::text
-    FROM lv c CROSS JOIN ctx WHERE c.ab >= c.th AND c.ab + c.da < c.th
+         json_build_object('product_id', c.p, 'available', c.ab + c.da, 'low_stock_threshold', c.tho, 'timestamp', ctx.at)::text
+    FROM change c CROSS JOIN ctx WHERE c.ab >= c.tho AND c.ab + c.da < c.tho
 ), outbox AS (
   INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
   SELECT id, t, tp, k, p FROM (
