@@ -70,6 +70,7 @@ export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
 // ---- groups
 
 export class HealthGroup extends HttpApiGroup.make("health")
+  .annotate(OpenApi.Description, "Liveness and readiness probes, and the Prometheus metrics. Public.")
   .add(
     HttpApiEndpoint.get("health", "/health")
       .annotateContext(
@@ -96,6 +97,10 @@ export class HealthGroup extends HttpApiGroup.make("health")
   ) {}
 
 export class InventoryGroup extends HttpApiGroup.make("inventory")
+  .annotate(
+    OpenApi.Description,
+    "Stock reads: levels, low stock, who holds a product, the ledger, stock as of a time. Public.",
+  )
   .add(
     HttpApiEndpoint.get("list", "/inventory")
       .annotateContext(
@@ -170,6 +175,10 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
   ) {}
 
 export class AdminGroup extends HttpApiGroup.make("admin")
+  .annotate(
+    OpenApi.Description,
+    "Stock writes for operations staff (define, adjust, bulk adjust and count, extend a reservation, reconcile): bearer ADMIN_TOKEN.",
+  )
   .add(
     HttpApiEndpoint.put("define", "/inventory/:product_id")
       .annotateContext(
@@ -271,19 +280,21 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   )
   .middleware(AdminAuth) {}
 
-export class ReservationsGroup extends HttpApiGroup.make("reservations").add(
-  HttpApiEndpoint.get("get", "/reservations/:order_id")
-    .annotateContext(
-      OpenApi.annotations({
-        summary: "An order's reservation",
-        description:
-          "Its status, every line with held / fulfilled / released quantities, the refusal if it was out of stock, and its due time. 404 ReservationNotFound if the order was never seen. Public.",
-      }),
-    )
-    .setPath(Schema.Struct({ order_id: OrderId }))
-    .addSuccess(Reservation)
-    .addError(ReservationNotFound),
-) {}
+export class ReservationsGroup extends HttpApiGroup.make("reservations")
+  .annotate(OpenApi.Description, "An order's reservation as the service recorded it. Public.")
+  .add(
+    HttpApiEndpoint.get("get", "/reservations/:order_id")
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "An order's reservation",
+          description:
+            "Its status, every line with held / fulfilled / released quantities, the refusal if it was out of stock, and its due time. 404 ReservationNotFound if the order was never seen. Public.",
+        }),
+      )
+      .setPath(Schema.Struct({ order_id: OrderId }))
+      .addSuccess(Reservation)
+      .addError(ReservationNotFound),
+  ) {}
 
 export class InventoryApi extends HttpApi.make("inventory")
   .add(HealthGroup)
@@ -292,6 +303,12 @@ export class InventoryApi extends HttpApi.make("inventory")
   .add(ReservationsGroup)
   .annotate(OpenApi.Title, "Inventory service")
   .annotate(OpenApi.Version, packageVersion)
+  // OpenAPI 3.1 wants a URL or an SPDX identifier; the platform's type knows only the URL
+  .annotate(OpenApi.License, {
+    name: "Proprietary",
+    identifier: "LicenseRef-Proprietary",
+  } as OpenApi.OpenAPISpecLicense)
+  .annotate(OpenApi.Servers, [{ url: "/", description: "the service that serves this document" }])
   .annotate(
     OpenApi.Description,
     "Stock reservations for orders from Kafka; stock queries and corrections for operations staff.",

@@ -1,10 +1,12 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Metric, Option } from "effect"
 import { collectDefaultMetrics, Registry } from "prom-client"
+import type { AppConfig } from "../Config.js"
 import { ConsumerStatus } from "../ConsumerStatus.js"
 import { Engine } from "../Engine/Engine.js"
-import { InventoryQueries } from "../Store/InventoryQueries.js"
+import type { InventoryQueries } from "../Store/InventoryQueries.js"
 import { render } from "./Prometheus.js"
+import { readiness } from "./Readiness.js"
 
 export const httpRequests = Metric.counter("http_requests_total", {
   description: "HTTP requests by route and status",
@@ -38,14 +40,15 @@ export const MetricsRouteLive = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
     const engine = yield* Engine
     const consumer = yield* ConsumerStatus
-    const queries = yield* InventoryQueries
+    const context = yield* Effect.context<InventoryQueries | ConsumerStatus | AppConfig>()
     yield* router.get(
       "/metrics",
       Effect.gen(function* () {
         // each owner sets its own gauges; the outbox backlog is read here, from the database
         yield* engine.refreshGauges
         yield* consumer.refreshGauges
-        yield* Metric.set(outboxBacklog, yield* queries.outboxBacklog.pipe(Effect.orElseSucceed(() => -1)))
+        const { backlog } = yield* readiness.pipe(Effect.provide(context))
+        yield* Metric.set(outboxBacklog, backlog)
         const runtime = yield* Effect.promise(() => processMetrics.metrics())
         return HttpServerResponse.text(`${render(yield* Metric.snapshot)}${runtime}`, {
           contentType: "text/plain; version=0.0.4; charset=utf-8",

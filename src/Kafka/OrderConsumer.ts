@@ -68,6 +68,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     const run = Runtime.runPromise(runtime)
     let stopping = false
+    // exported from the start (at 0), so an alert on its increase sees the first crash too
+    yield* Metric.incrementBy(consumerCrashes, 0)
 
     // Fencing: on every assignment the member claims its partitions (their epochs move on in
     // PostgreSQL) before it decides anything from them; each decision carries the epoch, and a

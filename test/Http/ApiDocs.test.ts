@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs"
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import SwaggerParser from "@apidevtools/swagger-parser"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -48,6 +51,24 @@ layer(harness({ label: "httpnoadmin", env: { SERVICE_PORT: String(closedPort) } 
           version: string
         }
         expect(openapi.json.info.version).toBe(pkg.version)
+        // and a standard linter's recommended rules pass it (Redocly CLI, pinned in devDependencies)
+        const file = join(mkdtempSync(join(tmpdir(), "openapi-")), "openapi.json")
+        writeFileSync(file, JSON.stringify(openapi.json))
+        const lint = yield* Effect.async<{ code: number; output: string }>((resume) => {
+          execFile(
+            "npx",
+            ["--no-install", "redocly", "lint", "--extends", "recommended", "--format", "stylish", file],
+            (error, stdout, stderr) =>
+              resume(
+                Effect.succeed({
+                  code: error ? ((error.code as number | undefined) ?? 1) : 0,
+                  output: stdout + stderr,
+                }),
+              ),
+          )
+        })
+        expect(lint.output).not.toMatch(/\berror\b/i)
+        expect(lint.code, lint.output).toBe(0)
       }),
     )
 

@@ -1,4 +1,6 @@
+import { execFileSync, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { parse } from "yaml"
@@ -14,8 +16,47 @@ const port = await freePort()
 const dashboard = JSON.parse(
   readFileSync(new URL("../../deploy/grafana/dashboards/inventory.json", import.meta.url), "utf8"),
 )
+interface AlertRule {
+  readonly alert: string
+  readonly expr: string
+  readonly annotations: { readonly runbook_url: string }
+}
+
+/** Runs promtool (Debian's `prometheus` package), installing it first where it is missing and we may. */
+const promtool = (args: ReadonlyArray<string>) =>
+  Effect.sync(() => {
+    const found = spawnSync("promtool", ["--version"]).status === 0
+    if (!found && process.getuid?.() === 0) {
+      execFileSync(
+        "bash",
+        ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus"],
+        {
+          stdio: "ignore",
+        },
+      )
+    }
+    const run = spawnSync("promtool", [...args], { encoding: "utf8" })
+    if (run.error)
+      throw new Error(`promtool is not installed (Debian: apt-get install prometheus): ${run.error.message}`)
+    if (run.status !== 0) throw new Error(`promtool ${args.join(" ")} failed:\n${run.stdout}${run.stderr}`)
+    return run.stdout + run.stderr
+  })
+
 const promql = /\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?=\s*(\{|\[|\)|$))/g
-const notMetrics = new Set(["le", "by", "without", "sum", "rate", "max", "histogram_quantile", "instance"])
+const notMetrics = new Set([
+  "le",
+  "by",
+  "without",
+  "sum",
+  "rate",
+  "max",
+  "min",
+  "histogram_quantile",
+  "instance",
+  "increase",
+  "deriv",
+  "time",
+])
 
 /** The metric families a PromQL expression reads (a histogram's _bucket/_sum/_count read its family). */
 const metricsOf = (expr: string) =>
@@ -66,8 +107,24 @@ layer(harness({ label: "dashboard", env: { SERVICE_PORT: String(port), ADMIN_TOK
         "handles",
       ])
         expect(titles).toContain(topic)
-      const prometheus = parse(readFileSync(new URL("../../deploy/prometheus.yml", import.meta.url), "utf8"))
+      const prometheus = parse(readFileSync(new URL("../../deploy/prometheus/prometheus.yml", import.meta.url), "utf8"))
       expect(prometheus.scrape_configs[0].metrics_path).toBe("/metrics")
+      expect(prometheus.rule_files).toEqual(["/etc/prometheus/alerts.yml"])
+      // the alert rules: promtool passes them, they read only exported metrics, each has its runbook
+      const rulesFile = fileURLToPath(new URL("../../deploy/prometheus/alerts.yml", import.meta.url))
+      expect(yield* promtool(["check", "rules", rulesFile])).toMatch(/SUCCESS: 8 rules found/)
+      const rules = (parse(readFileSync(rulesFile, "utf8")).groups as Array<{ rules: Array<AlertRule> }>).flatMap(
+        (g) => g.rules,
+      )
+      const alerted = rules.flatMap((r) => [...r.expr.matchAll(/\b(?:inventory|http)_[a-z_]+\b/g)].map((m) => m[0]))
+      expect(new Set(alerted).size).toBeGreaterThanOrEqual(8)
+      expect(alerted.filter((name) => !families.has(name) && !families.has(family(name)))).toEqual([])
+      const runbook = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8")
+      for (const rule of rules) {
+        const anchor = rule.annotations.runbook_url.split("#")[1]!
+        expect(anchor).toBe(rule.alert.toLowerCase())
+        expect(runbook, rule.alert).toContain(`### ${rule.alert}`)
+      }
       const compose = parse(readFileSync(new URL("../../docker-compose.yml", import.meta.url), "utf8"))
       expect(compose.services.grafana.profiles).toEqual(["observability"])
       expect(compose.services.prometheus.profiles).toEqual(["observability"])

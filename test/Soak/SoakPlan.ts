@@ -117,12 +117,14 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
         if (r.chance(0.5)) fulfil(t + r.between(25, 60), { orderId, fulfillmentId: `${orderId}-f2` })
       } else if (r.chance(0.06)) {
         // produced back to back with its create: one unit of the first line, then "the rest"
-        fulfil(t, {
+        const first = {
           orderId,
           fulfillmentId: `${orderId}-b1`,
           items: [{ product_id: order.items[0]!.product_id, quantity: 1 }],
-        })
-        fulfil(t, { orderId, fulfillmentId: `${orderId}-b2` })
+        }
+        const rest = { orderId, fulfillmentId: `${orderId}-b2` }
+        fulfils.push(first, rest) // this tick, right after its create
+        fulfilments.set(orderId, [first.fulfillmentId, rest.fulfillmentId])
       }
     }
     const adjustment =
