@@ -59,12 +59,15 @@ const fencesOf = (decisions: ReadonlyArray<Decision>): Array<Fence> => {
 
 /**
  * The longest prefix of `entries` in which no order appears twice: one order's steps are judged one
- * statement after another, each against the rows the step before it committed.
+ * statement after another, each against the rows the step before it committed. A repair (whose
+ * figures the statement derives from the product's lines) goes in a statement of its own.
  */
 const oneStepPerOrder = (entries: ReadonlyArray<Entry>): number => {
   const orders = new Set<string>()
   for (let i = 0; i < entries.length; i++) {
-    const orderId = entries[i]!.decision.step?.orderId
+    const decision = entries[i]!.decision
+    if (decision.changes.some((c) => c._tag === "Correct")) return i === 0 ? 1 : i
+    const orderId = decision.step?.orderId
     if (orderId === undefined) continue
     if (orders.has(orderId)) return i
     orders.add(orderId)

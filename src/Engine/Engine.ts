@@ -228,6 +228,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       adjust: stockWrites.adjust,
       adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,
+      correct: stockWrites.correct,
       refreshGauges,
       /** product actors in memory now */
       activeActors: () => current.actors.size,

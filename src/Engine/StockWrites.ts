@@ -12,7 +12,7 @@ import {
   BulkRefused,
   type LineRefused,
   type NotEnoughToRemove,
-  type StaleGeneration,
+  StaleGeneration,
   type StockMoved,
   type UnknownProduct,
 } from "./Errors.js"
@@ -280,5 +280,26 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
       ),
     )
 
-  return { adjust, adjustMany, define } as const
+  /**
+   * A reconciliation repair through the same commit as every other change: the statement sets the
+   * product's `reserved` to what its held lines hold (on hand kept, never below it) and writes the
+   * `correction` ledger row and its event. Memory cannot predict those figures, so it is reloaded
+   * once the repair is committed.
+   */
+  const correct = (productId: ProductId, reason: string) =>
+    durably<void, never>("StockWrites.correct", (generation) =>
+      Effect.gen(function* () {
+        yield* generation.ensure([productId])
+        const hold = generation.hold(productId)
+        if (hold === undefined) return yield* new StaleGeneration()
+        const done = yield* submit(
+          generation,
+          decision({ holds: [hold], changes: [{ _tag: "Correct", productId, reason: reason.slice(0, 500) }] }),
+        )
+        yield* Pending.wait(done)
+        discard(generation, "a reconciliation repair was committed")
+      }),
+    )
+
+  return { adjust, adjustMany, define, correct } as const
 }

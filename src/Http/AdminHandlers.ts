@@ -1,5 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
+import type { ProductId } from "../Domain/Ids.js"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { Reconciliation } from "../Store/Reconciliation.js"
@@ -60,11 +61,20 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
       )
       .handle("bulkAdjust", bulkAdjust(engine, queries))
       .handle("lastReconcile", () =>
-        Effect.flatMap(reconciliation.last, (last) => (last ? Effect.succeed(last) : reconciliation.run(false))).pipe(
+        Effect.flatMap(reconciliation.last, (last) => (last ? Effect.succeed(last) : reconciliation.run())).pipe(
           Effect.orDie,
         ),
       )
-      .handle("reconcile", ({ payload }) => reconciliation.run(payload.repair === true).pipe(Effect.orDie))
+      .handle("reconcile", ({ payload }) =>
+        reconciliation
+          .run(
+            payload.repair === true
+              ? (productId, problems) =>
+                  engine.correct(productId as ProductId, `reconciliation: ${problems.join("; ")}`)
+              : undefined,
+          )
+          .pipe(Effect.orDie),
+      )
       .handle("extend", ({ path, payload }) =>
         Effect.gen(function* () {
           const expiresAt = payload.expires_at ?? new Date(Date.now() + (payload.seconds ?? 0) * 1000)

@@ -62,6 +62,11 @@ export type StockChange =
     }
   /** a new product's first stock */
   | { readonly _tag: "Initial"; readonly productId: ProductId; readonly quantity: number }
+  /**
+   * a reconciliation repair: `reserved` becomes what the product's held lines hold, on hand is kept
+   * (never below what is held); the statement derives the figures (committed in a batch of its own)
+   */
+  | { readonly _tag: "Correct"; readonly productId: ProductId; readonly reason: string }
 
 /** A product the batch acts on: written only if its row still has `expectedVersion` (created: must not exist). */
 export interface ProductWrite {

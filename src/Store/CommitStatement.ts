@@ -33,7 +33,7 @@ WITH prod AS (
   SELECT * FROM json_to_recordset($4::json)
     AS d(d int, i int, p text, q int, cnt int, eoh int, m text, t text, re text, rf text)
 ), ctx AS (
-  SELECT * FROM json_to_record($8::json) AS d(at text, released text, fulfilled text, low text, oos text)
+  SELECT * FROM json_to_record($8::json) AS d(at text, released text, fulfilled text, low text, oos text, adjusted text)
 ), fence AS (
   SELECT * FROM json_to_recordset($7::json) AS d(g text, pt int, e bigint)
 ), epochs AS (
@@ -71,6 +71,14 @@ WITH prod AS (
          l.held, 0, -l.held, -l.held, s.fid
     FROM step s JOIN cur c ON c.order_id = s.o AND c.held JOIN curl l ON l.order_id = s.o AND l.held > 0
    WHERE s.k = 'ship_all'
+), corrected AS (
+  -- a repair's target: what the product's held lines of active reservations hold now
+  SELECT c.d, c.i, c.p, c.re, b.a, b.r, b.h,
+         (SELECT coalesce(sum(l.quantity - l.fulfilled - l.released), 0)::int
+            FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
+           WHERE l.product_id = c.p AND l.quantity > l.fulfilled + l.released
+             AND r.status IN ('reserved', 'partially_fulfilled')) AS held
+    FROM chg c JOIN base b ON b.p = c.p WHERE c.m = 'correct'
 ), step_lines AS (
   SELECT d, sum(dr) AS dr, sum(dh) AS dh,
          json_agg(json_build_object('product_id', p, 'quantity', q) ORDER BY i) AS items
@@ -84,7 +92,11 @@ WITH prod AS (
   UNION ALL
   SELECT d, i, p, m, q, da, dr, dh, re, o, NULL, NULL, NULL, NULL, NULL FROM lchg
   UNION ALL
-  SELECT d, 100000 + i, p, m, q, q, 0, q, re, rf, t, cnt, eoh, NULL, NULL FROM chg
+  SELECT d, 100000 + i, p, m, q, q, 0, q, re, rf, t, cnt, eoh, NULL, NULL FROM chg WHERE m <> 'correct'
+  UNION ALL
+  SELECT d, 100000 + i, p, 'correct', greatest(h, held) - h, greatest(h, held) - held - a, held - r, greatest(h, held) - h,
+         re, NULL, 'correction', NULL, NULL, NULL, NULL
+    FROM corrected
   UNION ALL
   SELECT d, 0, sp, 'refuse', rq, 0, 0, 0, NULL, o, NULL, NULL, NULL, NULL, NULL FROM step WHERE k = 'refuse'
 ), lv AS (
@@ -188,7 +200,8 @@ WITH prod AS (
 ), ledger AS (
   INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
                             reserved_before, reserved_after, reason, reference_id)
-  SELECT p, m, t, q, ab, ab + da, rb, rb + dr, re, rf FROM change ORDER BY d, i
+  SELECT p, CASE WHEN m = 'correct' THEN 'adjust' ELSE m END, t, q, ab, ab + da, rb, rb + dr, re, rf
+    FROM change ORDER BY d, i
 ), derived_events AS (
   SELECT s.d, 0 AS i, 'inventory.released' AS t, ctx.released AS tp, s.o AS k,
          json_build_object('reservation_id', c.reservation_id, 'order_id', s.o, 'items', sl.items,
@@ -212,6 +225,11 @@ WITH prod AS (
          json_build_object('order_id', r.o, 'product_id', r.sp, 'requested_qty', r.rq, 'available_qty', r.aq,
            'timestamp', ctx.at)::text
     FROM refusal r CROSS JOIN ctx
+  UNION ALL
+  SELECT c.d, 1000 + c.i, 'inventory.adjusted', ctx.adjusted, c.p,
+         json_build_object('product_id', c.p, 'adjustment_type', 'correction', 'quantity', c.q,
+           'reason', 'reconciliation', 'timestamp', ctx.at)::text
+    FROM change c CROSS JOIN ctx WHERE c.m = 'correct'
   UNION ALL
   SELECT c.d, 1000 + c.i, 'inventory.low_stock', ctx.low, c.p,
          json_build_object('product_id', c.p, 'available', c.ab + c.da, 'low_stock_threshold', c.tho, 'timestamp', ctx.at)::text
@@ -315,18 +333,20 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
       changes.push(
         c._tag === "Initial"
           ? { d, i, p: c.productId, q: c.quantity, m: "initial", re: "product created" }
-          : {
-              d,
-              i,
-              p: c.productId,
-              q: c.quantity,
-              cnt: c.countedOnHand ?? null,
-              eoh: c.expectedOnHand ?? null,
-              m: "adjust",
-              t: c.adjustmentType,
-              re: c.reason,
-              rf: c.referenceId,
-            },
+          : c._tag === "Correct"
+            ? { d, i, p: c.productId, q: 0, m: "correct", re: c.reason }
+            : {
+                d,
+                i,
+                p: c.productId,
+                q: c.quantity,
+                cnt: c.countedOnHand ?? null,
+                eoh: c.expectedOnHand ?? null,
+                m: "adjust",
+                t: c.adjustmentType,
+                re: c.reason,
+                rf: c.referenceId,
+              },
       )
     })
     decision.events.forEach((e, i) => {
@@ -361,6 +381,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
       fulfilled: topics.fulfilled,
       low: topics.lowStock,
       oos: topics.outOfStock,
+      adjusted: topics.adjusted,
     }),
   ] as const
 }

@@ -1,14 +1,13 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Duration, Effect, Metric, Schedule, Schema } from "effect"
 import { AppConfig } from "../Config.js"
-import { makeEvent, nowIso, Outbox } from "./Outbox.js"
 import type { Drift, ReconcileReport } from "./Records.js"
 
 // Continuous reconciliation: do the books add up? Per product, in one read of committed rows
 // (a single statement sees one snapshot, and every commit is one statement, so nothing is seen
 // half-written): the row balances (on_hand = available + reserved), the ledger's last row ends
 // at the row, and `reserved` is what active reservations still hold. It never touches an actor
-// and never writes unless asked to repair.
+// and never writes: a repair is the engine's, through the same commit as every other change.
 
 const driftProducts = Metric.gauge("inventory_reconciliation_drift_products", {
   description: "products whose books did not add up at the last reconciliation",
@@ -27,17 +26,9 @@ const CheckedRow = Schema.Struct({
   ledger_reserved: Schema.NullOr(Schema.Number),
   held: Schema.Number,
 })
-const Held = Schema.Struct({
-  available: Schema.Number,
-  reserved: Schema.Number,
-  on_hand: Schema.Number,
-  held: Schema.Number,
-})
-
 export class Reconciliation extends Effect.Service<Reconciliation>()("Reconciliation", {
   scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const outbox = yield* Outbox
     const config = yield* AppConfig
     let last: ReconcileReport | undefined
 
@@ -61,17 +52,6 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
       Result: Schema.Struct({ checked: Schema.Number }),
       execute: () => sql`SELECT count(*)::int AS checked FROM stock`,
     })
-    const heldNow = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: Held,
-      execute: (productId) => sql`
-            SELECT s.available, s.reserved, s.on_hand,
-                   COALESCE((SELECT sum(l.quantity - l.fulfilled - l.released) FROM reservation_lines l
-                              JOIN reservations r USING (order_id)
-                             WHERE l.product_id = s.product_id AND r.status IN ('reserved', 'partially_fulfilled')), 0)::int AS held
-              FROM stock s WHERE s.product_id = ${productId} FOR UPDATE`,
-    })
-
     const check = Effect.gen(function* () {
       const started = performance.now()
       const rows = yield* suspects(undefined)
@@ -97,40 +77,10 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
     })
 
     /**
-     * Brings a drifting product's books back: reserved becomes what active reservations hold, on
-     * hand stays what the row says (never below what is held), and a `correction` ledger row goes
-     * from the row as it was to the repaired figures, with its `inventory.adjusted` event. The row's
-     * version moves, so an engine holding the product in memory reloads it at its next commit.
+     * Checks every product and, given `repair` (the engine's correction, through the same commit as
+     * every other change), corrects those that drift; the report is kept.
      */
-    const repairOne = (d: Drift) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const found = yield* heldNow(d.product_id)
-          if (found._tag === "None") return
-          const row = found.value
-          const onHand = Math.max(row.on_hand, row.held)
-          const available = onHand - row.held
-          const quantity = onHand - row.on_hand
-          yield* sql`UPDATE stock SET available = ${available}, reserved = ${row.held}, on_hand = ${onHand},
-                       version = version + 1, updated_at = now() WHERE product_id = ${d.product_id}`
-          yield* sql`INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before,
-                       available_after, reserved_before, reserved_after, reason)
-                     VALUES (${d.product_id}, 'adjust', 'correction', ${quantity}, ${row.available}, ${available},
-                             ${row.reserved}, ${row.held}, ${`reconciliation: ${d.problems.join("; ")}`.slice(0, 500)})`
-          const event = makeEvent(config.topics, "inventory.adjusted", d.product_id, {
-            product_id: d.product_id,
-            adjustment_type: "correction",
-            quantity,
-            reason: "reconciliation",
-            timestamp: nowIso(),
-          })
-          yield* sql`INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
-                     VALUES (${event.eventId}, ${event.eventType}, ${event.topic}, ${event.key}, ${event.payload})`
-        }),
-      )
-
-    /** Checks every product (and, with `repair`, corrects those that drift); the report is kept. */
-    const run = (repair: boolean) =>
+    const run = <E>(repair?: (productId: string, problems: ReadonlyArray<string>) => Effect.Effect<void, E>) =>
       Effect.gen(function* () {
         const { drift, checked, ms } = yield* check
         for (const d of drift)
@@ -138,12 +88,11 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
             Effect.annotateLogs({ product_id: d.product_id, problems: d.problems.join("; ") }),
           )
         const repaired: Array<string> = []
-        if (repair) {
+        if (repair !== undefined) {
           for (const d of drift) {
-            yield* repairOne(d)
+            yield* repair(d.product_id, d.problems)
             repaired.push(d.product_id)
           }
-          if (repaired.length > 0) outbox.ring()
         }
         const report: ReconcileReport = {
           checked_at: new Date().toISOString(),
@@ -153,12 +102,12 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
           repaired,
         }
         last = report
-        yield* Metric.set(driftProducts, repair ? 0 : drift.length)
+        yield* Metric.set(driftProducts, repair !== undefined ? 0 : drift.length)
         yield* Metric.set(lastRun, Date.now() / 1000)
         return report
       })
 
-    yield* run(false).pipe(
+    yield* run().pipe(
       Effect.catchAllCause((cause) => Effect.logWarning("reconciliation failed", cause)),
       Effect.repeat(Schedule.spaced(Duration.seconds(config.engine.reconcileIntervalSeconds))),
       Effect.delay(Duration.seconds(config.engine.reconcileIntervalSeconds)),
@@ -167,5 +116,4 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
 
     return { run, last: Effect.sync(() => last) } as const
   }),
-  dependencies: [Outbox.Default],
 }) {}

@@ -221,6 +221,20 @@ export const makeMemoryStore = () => {
     }
     const change = (c: StockChange) => {
       const row = stock.get(c.productId)
+      if (c._tag === "Correct") {
+        let held = 0
+        for (const [o, ls] of lines)
+          if (isHeld(orders.get(o)?.status ?? "unseen"))
+            held += heldOf(ls.get(c.productId) ?? { quantity: 0, fulfilled: 0, released: 0 })
+        const onHand = Math.max(row?.onHand ?? 0, held)
+        const after = { available: onHand - held, reserved: held, onHand }
+        move(c.productId, "adjust", onHand - (row?.onHand ?? 0), {
+          available: after.available - (row?.available ?? 0),
+          reserved: after.reserved - (row?.reserved ?? 0),
+          onHand: after.onHand - (row?.onHand ?? 0),
+        })
+        return
+      }
       if (c._tag === "Adjust") {
         if (c.expectedOnHand !== undefined && row?.onHand !== c.expectedOnHand) refuse("on hand moved")
         if (c.countedOnHand !== undefined && (row?.onHand ?? 0) + c.quantity !== c.countedOnHand)
