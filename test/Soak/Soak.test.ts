@@ -3,7 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
 import { broker, start, waitReady } from "../Faults/FaultKit.js"
-import { processHarness } from "../support/Harness.js"
+import { invariantViolations, processHarness } from "../support/Harness.js"
 import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
 import type { SeenEvent } from "../support/TestKafka.js"
 import { TestKafka } from "../support/TestKafka.js"
@@ -84,6 +84,7 @@ const soakRun = (seed: number) =>
     // faults, each in its own fiber so they overlap; one actor per resource at a time
     const counts: Record<string, number> = {}
     let maxRecovery = 0
+    const recoveries: Array<{ readonly kind: FaultKind; readonly atMs: number; readonly seconds: number }> = []
     const primaryLock = yield* Effect.makeSemaphore(1)
     const brokerLock = yield* Effect.makeSemaphore(1)
     const [{ db }] = (yield* sql<{ db: string }>`SELECT current_database() AS db`) as [{ db: string }]
@@ -156,7 +157,9 @@ const soakRun = (seed: number) =>
           const at = Date.now()
           yield* inject(f.kind, f.holdMs)
           yield* primaryLock.withPermits(1)(Effect.suspend(() => waitReady(primary!.port)))
-          maxRecovery = Math.max(maxRecovery, (Date.now() - at) / 1000)
+          const recovery = (Date.now() - at) / 1000
+          maxRecovery = Math.max(maxRecovery, recovery)
+          recoveries.push({ kind: f.kind, atMs: f.atMs, seconds: recovery })
         }).pipe(Effect.fork),
       { discard: false },
     ).pipe(
@@ -301,6 +304,18 @@ const soakRun = (seed: number) =>
     // not about an observer that lived through the broker's faults
     const final = yield* snapshot(kafka.readAll)
     const { verdict } = final
+    // the service's own reconciliation and the books in SQL: no drift, every product's reserved what
+    // its held lines hold, every order's status what its lines tell
+    const report = yield* Effect.tryPromise(() =>
+      fetch(`http://127.0.0.1:${alive()[0]!.port}/admin/reconcile`, {
+        method: "POST",
+        headers: admin,
+        body: "{}",
+      }).then((r) => r.json() as Promise<{ drift: ReadonlyArray<unknown> }>),
+    ).pipe(Effect.orDie)
+    const books = yield* invariantViolations
+    const slowest = [...recoveries].sort((a, b) => b.seconds - a.seconds).slice(0, 3)
+    console.info(`soak ${seed}: slowest recoveries ${JSON.stringify(slowest)}`)
     const row: SoakRow = {
       seed,
       minutes,
@@ -312,6 +327,8 @@ const soakRun = (seed: number) =>
       events: verdict.events,
       maxRecoverySeconds: maxRecovery,
       violations: verdict.violations.length,
+      drift: report.drift.length,
+      books: books.length,
     }
     rows.push(row)
     console.info(`soak ${seed}: ${JSON.stringify(row)}`)
@@ -333,6 +350,8 @@ const soakRun = (seed: number) =>
     }
     for (const i of alive()) yield* stop(i.service)
     expect(verdict.violations.slice(0, 5)).toEqual([])
+    expect(report.drift).toEqual([])
+    expect(books).toEqual([])
     expect(verdict.repeatedEvents).toBeLessThanOrEqual(
       Math.max(2_000, Object.values(counts).reduce((a, b) => a + b, 0) * 2_000),
     )

@@ -11,6 +11,10 @@ export interface SoakRow {
   readonly events: number
   readonly maxRecoverySeconds: number
   readonly violations: number
+  /** products the service's reconciliation reported drifting at the end */
+  readonly drift: number
+  /** rows the SQL check of the books found wrong at the end (reserved against held lines, status against lines, the ledger) */
+  readonly books: number
 }
 
 /** The runs as a Markdown table, one column per kind of fault. */
@@ -18,12 +22,12 @@ export const soakTable = (rows: ReadonlyArray<SoakRow>) => {
   const kinds = [...new Set(rows.flatMap((r) => Object.keys(r.faults)))].sort()
   const lines = rows.map(
     (r) =>
-      `| ${r.seed} | ${r.minutes} | ${r.orders} | ${kinds.map((k) => r.faults[k] ?? 0).join(" | ")} | ${r.lost} | ${r.doubled} | ${r.repeatedEvents} of ${r.events} | ${r.maxRecoverySeconds.toFixed(1)} | ${r.violations} |`,
+      `| ${r.seed} | ${r.minutes} | ${r.orders} | ${kinds.map((k) => r.faults[k] ?? 0).join(" | ")} | ${r.lost} | ${r.doubled} | ${r.repeatedEvents} of ${r.events} | ${r.maxRecoverySeconds.toFixed(1)} | ${r.violations} | ${r.drift} | ${r.books} |`,
   )
   return [
     "",
-    `| seed | minutes | orders | ${kinds.join(" | ")} | lost | doubled | repeated events | max recovery (s) | violations |`,
-    `|${"---|".repeat(8 + kinds.length)}`,
+    `| seed | minutes | orders | ${kinds.join(" | ")} | lost | doubled | repeated events | max recovery (s) | violations | drift | books off |`,
+    `|${"---|".repeat(10 + kinds.length)}`,
     ...lines,
   ].join("\n")
 }
