@@ -54,6 +54,18 @@ CREATE TRIGGER stock_balances_after_insert AFTER INSERT ON stock
 
 -- reserved: nothing shipped or released; partially_fulfilled: some shipped, some held; fulfilled:
 -- every unit shipped; released / expired: nothing held; the others have no lines.
+CREATE FUNCTION inventory_status_agrees(status text, quantity bigint, shipped bigint, released bigint, held bigint)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE status
+    WHEN 'reserved' THEN held > 0 AND shipped = 0 AND released = 0
+    WHEN 'partially_fulfilled' THEN held > 0 AND shipped > 0 AND released = 0
+    WHEN 'fulfilled' THEN quantity > 0 AND shipped = quantity
+    WHEN 'released' THEN held = 0 AND quantity > 0
+    WHEN 'expired' THEN held = 0 AND quantity > 0 AND shipped = 0
+    ELSE quantity = 0
+  END
+$$;
+
 CREATE FUNCTION inventory_order_statuses() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -68,14 +80,7 @@ BEGIN
              coalesce(sum(l.released), 0) AS released,
              coalesce(sum(l.quantity - l.fulfilled - l.released), 0) AS held
         FROM reservation_lines l WHERE l.order_id = c.order_id) t
-   WHERE NOT CASE c.status
-     WHEN 'reserved' THEN t.held > 0 AND t.shipped = 0 AND t.released = 0
-     WHEN 'partially_fulfilled' THEN t.held > 0 AND t.shipped > 0 AND t.released = 0
-     WHEN 'fulfilled' THEN t.quantity > 0 AND t.shipped = t.quantity
-     WHEN 'released' THEN t.held = 0 AND t.quantity > 0
-     WHEN 'expired' THEN t.held = 0 AND t.quantity > 0 AND t.shipped = 0
-     ELSE t.quantity = 0
-   END;
+   WHERE NOT inventory_status_agrees(c.status, t.quantity, t.shipped, t.released, t.held);
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'IV409', MESSAGE = 'order status disagrees with its lines', DETAIL = bad;
   END IF;

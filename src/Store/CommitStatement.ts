@@ -287,6 +287,11 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
   const items: Array<Record<string, unknown>> = []
   const changes: Array<Record<string, unknown>> = []
   const events: Array<Record<string, unknown>> = []
+  const pushItems = (d: number, lines: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>) => {
+    lines.forEach((l, i) => {
+      items.push({ d, i, p: l.productId, q: l.quantity })
+    })
+  }
   batch.decisions.forEach((decision, d) => {
     const s = decision.step
     if (s !== undefined) {
@@ -295,9 +300,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
         case "Reserve":
           row.rid = s.reservationId
           row.ex = iso(s.expiresAt)
-          s.lines.forEach((l, i) => {
-            items.push({ d, i, p: l.productId, q: l.quantity })
-          })
+          pushItems(d, s.lines)
           break
         case "Refuse":
           row.sp = s.productId
@@ -311,10 +314,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
           row.to = s.to
           row.at = s.at
           if (s.items === undefined) row.k = "ship_all"
-          else
-            s.items.forEach((l, i) => {
-              items.push({ d, i, p: l.productId, q: l.quantity })
-            })
+          else pushItems(d, s.items)
           break
         case "RejectFulfilment":
           row.fid = s.fulfillmentId

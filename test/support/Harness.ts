@@ -128,11 +128,5 @@ export const invariantViolations = Effect.gen(function* () {
                                  coalesce(sum(released), 0) AS released,
                                  coalesce(sum(quantity - fulfilled - released), 0) AS held
                             FROM reservation_lines l WHERE l.order_id = r.order_id) t
-     WHERE NOT CASE r.status
-       WHEN 'reserved' THEN t.held > 0 AND t.shipped = 0 AND t.released = 0
-       WHEN 'partially_fulfilled' THEN t.held > 0 AND t.shipped > 0 AND t.released = 0
-       WHEN 'fulfilled' THEN t.quantity > 0 AND t.shipped = t.quantity
-       WHEN 'released' THEN t.held = 0 AND t.quantity > 0
-       WHEN 'expired' THEN t.held = 0 AND t.quantity > 0 AND t.shipped = 0
-       ELSE t.quantity = 0 END`
+     WHERE NOT inventory_status_agrees(r.status, t.quantity, t.shipped, t.released, t.held)`
 })
