@@ -45,17 +45,23 @@ const soakRun = (seed: number) =>
 
     const services: Array<ServiceProcess> = []
     let serial = 0
+    // an instance that does not come up within a minute is reported and started again (up to three times)
     const launch = (role: string) =>
-      Effect.tap(
+      Effect.suspend(() =>
         start(`${role}-${++serial}`, {
           ADMIN_TOKEN: token,
           LOG_LEVEL: "info",
           RESERVATION_TTL_SECONDS: String(ttlSeconds),
           EXPIRY_SWEEP_MS: "500",
         }),
-        ({ service }) => {
+      ).pipe(
+        Effect.tap(({ service }) => {
           services.push(service)
-        },
+        }),
+        Effect.tapDefect((defect) => Effect.sync(() => console.error(`soak ${seed}: ${String(defect)}`))),
+        Effect.sandbox,
+        Effect.retry({ times: 2 }),
+        Effect.unsandbox,
       )
     let primary: Instance | undefined = yield* launch("primary")
     let secondary: Instance | undefined
@@ -87,6 +93,7 @@ const soakRun = (seed: number) =>
     const recoveries: Array<{ readonly kind: FaultKind; readonly atMs: number; readonly seconds: number }> = []
     const primaryLock = yield* Effect.makeSemaphore(1)
     const brokerLock = yield* Effect.makeSemaphore(1)
+    const secondaryLock = yield* Effect.makeSemaphore(1)
     const [{ db }] = (yield* sql<{ db: string }>`SELECT current_database() AS db`) as [{ db: string }]
     const inject = (kind: FaultKind, holdMs: number) =>
       Effect.gen(function* () {
@@ -111,7 +118,7 @@ const soakRun = (seed: number) =>
             // instance; on SIGCONT, what it still had queued is refused by the partition fences
             yield* primaryLock.withPermits(1)(
               Effect.gen(function* () {
-                if (secondary === undefined) secondary = yield* launch("secondary")
+                if (secondary === undefined) secondary = yield* secondaryLock.withPermits(1)(launch("secondary"))
                 const victim = primary
                 if (victim === undefined) return
                 paused = victim
@@ -139,12 +146,16 @@ const soakRun = (seed: number) =>
             yield* sql.withTransaction(Effect.zipRight(sql`LOCK TABLE stock IN EXCLUSIVE MODE`, Effect.sleep(hold)))
             break
           case "second instance joins or leaves":
-            if (secondary === undefined) secondary = yield* launch("secondary")
-            else {
-              const leaving = secondary
-              secondary = undefined
-              yield* holdMs % 2 === 0 ? kill9(leaving.service) : Effect.asVoid(stop(leaving.service))
-            }
+            yield* secondaryLock.withPermits(1)(
+              Effect.gen(function* () {
+                if (secondary === undefined) secondary = yield* launch("secondary")
+                else {
+                  const leaving = secondary
+                  secondary = undefined
+                  yield* holdMs % 2 === 0 ? kill9(leaving.service) : Effect.asVoid(stop(leaving.service))
+                }
+              }),
+            )
             break
         }
       })
