@@ -16,6 +16,9 @@ import { partitionPipeline } from "./PartitionPipeline.js"
 
 export const messagesConsumed = Metric.counter("inventory_messages_consumed_total", { incremental: true })
 
+/** What a heartbeat answers while the group is rebalancing (kafkajs's own `isRebalancing`). */
+const rebalancingErrors = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION"])
+
 export const consumerCrashes = Metric.counter("inventory_consumer_crashes_total", {
   description: "times the Kafka consumer crashed and was started again",
   incremental: true,
@@ -118,10 +121,20 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       latestHighWatermark.set(key, batch.highWatermark)
       const pipeline = pipelineOf(batch.topic, batch.partition, () => latestHighWatermark.get(key) ?? "0")
       // kafkajs has no background heartbeat: keep the membership alive while we work.
-      const beat = setInterval(() => void heartbeat().catch(() => {}), Duration.toMillis(heartbeatEvery))
+      // A heartbeat that says the group is rebalancing ends the batch at the next chunk: kafkajs rejoins
+      // only between batches, and the rest of the group waits for this member (up to the rebalance
+      // timeout) before any of them reads again. The chunks not decided are fetched again.
+      let rebalancing = false
+      const beat = setInterval(
+        () =>
+          void heartbeat().catch((error: { type?: string }) => {
+            if (rebalancingErrors.has(error.type ?? "")) rebalancing = true
+          }),
+        Duration.toMillis(heartbeatEvery),
+      )
       const work = (async () => {
         for (let i = 0; i < batch.messages.length; i += chunkSize) {
-          if (stopping || !isRunning() || isStale()) break
+          if (stopping || rebalancing || !isRunning() || isStale()) break
           const chunk = batch.messages.slice(i, i + chunkSize)
           const lastOffset = chunk[chunk.length - 1]!.offset
           await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset)
@@ -129,7 +142,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
           resolveOffset(lastOffset)
         }
         // nothing leaves this instance (a stop, a seek) before what was decided is durable
-        if (stopping || !isRunning() || isStale()) await pipeline.drain()
+        if (stopping || rebalancing || !isRunning() || isStale()) await pipeline.drain()
       })()
       inBatch.add(work)
       try {
@@ -146,7 +159,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const consumer: Consumer = kafka.consumer({
       groupId: config.kafka.groupId,
       sessionTimeout: config.kafka.sessionTimeoutMs,
-      rebalanceTimeout: 60_000,
+      // how long the group waits for a member to rejoin a rebalance before it goes on without it
+      rebalanceTimeout: Math.max(10_000, config.kafka.sessionTimeoutMs),
       heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)),
       maxWaitTimeInMs: 100,
       minBytes: 1,
