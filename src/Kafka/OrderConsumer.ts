@@ -25,9 +25,10 @@ export const consumerCrashes = Metric.counter("inventory_consumer_crashes_total"
 })
 
 /**
- * Consumes orders.created and orders.cancelled as one group. An offset is committed only
- * after everything before it is durable: decided and committed in PostgreSQL, or parked on
- * the dead-letter topic.
+ * Consumes orders.created, orders.cancelled and orders.fulfilled as one group, partition p of
+ * each topic to the same member, whose claim on p fences its commits. An offset is committed only
+ * after everything before it is durable: decided and committed in PostgreSQL, or parked on the
+ * dead-letter topic.
  */
 export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsumer", {
   scoped: Effect.gen(function* () {
