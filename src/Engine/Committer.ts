@@ -27,19 +27,13 @@ export interface CommitterDeps {
 /** Every product the decisions act on, once, with the version memory predicts and what definitions set. */
 const productWrites = (decisions: ReadonlyArray<Decision>): Array<ProductWrite & { readonly cell: ProductCell }> => {
   const writes = new Map<ProductCell, ProductWrite & { cell: ProductCell }>()
+  const writeOf = (cell: ProductCell) =>
+    writes.get(cell) ?? { cell, productId: cell.productId, expectedVersion: cell.version, create: false }
   for (const d of decisions) {
-    for (const { cell } of d.holds) {
-      if (!writes.has(cell))
-        writes.set(cell, { cell, productId: cell.productId, expectedVersion: cell.version, create: false })
-    }
+    for (const { cell } of d.holds) writes.set(cell, writeOf(cell))
     const s = d.settings
     if (s === undefined) continue
-    const w = writes.get(s.cell) ?? {
-      cell: s.cell,
-      productId: s.cell.productId,
-      expectedVersion: s.cell.version,
-      create: false,
-    }
+    const w = writeOf(s.cell)
     writes.set(s.cell, {
       ...w,
       create: w.create || s.created,
