@@ -129,6 +129,8 @@ export const AppConfigSchema = Config.all({
     ).pipe(Config.withDefault(Redacted.make("postgres://postgres@127.0.0.1:5432/inventory"))),
     ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
     maxConnections: positiveInt("DATABASE_MAX_CONNECTIONS", 8),
+    /** how the instance's connections are named in pg_stat_activity */
+    applicationName: Config.string("DATABASE_APPLICATION_NAME").pipe(Config.withDefault("inventory-service")),
   }),
   engine: Config.all({
     /**

@@ -87,7 +87,7 @@ export const DatabaseLive = Layer.unwrapEffect(
       url: database.url,
       ssl: database.ssl ? { rejectUnauthorized: false } : false,
       maxConnections: database.maxConnections,
-      applicationName: "inventory-service",
+      applicationName: database.applicationName,
     })
     return Layer.provideMerge(Layer.effectDiscard(migrate), client)
   }),

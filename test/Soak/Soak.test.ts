@@ -90,11 +90,21 @@ const soakRun = (seed: number) =>
     // faults, each in its own fiber so they overlap; one actor per resource at a time
     const counts: Record<string, number> = {}
     let maxRecovery = 0
-    const recoveries: Array<{ readonly kind: FaultKind; readonly atMs: number; readonly seconds: number }> = []
+    const recoveries: Array<{
+      readonly kind: FaultKind
+      readonly atMs: number
+      readonly seconds: number
+      readonly sinceInjected: number
+    }> = []
     const primaryLock = yield* Effect.makeSemaphore(1)
     const brokerLock = yield* Effect.makeSemaphore(1)
     const secondaryLock = yield* Effect.makeSemaphore(1)
     const [{ db }] = (yield* sql<{ db: string }>`SELECT current_database() AS db`) as [{ db: string }]
+    /** when the last fault was lifted: recovery is measured from there (see docs/reliability.md) */
+    let lastLifted = 0
+    const lifted = Effect.sync(() => {
+      lastLifted = Date.now()
+    })
     const inject = (kind: FaultKind, holdMs: number) =>
       Effect.gen(function* () {
         counts[kind] = (counts[kind] ?? 0) + 1
@@ -109,6 +119,7 @@ const soakRun = (seed: number) =>
                 if (victim)
                   yield* kind === "service kill -9" ? kill9(victim.service) : Effect.asVoid(stop(victim.service))
                 yield* Effect.sleep(Duration.millis(holdMs / 5))
+                yield* lifted
                 primary = yield* launch("primary")
               }),
             )
@@ -126,6 +137,7 @@ const soakRun = (seed: number) =>
                 yield* Effect.sleep(Duration.millis(6_000 + 3_000 + holdMs))
                 victim.service.child.kill("SIGCONT")
                 paused = undefined
+                yield* lifted
               }),
             )
             break
@@ -137,13 +149,16 @@ const soakRun = (seed: number) =>
                 Effect.zipRight(Effect.sleep(hold), broker("start")),
               ),
             )
+            yield* lifted
             break
           case "PostgreSQL connections cut":
             yield* sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                        WHERE datname = ${db} AND application_name = 'inventory-service' AND pid <> pg_backend_pid()`
+                        WHERE datname = ${db} AND application_name = 'inventory-service'`
+            yield* lifted
             break
           case "database stalled":
             yield* sql.withTransaction(Effect.zipRight(sql`LOCK TABLE stock IN EXCLUSIVE MODE`, Effect.sleep(hold)))
+            yield* lifted
             break
           case "second instance joins or leaves":
             yield* secondaryLock.withPermits(1)(
@@ -154,6 +169,7 @@ const soakRun = (seed: number) =>
                   secondary = undefined
                   yield* holdMs % 2 === 0 ? kill9(leaving.service) : Effect.asVoid(stop(leaving.service))
                 }
+                yield* lifted
               }),
             )
             break
@@ -168,9 +184,10 @@ const soakRun = (seed: number) =>
           const at = Date.now()
           yield* inject(f.kind, f.holdMs)
           yield* primaryLock.withPermits(1)(Effect.suspend(() => waitReady(primary!.port)))
-          const recovery = (Date.now() - at) / 1000
+          // from the moment the last fault in effect was lifted (this one or one landing beside it)
+          const recovery = (Date.now() - Math.max(at, lastLifted)) / 1000
           maxRecovery = Math.max(maxRecovery, recovery)
-          recoveries.push({ kind: f.kind, atMs: f.atMs, seconds: recovery })
+          recoveries.push({ kind: f.kind, atMs: f.atMs, seconds: recovery, sinceInjected: (Date.now() - at) / 1000 })
         }).pipe(Effect.fork),
       { discard: false },
     ).pipe(
@@ -343,10 +360,12 @@ const soakRun = (seed: number) =>
     }
     rows.push(row)
     console.info(`soak ${seed}: ${JSON.stringify(row)}`)
+    // the service logs and every recovery are kept, so a slow recovery can be traced afterwards
+    const dir = `soak-logs/${seed}`
+    mkdirSync(dir, { recursive: true })
+    for (const s of services) writeFileSync(`${dir}/${s.name}.log`, s.output.join(""))
+    writeFileSync(`${dir}/recoveries.json`, JSON.stringify(recoveries, null, 1))
     if (verdict.violations.length > 0) {
-      const dir = `soak-logs/${seed}`
-      mkdirSync(dir, { recursive: true })
-      for (const s of services) writeFileSync(`${dir}/${s.name}.log`, s.output.join(""))
       writeFileSync(`${dir}/violations.json`, JSON.stringify(verdict.violations, null, 2))
       // the ledger of the products named first, in id order, for the post-mortem
       const named = [...new Set(verdict.violations.map((v) => v.subject))].slice(0, 5)

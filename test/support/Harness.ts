@@ -43,7 +43,9 @@ const suite = <ROut, E>({ label, env = {} }: HarnessOptions, layer: Layer.Layer<
       }
       // the topics must exist before the service subscribes
       const kafka = Layer.merge(TestKafka.layer(topics), Layer.succeed(SuiteEnv, vars))
-      return Layer.provideMerge(layer.pipe(Layer.provideMerge(testConfigLayer(vars))), kafka)
+      // the suite's own connections have a name of their own: a fault that cuts the service's spares them
+      const own = testConfigLayer({ ...vars, DATABASE_APPLICATION_NAME: "inventory-tests" })
+      return Layer.provideMerge(layer.pipe(Layer.provideMerge(own)), kafka)
     }),
   )
 
