@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schedule } from "effect"
+import { Cause, Duration, Effect, Fiber, Schedule } from "effect"
 import { broker, start, waitReady } from "../Faults/FaultKit.js"
 import { invariantViolations, processHarness } from "../support/Harness.js"
 import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
@@ -392,7 +392,13 @@ for (let i = 0; i < runs; i++) {
   layer(processHarness({ label: `soak${i}` }), { excludeTestServices: true })(`soak run ${i + 1} of ${runs}`, (it) => {
     it.effect(
       `seed ${seed}: ${minutes} min of mixed faults, history checked`,
-      () => soakRun(seed),
+      () =>
+        soakRun(seed).pipe(
+          // said at once, not only when the last of SOAK_RUNS ends
+          Effect.tapErrorCause((cause) =>
+            Effect.sync(() => console.error(`soak ${seed} FAILED: ${Cause.pretty(cause)}`)),
+          ),
+        ),
       (minutes + 15) * 60_000,
     )
   })
