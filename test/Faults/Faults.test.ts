@@ -138,6 +138,17 @@ layer(suite("frebalance"), { excludeTestServices: true })("fault: rebalance", (i
   )
 })
 
+/** The order messages an instance has decided (committed or not), from its /metrics. */
+const decidedBy = (port: number) =>
+  Effect.promise(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())).pipe(
+    Effect.map((text) =>
+      text
+        .split("\n")
+        .filter((line) => line.startsWith("inventory_orders_total{"))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0),
+    ),
+  )
+
 layer(suite("fpause"), { excludeTestServices: true })("fault: paused instance", (it) => {
   it.effect(
     "an instance paused past its session with commits queued: on SIGCONT every commit it attempts is refused",
@@ -165,7 +176,17 @@ layer(suite("fpause"), { excludeTestServices: true })("fault: paused instance", 
               Effect.flatMap(([row]) => (row!.n > 0 ? Effect.void : Effect.fail("not yet"))),
               Effect.retry(Schedule.spaced(Duration.millis(20))),
             )
-            yield* Effect.sleep(Duration.millis(300))
+            // A decides more orders while that commit waits: they are queued behind it
+            const blockedAt = yield* decidedBy(a.port)
+            yield* decidedBy(a.port).pipe(
+              Effect.flatMap((n) => (n >= blockedAt + 50 ? Effect.void : Effect.fail("not yet"))),
+              Effect.retry(Schedule.spaced(Duration.millis(20))),
+              Effect.timeoutFail({
+                duration: Duration.seconds(30),
+                onTimeout: () => new Error("A decided nothing more while its commit waited"),
+              }),
+              Effect.orDie,
+            )
             a.service.child.kill("SIGSTOP")
           }),
         )
@@ -176,8 +197,19 @@ layer(suite("fpause"), { excludeTestServices: true })("fault: paused instance", 
         yield* Fiber.join(load)
         const lastFault = Date.now()
         yield* waitReady(a.port)
-        // what A still had queued carried the epochs it was decided under: refused, decided again
-        expect(a.service.output.slice(resumedAt).join("")).toMatch(/partition fenced/)
+        // what A still had queued carried the epochs it was decided under: refused (it tries as soon
+        // as its commit in flight returns, which may be after /ready first answers), decided again
+        yield* Effect.suspend(() =>
+          /partition fenced/.test(a.service.output.slice(resumedAt).join("")) ? Effect.void : Effect.fail("not yet"),
+        ).pipe(
+          Effect.retry(Schedule.spaced(Duration.millis(100))),
+          Effect.timeoutFail({
+            duration: Duration.seconds(30),
+            onTimeout: () =>
+              new Error(`A attempted no commit after SIGCONT:\n${a.service.output.slice(resumedAt).join("")}`),
+          }),
+          Effect.orDie,
+        )
         yield* conclude(
           "instance paused past its session",
           1,
