@@ -164,16 +164,20 @@ export const settle = (
   })
 
 /** A service child process on a port of its own. */
-export const start = (name: string, extra: Record<string, string> = {}) =>
+export const start = (name: string, extra: Record<string, string> = {}, script?: string) =>
   Effect.gen(function* () {
     const env = yield* SuiteEnv
     const port = yield* Effect.promise(freePort)
-    const service = yield* startService(name, {
-      ...env,
-      KAFKA_SESSION_TIMEOUT_MS: "6000",
-      SERVICE_PORT: String(port),
-      ...extra,
-    })
+    const service = yield* startService(
+      name,
+      {
+        ...env,
+        KAFKA_SESSION_TIMEOUT_MS: "6000",
+        SERVICE_PORT: String(port),
+        ...extra,
+      },
+      script,
+    )
     return { service, port }
   })
 

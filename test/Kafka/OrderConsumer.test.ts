@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { expect, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { expect, it, layer } from "@effect/vitest"
+import { Context, Deferred, Duration, Effect, Exit, Layer, Metric, Schedule, Scope } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import { consumerCrashes } from "../../src/Kafka/OrderConsumer.js"
 import { StockStore } from "../../src/Store/StockStore.js"
@@ -21,6 +21,8 @@ const store = {
   chunkLookups: [] as Array<number>,
   /** while set, commits wait for it */
   held: undefined as Deferred.Deferred<void> | undefined,
+  /** commits that have waited for it */
+  heldCommits: 0,
   /** while true, deciding a chunk with an order "crash-..." is a defect (a bug, not a failed commit) */
   broken: false,
 }
@@ -37,9 +39,11 @@ const WatchedStore = Layer.effect(
           return real.lookup(orderIds, productIds, fulfilling)
         }),
       commit: (batch) =>
-        Effect.suspend(() => (store.held === undefined ? Effect.void : Deferred.await(store.held))).pipe(
-          Effect.zipRight(Effect.suspend(() => real.commit(batch))),
-        ),
+        Effect.suspend(() => {
+          if (store.held === undefined) return Effect.void
+          store.heldCommits++
+          return Deferred.await(store.held)
+        }).pipe(Effect.zipRight(Effect.suspend(() => real.commit(batch)))),
     }),
   ).pipe(Effect.provide(StockStore.Default)),
 )
@@ -158,3 +162,44 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
       }),
   )
 })
+
+/** The members of a consumer group, as the broker sees them. */
+const groupMembers = (groupId: string) =>
+  Effect.promise(async () => {
+    const admin = new Kafka({ brokers: testBrokers, logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    try {
+      const { groups } = await admin.describeGroups([groupId])
+      return groups[0]?.members.length ?? 0
+    } finally {
+      await admin.disconnect()
+    }
+  })
+
+it.live(
+  "a stop whose decided orders cannot become durable still leaves the group (its partitions move at once)",
+  () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const harness = consumerHarnessWith({ label: "consumerstop" }, WatchedStore)
+      const context = yield* Layer.buildWithScope(harness, scope)
+      const { KAFKA_GROUP_ID: groupId } = Context.get(context, SuiteEnv)
+      yield* Effect.gen(function* () {
+        const kafka = yield* TestKafka
+        yield* seed("stop-p", 10_000)
+        store.held = yield* Deferred.make<void>()
+        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("stop-", 30, 0, "stop-p"))
+        yield* eventually(
+          Effect.sync(() => store.heldCommits > 0),
+          "orders decided, their commit held",
+        )
+      }).pipe(Effect.provide(context))
+      expect(yield* groupMembers(groupId!)).toBe(1)
+      // the drain gives up after its limit and the member leaves; without leaving it would stay in the
+      // group for its session (30 s) after the stop's own 30 s timeout
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* groupMembers(groupId!)).toBe(0)
+      store.held = undefined
+    }),
+  120_000,
+)

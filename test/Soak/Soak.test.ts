@@ -1,7 +1,9 @@
+import { execSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Cause, Duration, Effect, Fiber, Schedule } from "effect"
+import { root } from "../../scripts/lib/ChildService.js"
 import { broker, start, waitReady } from "../Faults/FaultKit.js"
 import { invariantViolations, processHarness } from "../support/Harness.js"
 import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
@@ -20,6 +22,10 @@ const firstSeed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 1_0
 const rate = Number(process.env.SOAK_RATE ?? 250)
 const token = "soak-admin-token"
 const admin = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+
+// The service runs as it is deployed, from the build (started in a second, not recompiled by tsx at
+// every restart: a restart's recovery is the service's, not the test's compiler's).
+execSync("npm run -s build", { cwd: root, stdio: "inherit" })
 
 const rows: Array<SoakRow> = []
 
@@ -48,12 +54,16 @@ const soakRun = (seed: number) =>
     // an instance that does not come up within a minute is reported and started again (up to three times)
     const launch = (role: string) =>
       Effect.suspend(() =>
-        start(`${role}-${++serial}`, {
-          ADMIN_TOKEN: token,
-          LOG_LEVEL: "info",
-          RESERVATION_TTL_SECONDS: String(ttlSeconds),
-          EXPIRY_SWEEP_MS: "500",
-        }),
+        start(
+          `${role}-${++serial}`,
+          {
+            ADMIN_TOKEN: token,
+            LOG_LEVEL: "info",
+            RESERVATION_TTL_SECONDS: String(ttlSeconds),
+            EXPIRY_SWEEP_MS: "500",
+          },
+          "dist/main.js",
+        ),
       ).pipe(
         Effect.tap(({ service }) => {
           services.push(service)
@@ -266,8 +276,24 @@ const soakRun = (seed: number) =>
     if (primary === undefined) primary = yield* launch("primary")
 
     // everything decided and published, then the whole history checked
+    // The database first, then the topics: every event of a row read is then on the topics or in the
+    // outbox (counted in the same read), never published after the topics were read.
     const snapshot = (events: Effect.Effect<ReadonlyArray<SeenEvent>>) =>
       Effect.gen(function* () {
+        const stock = yield* sql<{ productId: string; available: number; reserved: number; onHand: number }>`
+          SELECT product_id AS "productId", available, reserved, on_hand AS "onHand" FROM stock`
+        const ledger = yield* sql<History["ledger"][number]>`
+          SELECT id::text, product_id AS "productId", movement, quantity, available_before AS "availableBefore",
+                 available_after AS "availableAfter", reserved_before AS "reservedBefore",
+                 reserved_after AS "reservedAfter", reference_id AS "referenceId",
+                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at
+            FROM stock_ledger ORDER BY stock_ledger.id`
+        const reservations = yield* sql<History["reservations"][number]>`
+          SELECT order_id AS "orderId", status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
+                 short_product_id AS "shortProductId", available_qty AS "availableQty" FROM reservations`
+        const [{ outbox }] = (yield* sql<{ outbox: number }>`SELECT count(*)::int AS outbox FROM outbox`) as [
+          { outbox: number },
+        ]
         const seen = yield* events
         const topicOf = new Map<string, CheckedEvent["topic"]>([
           [kafka.topics.reserved, "reserved"],
@@ -294,35 +320,35 @@ const soakRun = (seed: number) =>
             eventId: e.eventId,
             body: e.body,
           })),
-          stock: yield* sql<{ productId: string; available: number; reserved: number; onHand: number }>`
-          SELECT product_id AS "productId", available, reserved, on_hand AS "onHand" FROM stock`,
-          ledger: yield* sql<History["ledger"][number]>`
-          SELECT id::text, product_id AS "productId", movement, quantity, available_before AS "availableBefore",
-                 available_after AS "availableAfter", reserved_before AS "reservedBefore",
-                 reserved_after AS "reservedAfter", reference_id AS "referenceId",
-                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at
-            FROM stock_ledger ORDER BY stock_ledger.id`,
-          reservations: yield* sql<History["reservations"][number]>`
-          SELECT order_id AS "orderId", status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
-                 short_product_id AS "shortProductId", available_qty AS "availableQty" FROM reservations`,
+          stock,
+          ledger,
+          reservations,
           expiryExpected: true,
         }
-        const [{ outbox }] = (yield* sql<{ outbox: number }>`SELECT count(*)::int AS outbox FROM outbox`) as [
-          { outbox: number },
-        ]
         return { history, verdict: checkHistory(history), outbox }
       })
-    // first every order decided, every unshipped reservation expired and the outbox empty (cheap),
-    // then the history, again while the last events are still on their way to the observer
+    // First the service settles: every order decided, every unshipped reservation expired, the outbox
+    // empty. Judging a history that is still moving would report what is merely not done yet.
+    const settleLimit = Duration.minutes(10)
+    let last: unknown
     yield* sql<{ decided: number; outbox: number; held: number }>`
       SELECT (SELECT count(*)::int FROM reservations) AS decided, (SELECT count(*)::int FROM outbox) AS outbox,
              (SELECT count(*)::int FROM reservations WHERE status = 'reserved') AS held`.pipe(
+      Effect.tap(([c]) => {
+        last = c
+      }),
       Effect.flatMap(([c]) =>
         c!.decided >= created.size && c!.outbox === 0 && c!.held === 0 ? Effect.void : Effect.fail(c),
       ),
-      Effect.retry({ schedule: Schedule.spaced(Duration.seconds(2)), times: 150 }),
-      Effect.ignore,
+      Effect.retry({ schedule: Schedule.spaced(Duration.seconds(2)), while: () => true }),
+      Effect.timeoutFail({ duration: settleLimit, onTimeout: () => "timeout" }),
+      Effect.catchAll(() =>
+        Effect.dieMessage(
+          `the service did not settle within ${Duration.format(settleLimit)} of the load's end: ${JSON.stringify(last)} (decided, in the outbox, still held)`,
+        ),
+      ),
     )
+    // then the history, again while the last events are still on their way to the observer
     yield* snapshot(Effect.sync(kafka.events)).pipe(
       Effect.flatMap((s) => (s.verdict.violations.length === 0 && s.outbox === 0 ? Effect.succeed(s) : Effect.fail(s))),
       Effect.retry({ schedule: Schedule.spaced(Duration.seconds(3)), times: 10 }),

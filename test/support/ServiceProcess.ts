@@ -10,14 +10,18 @@ export interface ServiceProcess {
   readonly exited: Promise<number | null>
 }
 
-/** Runs the real service (`src/main.ts`) as a child process and waits until it consumes and listens. */
-export const startService = (name: string, env: Record<string, string>) =>
+/**
+ * Runs the real service as a child process (`src/main.ts` through tsx, or `script`, say the build's
+ * `dist/main.js`) and waits until it consumes and listens.
+ */
+export const startService = (name: string, env: Record<string, string>, script?: string) =>
   Effect.promise(
     () =>
       new Promise<ServiceProcess>((resolve, reject) => {
         let consuming = false
         let listening = false
         const { child, output, exited } = spawnService(env, {
+          ...(script ? { script } : {}),
           onOutput: (text) => {
             consuming ||= text.includes("consuming orders")
             listening ||= text.includes("Listening on")
