@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
@@ -46,6 +46,16 @@ export const printSummary = () => {
 }
 
 const scriptPath = fileURLToPath(new URL("../../scripts/kafka", import.meta.url))
+
+// The faults stop and kill the broker through this checkout's script, which only controls a broker it
+// started: one already answering on the port (started from another checkout) would never go down.
+try {
+  execFileSync("bash", [scriptPath, "status"], { env: process.env, stdio: "pipe" })
+} catch {
+  throw new Error(
+    `the broker on port ${process.env.KAFKA_PORT} was not started from this checkout, so its faults could not stop it: stop it from where it was started, or choose another port`,
+  )
+}
 
 /** The suite's own broker (scripts/kafka on KAFKA_PORT): stop, kill -9, start. */
 export const broker = (command: "start" | "stop" | "kill") =>
