@@ -83,6 +83,11 @@ export const requestGuard =
                     return jsonError(404, "NotFound", `no route ${request.method} ${request.url.split("?")[0]}`)
                   if (failure?._tag === "RequestError")
                     return jsonError(400, "BadRequest", "the request body could not be read")
+                  // a client that hung up (or a server shutting down) interrupts its request: not a failure
+                  if (Cause.isInterruptedOnly(cause)) {
+                    yield* Effect.logDebug("request abandoned before it was answered")
+                    return jsonError(499, "ClientClosedRequest", "the request was abandoned before it was answered")
+                  }
                   yield* Effect.logError("request failed", cause)
                   return jsonError(500, "InternalError", "the server failed to answer; the failure is logged")
                 }),

@@ -298,6 +298,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
             await consumer.disconnect()
             return drained
           }).pipe(
+            // a release runs uninterruptibly: without this the timeout could not cut the wait short
+            Effect.interruptible,
             Effect.timeout(Duration.seconds(30)),
             Effect.exit,
             Effect.tap((exit) =>
