@@ -102,7 +102,9 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
                       ORDER BY l.order_id, l.product_id), '[]')
               FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
              WHERE r.order_id = ANY(${orderIds}::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
-               AND l.quantity > l.fulfilled + l.released)::text AS lines,
+               -- not written as the held-lines index's predicate: that index is per product, and the
+               -- planner would AND all of it (dead entries included) into every order's probe
+               AND l.quantity - l.fulfilled - l.released > 0)::text AS lines,
            (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
                         'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
                         'version', version::text, 'safety_stock', safety_stock)), '[]')
