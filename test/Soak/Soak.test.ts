@@ -99,23 +99,27 @@ const soakRun = (seed: number) =>
 
     // faults, each in its own fiber so they overlap; one actor per resource at a time
     const counts: Record<string, number> = {}
-    let maxRecovery = 0
-    const recoveries: Array<{
-      readonly kind: FaultKind
-      readonly atMs: number
-      readonly seconds: number
-      readonly sinceInjected: number
-    }> = []
+    /** stretches the primary answered /ready with something else than 200 while no fault was in effect */
+    const recoveries: Array<{ readonly fromMs: number; readonly seconds: number; readonly after: string }> = []
     const primaryLock = yield* Effect.makeSemaphore(1)
     const brokerLock = yield* Effect.makeSemaphore(1)
     const secondaryLock = yield* Effect.makeSemaphore(1)
     const [{ db }] = (yield* sql<{ db: string }>`SELECT current_database() AS db`) as [{ db: string }]
-    /** when the last fault was lifted: recovery is measured from there (see docs/reliability.md) */
-    let lastLifted = 0
-    const lifted = Effect.sync(() => {
-      lastLifted = Date.now()
-    })
-    const inject = (kind: FaultKind, holdMs: number) =>
+    // Recovery (docs/reliability.md): how long the primary stays unready once no fault is in effect any
+    // more. A fault is in effect from its injection until it is lifted (the broker answering again, the
+    // killed instance started again, the paused one resumed, the lock released).
+    let inEffect = 0
+    let lastLifted = { at: 0, kind: "start" }
+    const liftOnce = (kind: FaultKind) => {
+      let done = false
+      return Effect.sync(() => {
+        if (done) return
+        done = true
+        inEffect--
+        lastLifted = { at: Date.now(), kind }
+      })
+    }
+    const inject = (kind: FaultKind, holdMs: number, lifted: Effect.Effect<void>) =>
       Effect.gen(function* () {
         counts[kind] = (counts[kind] ?? 0) + 1
         const hold = Duration.millis(holdMs)
@@ -173,8 +177,10 @@ const soakRun = (seed: number) =>
           case "second instance joins or leaves":
             yield* secondaryLock.withPermits(1)(
               Effect.gen(function* () {
-                if (secondary === undefined) secondary = yield* launch("secondary")
-                else {
+                if (secondary === undefined) {
+                  yield* lifted // the new instance's start and the rebalance it causes are the service's time
+                  secondary = yield* launch("secondary")
+                } else {
                   const leaving = secondary
                   secondary = undefined
                   yield* holdMs % 2 === 0 ? kill9(leaving.service) : Effect.asVoid(stop(leaving.service))
@@ -191,19 +197,40 @@ const soakRun = (seed: number) =>
       (f) =>
         Effect.gen(function* () {
           yield* Effect.sleep(Duration.millis(Math.max(0, started + f.atMs - Date.now())))
-          const at = Date.now()
-          yield* inject(f.kind, f.holdMs)
-          yield* primaryLock.withPermits(1)(Effect.suspend(() => waitReady(primary!.port)))
-          // from the moment the last fault in effect was lifted (this one or one landing beside it)
-          const recovery = (Date.now() - Math.max(at, lastLifted)) / 1000
-          maxRecovery = Math.max(maxRecovery, recovery)
-          recoveries.push({ kind: f.kind, atMs: f.atMs, seconds: recovery, sinceInjected: (Date.now() - at) / 1000 })
+          inEffect++
+          const lifted = liftOnce(f.kind)
+          yield* inject(f.kind, f.holdMs, lifted).pipe(Effect.ensuring(lifted))
         }).pipe(Effect.fork),
       { discard: false },
     ).pipe(
       Effect.flatMap((fibers) => Fiber.joinAll(fibers)),
       Effect.fork,
     )
+
+    let unreadySince: number | undefined
+    const readiness = yield* Effect.gen(function* () {
+      const target = primary !== undefined && primary !== paused ? primary : undefined
+      const ready =
+        target !== undefined &&
+        (yield* Effect.promise(() =>
+          fetch(`http://127.0.0.1:${target.port}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+            (r) => r.status === 200,
+            () => false,
+          ),
+        ))
+      const now = Date.now()
+      if (ready) {
+        if (unreadySince !== undefined)
+          recoveries.push({
+            fromMs: unreadySince - started,
+            seconds: (now - unreadySince) / 1000,
+            after: lastLifted.kind,
+          })
+        unreadySince = undefined
+      } else if (inEffect > 0)
+        unreadySince = undefined // a fault in effect: not the service's time
+      else unreadySince ??= Math.max(lastLifted.at, now)
+    }).pipe(Effect.repeat(Schedule.spaced(Duration.millis(250))), Effect.fork)
 
     // the load, tick by tick; adjustments go through HTTP beside it
     const applied: Array<AppliedAdjustment> = []
@@ -272,6 +299,9 @@ const soakRun = (seed: number) =>
       yield* Effect.sleep(Duration.millis(Math.max(0, started + (t + 1) * tickMs - Date.now())))
     }
     yield* Fiber.join(faultFiber)
+    yield* primaryLock.withPermits(1)(Effect.suspend(() => (primary ? waitReady(primary.port) : Effect.void)))
+    yield* Fiber.interrupt(readiness)
+    const maxRecovery = Math.max(0, ...recoveries.map((r) => r.seconds))
     yield* Fiber.joinAll(adjustFibers)
     if (primary === undefined) primary = yield* launch("primary")
 
@@ -368,7 +398,7 @@ const soakRun = (seed: number) =>
       }).then((r) => r.json() as Promise<{ drift: ReadonlyArray<unknown> }>),
     ).pipe(Effect.orDie)
     const books = yield* invariantViolations
-    const slowest = [...recoveries].sort((a, b) => b.seconds - a.seconds).slice(0, 3)
+    const slowest = [...recoveries].sort((a, b) => b.seconds - a.seconds).slice(0, 5)
     console.info(`soak ${seed}: slowest recoveries ${JSON.stringify(slowest)}`)
     const row: SoakRow = {
       seed,
