@@ -1,5 +1,5 @@
 import { execSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Cause, Duration, Effect, Fiber, Schedule } from "effect"
@@ -50,6 +50,8 @@ const soakRun = (seed: number) =>
     const faults = faultPlan(seed, durationMs)
 
     const services: Array<ServiceProcess> = []
+    const dir = `soak-logs/${seed}`
+    mkdirSync(dir, { recursive: true })
     let serial = 0
     // an instance that does not come up within a minute is reported and started again (up to three times)
     const launch = (role: string) =>
@@ -67,6 +69,12 @@ const soakRun = (seed: number) =>
       ).pipe(
         Effect.tap(({ service }) => {
           services.push(service)
+          // the log goes to soak-logs/<seed>/<name>.log as it comes, so a stall can be read while it lasts
+          const file = `${dir}/${service.name}.log`
+          writeFileSync(file, service.output.join(""))
+          const append = (chunk: Buffer) => appendFileSync(file, chunk)
+          service.child.stdout?.on("data", append)
+          service.child.stderr?.on("data", append)
         }),
         Effect.tapDefect((defect) => Effect.sync(() => console.error(`soak ${seed}: ${String(defect)}`))),
         Effect.sandbox,
@@ -416,10 +424,7 @@ const soakRun = (seed: number) =>
     }
     rows.push(row)
     console.info(`soak ${seed}: ${JSON.stringify(row)}`)
-    // the service logs and every recovery are kept, so a slow recovery can be traced afterwards
-    const dir = `soak-logs/${seed}`
-    mkdirSync(dir, { recursive: true })
-    for (const s of services) writeFileSync(`${dir}/${s.name}.log`, s.output.join(""))
+    // every recovery is kept beside the logs, so a slow one can be traced afterwards
     writeFileSync(`${dir}/recoveries.json`, JSON.stringify(recoveries, null, 1))
     if (verdict.violations.length > 0) {
       writeFileSync(`${dir}/violations.json`, JSON.stringify(verdict.violations, null, 2))
