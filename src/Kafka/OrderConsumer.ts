@@ -98,13 +98,24 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
             status.setLag(key, Math.max(0, Number(highWatermark()) - Number(lastOffset) - 1))
             // A refused commit (the broker is away, the group is rebalancing) loses nothing: the
             // next commit of this partition covers it, or the orders come again and are found decided.
-            return consumer
-              .commitOffsets([{ topic, partition, offset }])
-              .catch((error) =>
-                run(
-                  Effect.logDebug("offset commit refused", String(error)).pipe(Effect.annotateLogs({ partition: key })),
-                ),
-              )
+            // One that does not answer is given up after a while, like a refused one: a commit left
+            // hanging (a connection the broker's restart left half-open) would stall the partition.
+            const refused = (reason: string) =>
+              run(Effect.logDebug("offset commit refused", reason).pipe(Effect.annotateLogs({ partition: key })))
+            let answered = false
+            const commit = consumer.commitOffsets([{ topic, partition, offset }]).then(
+              () => {
+                answered = true
+              },
+              (error) => {
+                answered = true
+                return refused(String(error))
+              },
+            )
+            const limit = new Promise<void>((done) => setTimeout(done, offsetCommitLimitMs).unref()).then(() =>
+              answered ? undefined : refused(`no answer within ${offsetCommitLimitMs} ms`),
+            )
+            return Promise.race([commit, limit])
           },
         })
         pipelines.set(key, pipeline)
@@ -112,6 +123,22 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       return pipeline
     }
     const latestHighWatermark = new Map<string, string>()
+    /** how long an offset commit may go unanswered before it counts as refused */
+    const offsetCommitLimitMs = 10_000
+
+    // A partition whose decided chunks stay not durable for a minute is stuck somewhere: said, with
+    // what waits, every 30 s while it lasts (nothing else would show it: the member stays in its group).
+    yield* Effect.sync(() => {
+      for (const [key, pipeline] of pipelines) {
+        const backlog = pipeline.backlog()
+        if (backlog.oldestMs > 60_000)
+          void run(
+            Effect.logWarning("decided orders not durable for over a minute").pipe(
+              Effect.annotateLogs({ partition: key, ...backlog }),
+            ),
+          )
+      }
+    }).pipe(Effect.repeat(Schedule.spaced(Duration.seconds(30))), Effect.forkScoped)
     const inBatch = new Set<Promise<void>>()
     /** how long a stop waits for what was decided to become durable before it leaves the group anyway */
     const drainLimitMs = 20_000

@@ -38,7 +38,12 @@ export const partitionPipeline = (deps: PipelineDeps) => {
   /** settles after the newest chunk pushed is durable and acknowledged */
   let chain: Promise<void> = Promise.resolve()
   /** chunks pushed and not yet settled, oldest first */
-  const inflight: Array<{ readonly generation: number; readonly size: number; readonly settled: Promise<void> }> = []
+  const inflight: Array<{
+    readonly generation: number
+    readonly size: number
+    readonly settled: Promise<void>
+    readonly since: number
+  }> = []
   const cap = maxUndurable(deps.chunkSize)
   const undurable = () => inflight.reduce((n, chunk) => n + chunk.size, 0)
 
@@ -59,7 +64,7 @@ export const partitionPipeline = (deps: PipelineDeps) => {
         failure ??= { cause }
       })
     chain = settled
-    const entry = { generation, size, settled }
+    const entry = { generation, size, settled, since: Date.now() }
     inflight.push(entry)
     void settled.then(() => {
       inflight.splice(inflight.indexOf(entry), 1)
@@ -100,5 +105,12 @@ export const partitionPipeline = (deps: PipelineDeps) => {
   /** Returns once every chunk pushed is durable and acknowledged. */
   const drain = () => chain.then(rethrow)
 
-  return { push, drain } as const
+  /** The chunks not yet durable and acknowledged: how many, their orders, how long the oldest has waited. */
+  const backlog = () => ({
+    chunks: inflight.length,
+    orders: undurable(),
+    oldestMs: inflight.length === 0 ? 0 : Date.now() - inflight[0]!.since,
+  })
+
+  return { push, drain, backlog } as const
 }
