@@ -185,12 +185,18 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       processFrom(messages).pipe(Effect.catchTag("Fenced", Effect.die))
 
     /** The engine's gauges, set from what memory holds now (after a sweep, and when /metrics is read). */
-    const refreshGauges = Effect.suspend(() =>
-      Effect.zipRight(
-        Metric.set(EngineMetrics.activeActors, current.actors.size),
-        Metric.set(EngineMetrics.mailboxDepth, current.mailDepth()),
-      ),
-    )
+    const refreshGauges = Effect.suspend(() => {
+      const { mail, parked, unsettled } = current.census()
+      return Effect.all(
+        [
+          Metric.set(EngineMetrics.activeActors, current.actors.size),
+          Metric.set(EngineMetrics.mailboxDepth, mail),
+          Metric.set(EngineMetrics.parkedReservations, parked),
+          Metric.set(EngineMetrics.unsettledChanges, unsettled),
+        ],
+        { discard: true },
+      )
+    })
 
     // Passivation: idle actors with nothing in flight leave memory.
     yield* Effect.sync(() => current.sweep(config.engine.actorIdleSeconds * 1000)).pipe(
@@ -232,6 +238,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       refreshGauges,
       /** product actors in memory now */
       activeActors: () => current.actors.size,
+      /** mail waiting, reservations parked and changes in doubt, across the actors (diagnostics) */
+      census: () => current.census(),
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
       inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
     } as const

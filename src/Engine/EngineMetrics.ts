@@ -53,6 +53,12 @@ export const activeActors = Metric.gauge("inventory_active_actors", { descriptio
 export const mailboxDepth = Metric.gauge("inventory_mailbox_depth", {
   description: "commands waiting in actor mailboxes",
 })
+export const parkedReservations = Metric.gauge("inventory_parked_reservations", {
+  description: "short reservations waiting for changes in doubt on their product to settle",
+})
+export const unsettledChanges = Metric.gauge("inventory_unsettled_changes", {
+  description: "changes applied in memory and neither handed to the committer nor given back",
+})
 
 export const commitBatch = (decisions: number, millis: number) =>
   Effect.zipRight(Metric.update(commitSize, decisions), Metric.update(commitSeconds, millis / 1000))

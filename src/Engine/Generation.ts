@@ -128,11 +128,20 @@ export class Generation {
     return removed
   }
 
-  /** Mail waiting in all mailboxes (a gauge of backpressure). */
-  readonly mailDepth = (): number => {
-    let depth = 0
-    for (const actor of this.actors.values()) depth += ProductActor.depth(actor)
-    return depth
+  /**
+   * Mail waiting in all mailboxes (backpressure), reservations parked, and changes applied but neither
+   * handed to the committer nor given back (what parked reservations wait for: it should drain to 0).
+   */
+  readonly census = (): { readonly mail: number; readonly parked: number; readonly unsettled: number } => {
+    let mail = 0
+    let parked = 0
+    let unsettled = 0
+    for (const actor of this.actors.values()) {
+      mail += ProductActor.depth(actor)
+      parked += actor.cell.parked.length
+      unsettled += actor.cell.unsettled
+    }
+    return { mail, parked, unsettled }
   }
 
   /** Ends this generation: actors answer what is left with StaleGeneration, waiters wake up. */

@@ -134,7 +134,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         if (backlog.oldestMs > 60_000)
           void run(
             Effect.logWarning("decided orders not durable for over a minute").pipe(
-              Effect.annotateLogs({ partition: key, ...backlog }),
+              Effect.annotateLogs({ partition: key, ...backlog, engine: engine.census() }),
             ),
           )
       }

@@ -274,6 +274,8 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         "inventory_outbox_backlog",
         "inventory_active_actors",
         "inventory_mailbox_depth",
+        "inventory_parked_reservations",
+        "inventory_unsettled_changes",
         "inventory_reservation_seconds_bucket",
         "inventory_commit_seconds_bucket",
       ]) {
