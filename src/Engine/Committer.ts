@@ -20,6 +20,8 @@ export interface CommitterDeps {
   readonly batchSize: number
   /** a commit failed: the generation it was decided in must be replaced */
   readonly discard: (generation: Generation, reason: string) => void
+  /** a commit was refused because these partitions were claimed by another member since */
+  readonly fenced: (fences: ReadonlyArray<Fence>) => void
   /** events were committed to the outbox */
   readonly committed: () => void
 }
@@ -115,7 +117,12 @@ export const makeCommitter = (deps: CommitterDeps) =>
             : failure instanceof Error
               ? `${failure.name}: ${failure.message}`
               : String(failure)
-        if (conflict._tag === "Some" && conflict.value._tag === "CommitConflict") yield* EngineMetrics.conflict
+        if (conflict._tag === "Some" && conflict.value._tag === "CommitConflict") {
+          yield* EngineMetrics.conflict
+          const { productIds } = conflict.value
+          if (conflict.value.reason === "partition fenced")
+            deps.fenced(batch.fences.filter((f) => productIds.includes(`${f.group}/${f.partition}`)))
+        }
         yield* Effect.logWarning("commit failed; reloading from the database and deciding again").pipe(
           Effect.annotateLogs({ reason, decisions: live.length }),
         )

@@ -65,10 +65,16 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       )
     }
 
+    // Epochs a commit was refused under: their partitions are no longer this instance's, whatever its
+    // consumer still believes until it rejoins the group (deciding them again would be refused forever).
+    const revoked = new WeakSet<Fence>()
     const committer = yield* makeCommitter({
       store,
       batchSize: config.engine.commitBatchSize,
       discard,
+      fenced: (fences) => {
+        for (const fence of fences) revoked.add(fence)
+      },
       committed: outbox.ring,
     })
 
@@ -97,7 +103,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         const generation = current
         if (expected !== undefined && generation.id !== expected) return yield* new StaleGeneration()
         const fence = partition?.fence()
-        if (partition !== undefined && fence === undefined) return yield* new Fenced({ partition: partition.partition })
+        if (partition !== undefined && (fence === undefined || revoked.has(fence)))
+          return yield* new Fenced({ partition: partition.partition })
         const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
           (id) => !generation.orders.has(id),
         )

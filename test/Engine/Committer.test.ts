@@ -8,7 +8,8 @@ import { type Decision, decision } from "../../src/Engine/Decision.js"
 import { Generation } from "../../src/Engine/Generation.js"
 import { makeOrderHandling } from "../../src/Engine/OrderHandling.js"
 import * as Pending from "../../src/Engine/Pending.js"
-import type { CommitBatch, OrderStep } from "../../src/Store/CommitBatch.js"
+import type { CommitBatch, Fence, OrderStep } from "../../src/Store/CommitBatch.js"
+import { CommitConflict } from "../../src/Store/Errors.js"
 import { StockStore } from "../../src/Store/StockStore.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { fulfil, order } from "../support/Orders.js"
@@ -18,14 +19,32 @@ const oid = (id: string) => id as OrderId
 const P = "P" as ProductId
 
 /** A committer over `store` whose fiber lives as long as the test (its scope is left open). */
-const committerOver = (store: StockStore) =>
+const committerOver = (store: StockStore, fenced: (fences: ReadonlyArray<Fence>) => void = () => {}) =>
   run(
     Effect.flatMap(Scope.make(), (scope) =>
-      Scope.extend(makeCommitter({ store, batchSize: 100, discard: () => {}, committed: () => {} }), scope),
+      Scope.extend(makeCommitter({ store, batchSize: 100, discard: () => {}, fenced, committed: () => {} }), scope),
     ),
   )
 
 describe("the committer", () => {
+  it("names the partitions a commit was refused for (fenced), so nothing is decided from them again", async () => {
+    const store = {
+      commit: () => Effect.fail(new CommitConflict({ reason: "partition fenced", productIds: ["g/3", "P"] })),
+    } as unknown as StockStore
+    const refused: Array<Fence> = []
+    const committer = await committerOver(store, (fences) => refused.push(...fences))
+    const generation = new Generation(1, { loadStock: () => Effect.succeed([]), mailboxCapacity: 8, fork: () => {} })
+    const mine: Fence = { group: "g", partition: 3, epoch: 7 }
+    const other: Fence = { group: "g", partition: 4, epoch: 2 }
+    const submitted = await run(
+      Effect.forEach([mine, other], (fence, i) =>
+        committer.submit(generation, decision({ step: { _tag: "CancelFirst", orderId: oid(`f${i}`) }, fence })),
+      ),
+    )
+    for (const done of submitted) await run(Effect.either(Pending.wait(done)))
+    expect(refused).toEqual([mine])
+  }, 10_000)
+
   it("commits one order's steps one statement after another, in the order they were handed over", async () => {
     const batches: Array<CommitBatch> = []
     const store = {
