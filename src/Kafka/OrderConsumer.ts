@@ -13,11 +13,16 @@ import { type DeadLetter, DeadLetters } from "./DeadLetters.js"
 import { KafkaClient, kafkaCall } from "./KafkaClient.js"
 import { OutboxRelay } from "./OutboxRelay.js"
 import { partitionPipeline } from "./PartitionPipeline.js"
+import { stalledPartitions } from "./StalledPartitions.js"
 
 export const messagesConsumed = Metric.counter("inventory_messages_consumed_total", { incremental: true })
 
 /** What a heartbeat answers while the group is rebalancing (kafkajs's own `isRebalancing`). */
 const rebalancingErrors = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION"])
+
+/** What `promise` gives, or `otherwise` when it has not settled within `ms`. */
+const within = <A>(promise: Promise<A>, ms: number, otherwise: A): Promise<A> =>
+  Promise.race([promise, new Promise<A>((done) => setTimeout(() => done(otherwise), ms).unref())])
 
 export const consumerCrashes = Metric.counter("inventory_consumer_crashes_total", {
   description: "times the Kafka consumer crashed and was started again",
@@ -102,20 +107,13 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
             // hanging (a connection the broker's restart left half-open) would stall the partition.
             const refused = (reason: string) =>
               run(Effect.logDebug("offset commit refused", reason).pipe(Effect.annotateLogs({ partition: key })))
-            let answered = false
             const commit = consumer.commitOffsets([{ topic, partition, offset }]).then(
-              () => {
-                answered = true
-              },
-              (error) => {
-                answered = true
-                return refused(String(error))
-              },
+              () => true,
+              (error) => refused(String(error)).then(() => true),
             )
-            const limit = new Promise<void>((done) => setTimeout(done, offsetCommitLimitMs).unref()).then(() =>
+            return within(commit, offsetCommitLimitMs, false).then((answered) =>
               answered ? undefined : refused(`no answer within ${offsetCommitLimitMs} ms`),
             )
-            return Promise.race([commit, limit])
           },
         })
         pipelines.set(key, pipeline)
@@ -250,7 +248,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       // is down) never delays the restart.
       const report = Effect.gen(function* () {
         yield* Metric.increment(consumerCrashes)
-        const stalled = yield* stalledPartitions
+        const stalled = yield* stalledPartitions(kafka, config.kafka.groupId, subscribed)
         if (stalled.length > 0 && status.unreadable() !== undefined)
           status.setUnreadable(`cannot read ${stalled.join(", ")}: ${reason}`)
         yield* Effect.logError(`consumer crashed; starting it again in ${Duration.format(backoff)}`).pipe(
@@ -274,33 +272,6 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       Runtime.runFork(runtime)(Effect.all([report, restart], { concurrency: 2, discard: true }))
     })
 
-    // The partitions that have orders waiting beyond the group's committed offset: the ones a crash
-    // in the fetch leaves unread. (kafkajs does not say which partition's batch it failed to decode.)
-    const stalledPartitions = kafkaCall("cannot read the group's offsets", async () => {
-      const admin = kafka.admin()
-      await admin.connect()
-      try {
-        const committed = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: subscribed })
-        const stalled: Array<string> = []
-        for (const { topic, partitions } of committed) {
-          const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p]))
-          for (const { partition, offset } of partitions) {
-            const end = ends.get(partition)
-            if (end === undefined) continue
-            // no committed offset yet (-1): the group starts from the earliest message
-            const from = BigInt(offset) < 0n ? BigInt(end.low) : BigInt(offset)
-            if (from < BigInt(end.high)) stalled.push(`${topic}/${partition} from offset ${from}`)
-          }
-        }
-        return stalled
-      } finally {
-        await admin.disconnect()
-      }
-    }).pipe(
-      Effect.timeout(Duration.seconds(10)),
-      Effect.orElseSucceed((): Array<string> => []),
-    )
-
     yield* Effect.acquireRelease(start.pipe(Effect.orDie), () =>
       Effect.logInfo(
         "stopping: intake paused; what was decided is being committed and its offsets acknowledged, then the group is left",
@@ -318,10 +289,11 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
             // The group is left even when the drain takes too long (a commit refused over and over):
             // a member that leaves hands its partitions over at once, one that only vanishes holds
             // them for its whole session. What was not durable is decided again by their next owner.
-            const drained = await Promise.race([
+            const drained = await within(
               drainAll().then(() => true),
-              new Promise<boolean>((done) => setTimeout(() => done(false), drainLimitMs)),
-            ])
+              drainLimitMs,
+              false,
+            )
             await consumer.disconnect()
             return drained
           }).pipe(

@@ -19,7 +19,10 @@ export interface PipelineDeps {
    * partition is no longer this instance's (then nothing after it is acknowledged either)
    */
   readonly process: (messages: ReadonlyArray<OrderMessage>) => Effect.Effect<void, unknown>
-  /** the chunk ending at this offset is durable: commit the offset after it (never throws) */
+  /**
+   * the chunks up to this offset are durable: commit the offset after it (never throws; may take a
+   * while, say while the broker is away: meanwhile later chunks settle and only the newest is sent)
+   */
   readonly acknowledge: (lastOffset: string) => Promise<void>
 }
 
@@ -30,20 +33,23 @@ export interface PipelineDeps {
  * the previous fetch are still being committed.
  *
  * Offsets are acknowledged in order and only once durable: each chunk settles on a chain after
- * the one before it. All chunks in flight were decided in one generation; when a chunk turns out
+ * the one before it. Acknowledging is off the chain: one offset commit at a time, always of the
+ * newest durable offset, so a slow commit delays no chunk and many are covered by one. All chunks in flight were decided in one generation; when a chunk turns out
  * not durable (that generation was discarded after a failed commit), it is decided again, and so
  * is every chunk after it (they were decided in the same discarded generation), in order.
  */
 export const partitionPipeline = (deps: PipelineDeps) => {
-  /** settles after the newest chunk pushed is durable and acknowledged */
+  /** settles after the newest chunk pushed is durable */
   let chain: Promise<void> = Promise.resolve()
-  /** chunks pushed and not yet settled, oldest first */
-  const inflight: Array<{
+  /** chunks pushed and not yet durable, oldest first; `again` once one is being decided again */
+  const inflight: Array<Chunk> = []
+  interface Chunk {
     readonly generation: number
     readonly size: number
-    readonly settled: Promise<void>
     readonly since: number
-  }> = []
+    settled: Promise<void>
+    again: boolean
+  }
   const cap = maxUndurable(deps.chunkSize)
   const undurable = () => inflight.reduce((n, chunk) => n + chunk.size, 0)
 
@@ -57,59 +63,91 @@ export const partitionPipeline = (deps: PipelineDeps) => {
     if (failure !== undefined) throw failure.cause
   }
 
-  const enqueue = (settle: () => Promise<void>, generation: number, size: number) => {
-    const settled = chain
-      .then(() => (failure === undefined ? settle() : undefined))
+  /** the newest durable offset not yet sent; the loop sending offsets, and when its commit began */
+  let toAcknowledge: string | undefined
+  let acknowledging: Promise<void> | undefined
+  let acknowledgingSince = 0
+  const sendOffsets = async () => {
+    for (;;) {
+      const offset = toAcknowledge
+      if (offset === undefined) {
+        acknowledging = undefined
+        return
+      }
+      toAcknowledge = undefined
+      acknowledgingSince = Date.now()
+      await deps.acknowledge(offset)
+    }
+  }
+  const acknowledge = (lastOffset: string) => {
+    toAcknowledge = lastOffset
+    acknowledging ??= sendOffsets()
+  }
+
+  /** Settles the chunk after every chunk before it: once it is durable, its offset is acknowledged. */
+  const enqueue = (generation: number, size: number, durably: (chunk: Chunk) => Promise<void>, lastOffset: string) => {
+    const chunk: Chunk = { generation, size, since: Date.now(), settled: chain, again: false }
+    chunk.settled = chain
+      .then(async () => {
+        if (failure !== undefined) return
+        await durably(chunk)
+        acknowledge(lastOffset)
+      })
       .catch((cause: unknown) => {
         failure ??= { cause }
       })
-    chain = settled
-    const entry = { generation, size, settled, since: Date.now() }
-    inflight.push(entry)
-    void settled.then(() => {
-      inflight.splice(inflight.indexOf(entry), 1)
-    })
-    return settled
+      .finally(() => {
+        inflight.splice(inflight.indexOf(chunk), 1)
+      })
+    chain = chunk.settled
+    inflight.push(chunk)
+    return chunk.settled
   }
 
   /** Decides the chunk and returns once the orders not yet durable are within the cap. */
   const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string) => {
     rethrow()
     const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
+    const decideAgain = (chunk: Chunk) => {
+      chunk.again = true
+      return deps.run(deps.process(messages))
+    }
     if (Either.isLeft(decided)) {
       // the generation changed (or the database failed): everything before this chunk first, in order
-      await enqueue(
-        async () => {
-          await deps.run(deps.process(messages))
-          await deps.acknowledge(lastOffset)
-        },
-        -1,
-        messages.length,
-      )
+      await enqueue(-1, messages.length, decideAgain, lastOffset)
       rethrow()
       return
     }
     const { durable, generation } = decided.right
     enqueue(
-      async () => {
-        if (Either.isLeft(await deps.run(Effect.either(durable)))) await deps.run(deps.process(messages))
-        await deps.acknowledge(lastOffset)
-      },
       generation,
       messages.length,
+      async (chunk) => {
+        if (Either.isLeft(await deps.run(Effect.either(durable)))) await decideAgain(chunk)
+      },
+      lastOffset,
     )
     while (inflight.length > 1 && undurable() > cap) await inflight[0]!.settled
     rethrow()
   }
 
-  /** Returns once every chunk pushed is durable and acknowledged. */
-  const drain = () => chain.then(rethrow)
+  /** Returns once every chunk pushed is durable and its offset acknowledged (or refused). */
+  const drain = async () => {
+    await chain
+    rethrow()
+    while (acknowledging !== undefined) await acknowledging
+  }
 
-  /** The chunks not yet durable and acknowledged: how many, their orders, how long the oldest has waited. */
+  /**
+   * What waits: the chunks not yet durable (how many, their orders, how long the oldest has waited,
+   * whether it is being decided again) and how long the offset commit in progress has taken.
+   */
   const backlog = () => ({
     chunks: inflight.length,
     orders: undurable(),
     oldestMs: inflight.length === 0 ? 0 : Date.now() - inflight[0]!.since,
+    oldestDecidedAgain: inflight[0]?.again ?? false,
+    acknowledgingMs: acknowledging === undefined ? 0 : Date.now() - acknowledgingSince,
   })
 
   return { push, drain, backlog } as const

@@ -85,6 +85,40 @@ describe("partition pipeline", () => {
     expect(acknowledged).toEqual(["9", "16"])
   })
 
+  it("an offset commit that does not answer holds back no chunk; then only the newest durable offset is sent", async () => {
+    const acknowledged: Array<string> = []
+    let answer = () => {}
+    const pipeline = partitionPipeline({
+      chunkSize: 100,
+      run: Effect.runPromise,
+      decide: () => Effect.succeed({ generation: 1, durable: Effect.void } satisfies DecidedChunk),
+      process: () => Effect.void,
+      acknowledge: (offset) => {
+        acknowledged.push(offset)
+        return new Promise<void>((resolve) => {
+          answer = resolve
+        })
+      },
+    })
+    for (let i = 0; i < 20; i++) await pipeline.push(chunk(10, i * 10), String(i * 10 + 9))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(pipeline.backlog()).toMatchObject({ chunks: 0, orders: 0 }) // all durable, the first commit unanswered
+    expect(pipeline.backlog().acknowledgingMs).toBeGreaterThanOrEqual(0)
+    expect(acknowledged).toEqual(["9"])
+    let drained = false
+    const drain = pipeline.drain().then(() => {
+      drained = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(drained).toBe(false) // a drain waits for the offsets too
+    answer()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(acknowledged).toEqual(["9", "199"])
+    answer()
+    await drain
+    expect(acknowledged).toEqual(["9", "199"])
+  })
+
   it("a defect while settling stops the acknowledgements and surfaces at the next push", async () => {
     const { pipeline, commits, acknowledged, tick } = harness(100)
     await pipeline.push(chunk(10), "9")
