@@ -63,6 +63,18 @@ export const difference = (before: StockLevel, after: StockLevel): StockLevel =>
   onHand: after.onHand - before.onHand,
 })
 
+export const plus = (a: StockLevel, b: StockLevel): StockLevel => ({
+  available: a.available + b.available,
+  reserved: a.reserved + b.reserved,
+  onHand: a.onHand + b.onHand,
+})
+
+export const minus = (a: StockLevel, b: StockLevel): StockLevel => ({
+  available: a.available - b.available,
+  reserved: a.reserved - b.reserved,
+  onHand: a.onHand - b.onHand,
+})
+
 /** Lines of one product are summed, in the order each product first appears. */
 export const sumLines = <P extends string>(
   items: ReadonlyArray<{ readonly product_id: P; readonly quantity: number }>,

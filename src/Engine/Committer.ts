@@ -1,4 +1,4 @@
-import { Cause, Chunk, Effect, Queue } from "effect"
+import { Cause, Chunk, Effect, Option, Queue } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import type { CommitBatch, Fence, ProductWrite } from "../Store/CommitBatch.js"
 import type { StockStore } from "../Store/StockStore.js"
@@ -7,7 +7,7 @@ import * as EngineMetrics from "./EngineMetrics.js"
 import { StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
-import { confirm, type ProductCell } from "./ProductActor.js"
+import { adopt, type ProductCell } from "./ProductActor.js"
 
 interface Entry {
   readonly generation: Generation
@@ -26,11 +26,11 @@ export interface CommitterDeps {
   readonly committed: () => void
 }
 
-/** Every product the decisions act on, once, with the version memory predicts and what definitions set. */
+/** Every product the decisions act on, once, with whether memory knows its row and what definitions set. */
 const productWrites = (decisions: ReadonlyArray<Decision>): Array<ProductWrite & { readonly cell: ProductCell }> => {
   const writes = new Map<ProductCell, ProductWrite & { cell: ProductCell }>()
   const writeOf = (cell: ProductCell) =>
-    writes.get(cell) ?? { cell, productId: cell.productId, expectedVersion: cell.version, create: false }
+    writes.get(cell) ?? { cell, productId: cell.productId, exists: cell.version > 0, create: false }
   for (const d of decisions) {
     for (const { cell } of d.holds) writes.set(cell, writeOf(cell))
     const s = d.settings
@@ -81,6 +81,8 @@ export const makeCommitter = (deps: CommitterDeps) =>
     const stale = new StaleGeneration()
     /** taken from the queue but left for the next statement (a second step of an order) */
     let carried: Array<Entry> = []
+    /** the statement running now: since when, and how many decisions it carries */
+    let running: { readonly since: number; readonly decisions: number } | undefined
 
     const settle = (entries: ReadonlyArray<Entry>) => {
       for (const { decision } of entries) for (const hold of decision.holds) hold.settle()
@@ -97,13 +99,19 @@ export const makeCommitter = (deps: CommitterDeps) =>
         const products = productWrites(decisions)
         const batch: CommitBatch = { products, decisions, fences: fencesOf(decisions) }
         const started = performance.now()
+        running = { since: Date.now(), decisions: decisions.length }
         const exit = yield* Effect.exit(deps.store.commit(batch))
+        running = undefined
+        if (exit._tag === "Success") {
+          // memory adopts the rows as committed before anything parked is applied again on them
+          for (const { decision } of live) for (const hold of decision.holds) hold.land()
+          for (const p of products) {
+            const row = exit.value.get(p.productId as ProductId)
+            if (row !== undefined) adopt(p.cell, row)
+          }
+        }
         settle(live)
         if (exit._tag === "Success") {
-          for (const p of products) {
-            const version = exit.value.get(p.productId as ProductId)
-            if (version !== undefined) confirm(p.cell, version)
-          }
           for (const e of live) Pending.succeed(e.done, undefined)
           yield* EngineMetrics.commitBatch(live.length, performance.now() - started)
           deps.committed()
@@ -160,5 +168,12 @@ export const makeCommitter = (deps: CommitterDeps) =>
         return done
       })
 
-    return { submit } as const
+    /** What waits for the committer: decisions queued, and the statement running (diagnostics). */
+    const state = () => ({
+      queued: queue.unsafeSize().pipe(Option.getOrElse(() => 0)) + carried.length,
+      committingMs: running === undefined ? 0 : Date.now() - running.since,
+      committing: running?.decisions ?? 0,
+    })
+
+    return { submit, state } as const
   })

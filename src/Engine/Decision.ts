@@ -12,8 +12,8 @@ export interface Settings {
 
 /**
  * Everything one message, cancellation or adjustment decides, committed all together or not at all:
- * its intents, the holds it took from the actors (the products whose versions the commit checks;
- * settled once the commit is over), and the partition epoch it was decided under, if any.
+ * its intents, the holds it took from the actors (the products the commit writes and memory then
+ * adopts; settled once the commit is over), and the partition epoch it was decided under, if any.
  */
 export interface Decision extends DecisionIntents {
   readonly holds: ReadonlyArray<Hold>

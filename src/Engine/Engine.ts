@@ -245,8 +245,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       refreshGauges,
       /** product actors in memory now */
       activeActors: () => current.actors.size,
-      /** mail waiting, reservations parked and changes in doubt, across the actors (diagnostics) */
-      census: () => current.census(),
+      /** mail waiting, reservations parked and changes in doubt, across the actors, and what waits for the committer (diagnostics) */
+      census: () => ({ ...current.census(), ...committer.state() }),
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
       inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
     } as const

@@ -27,7 +27,7 @@ const byOutcome = Object.fromEntries(
 export const countOrder = (outcome: Outcome): Effect.Effect<void> => byOutcome[outcome]
 
 export const versionConflicts = Metric.counter("inventory_version_conflicts_total", {
-  description: "commits refused because a row changed underneath (reload and redo)",
+  description: "commits refused by their checks: memory predicted wrong (reload and decide again)",
   incremental: true,
 })
 

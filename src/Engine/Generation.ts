@@ -92,10 +92,10 @@ export class Generation {
       })
     })
 
-  /** A hold on a product in memory with no change (a refusal rests on its version); none if it is gone. */
+  /** A hold on a product in memory with no change (a refusal rests on it); none if it is gone. */
   readonly hold = (productId: ProductId): ProductActor.Hold | undefined => {
     const actor = this.actors.get(productId)
-    return actor === undefined || this.closed ? undefined : new ProductActor.Hold(actor.cell, false)
+    return actor === undefined || this.closed ? undefined : new ProductActor.Hold(actor.cell, undefined)
   }
 
   private readonly post = <A, E>(

@@ -1,6 +1,7 @@
 import { Effect, Either } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
+import type { CommittedRow } from "../Store/CommitBatch.js"
 import type { StockRow } from "../Store/StockStore.js"
 import {
   InconsistentMemory,
@@ -13,7 +14,8 @@ import {
 
 /**
  * What one actor knows about its product: a prediction of the row. Only this file changes it: the
- * actor's commands, and `confirm` once a commit has landed.
+ * actor's commands, and `adopt` once a commit has landed. The level is always the row as last
+ * committed plus `inFlight`.
  */
 export interface ProductCell {
   readonly productId: ProductId
@@ -23,8 +25,10 @@ export interface ProductCell {
   location: string | null
   /** never reserved by orders */
   safetyStock: number
-  /** the row version once every commit handed over so far has landed */
+  /** the row's version as last read or committed (0: not in PostgreSQL yet) */
   version: number
+  /** the changes applied and not yet committed or given back, summed */
+  inFlight: Stock.StockLevel
   /** holds given out and not yet settled: the actor is not passivated while there are any */
   holds: number
   /**
@@ -45,32 +49,48 @@ export const cellFromRow = (productId: ProductId, row: StockRow | undefined): Pr
   location: row?.location ?? null,
   safetyStock: row?.safetyStock ?? 0,
   version: row?.version ?? 0,
+  inFlight: Stock.emptyStock,
   holds: 0,
   unsettled: 0,
   parked: [],
   lastUsed: Date.now(),
 })
 
-/** A commit that wrote the product landed: the row has this version now. */
-export const confirm = (cell: ProductCell, version: number): void => {
-  cell.version = version
+/**
+ * A commit that wrote the product landed, its holds taken off `inFlight` (`land`): memory adopts the
+ * row as committed (another writer's changes included) plus what is still in flight.
+ */
+export const adopt = (cell: ProductCell, row: CommittedRow): void => {
+  cell.version = row.version
+  cell.level = Stock.plus(row, cell.inFlight)
 }
 
 /**
  * What a decision took from an actor: a change applied in memory (or, with no change, a product a
  * refusal rests on). A change is handed to the committer with its decision, or given back by a
  * failing saga, exactly once; the hold is settled once its commit is over (or it was given back).
- * Until then the actor stays in memory, so the commit checks the version it predicted.
+ * Until then the actor stays in memory, and the change counts in the cell's `inFlight`.
  */
 export class Hold {
   #state: "applied" | "handedOver" | "settled"
+  #inFlight: boolean
   constructor(
     readonly cell: ProductCell,
-    change = true,
+    readonly change: Stock.StockLevel | undefined,
   ) {
     cell.holds++
-    this.#state = change ? "applied" : "handedOver"
-    if (change) cell.unsettled++
+    this.#state = change !== undefined ? "applied" : "handedOver"
+    this.#inFlight = change !== undefined
+    if (change !== undefined) {
+      cell.unsettled++
+      cell.inFlight = Stock.plus(cell.inFlight, change)
+    }
+  }
+  /** Its change is committed (or given back): no longer in flight. */
+  land(): void {
+    if (!this.#inFlight) return
+    this.#inFlight = false
+    this.cell.inFlight = Stock.minus(this.cell.inFlight, this.change!)
   }
   /** Its decision is queued for commit: a refusal decided from now on rests on it. */
   handOver(): void {
@@ -83,6 +103,7 @@ export class Hold {
     if (this.#state === "settled") return
     const given = this.#state === "applied"
     this.#state = "settled"
+    this.land()
     this.cell.holds--
     if (given) firm(this.cell)
   }
@@ -187,7 +208,7 @@ const stale = new StaleGeneration()
 /** Moves the cell to `after`: a new hold, or (giving back) the settling of an old one. */
 const move = (cell: ProductCell, before: Stock.StockLevel, after: Stock.StockLevel, givesBack?: Hold): Move => {
   cell.level = after
-  if (givesBack === undefined) return { hold: new Hold(cell), before, after }
+  if (givesBack === undefined) return { hold: new Hold(cell, Stock.difference(before, after)), before, after }
   givesBack.settle()
   return { hold: givesBack, before, after }
 }
@@ -259,7 +280,8 @@ export const apply = (cell: ProductCell, command: Command, generationClosed: boo
       if (definition.threshold !== undefined) cell.threshold = definition.threshold
       if (definition.location !== undefined) cell.location = definition.location
       if (definition.safetyStock !== undefined) cell.safetyStock = definition.safetyStock
-      command.reply(Effect.succeed({ move: { hold: new Hold(cell), before, after: cell.level }, created }))
+      const move = { hold: new Hold(cell, Stock.difference(before, cell.level)), before, after: cell.level }
+      command.reply(Effect.succeed({ move, created }))
       return
     }
   }

@@ -48,6 +48,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const { topics } = config
     const chunkSize = config.engine.consumerChunkSize
 
+    const rebalanceTimeoutMs = Math.max(10_000, config.kafka.sessionTimeoutMs)
     const heartbeatEvery = Duration.millis(Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)))
 
     const subscribed = [topics.ordersCreated, topics.ordersCancelled, topics.ordersFulfilled]
@@ -140,6 +141,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const inBatch = new Set<Promise<void>>()
     /** how long a stop waits for what was decided to become durable before it leaves the group anyway */
     const drainLimitMs = 20_000
+    /** how long a member waits for its decided chunks to become durable before it rejoins a rebalance */
+    const rebalanceDrainMs = rebalanceTimeoutMs / 2
     /** every chunk decided so far is durable and its offset committed (or refused) */
     const drainAll = () => Promise.allSettled([...inBatch, ...[...pipelines.values()].map((p) => p.drain())])
 
@@ -169,8 +172,11 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
           // decided: the next fetch starts after it; its offset is committed once it is durable
           resolveOffset(lastOffset)
         }
-        // nothing leaves this instance (a stop, a seek) before what was decided is durable
-        if (stopping || rebalancing || !isRunning() || isStale()) await pipeline.drain()
+        // a stop waits until what was decided is durable (bounded by the stop); a rebalance waits a
+        // while, then lets kafkajs rejoin in time (a member late for it is dropped from the group): the
+        // chunks still in flight go on, and are decided again by the partition's next owner if it moves
+        if (stopping || !isRunning()) await pipeline.drain()
+        else if (rebalancing || isStale()) await within(pipeline.drain(), rebalanceDrainMs, undefined)
       })()
       inBatch.add(work)
       try {
@@ -188,7 +194,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       groupId: config.kafka.groupId,
       sessionTimeout: config.kafka.sessionTimeoutMs,
       // how long the group waits for a member to rejoin a rebalance before it goes on without it
-      rebalanceTimeout: Math.max(10_000, config.kafka.sessionTimeoutMs),
+      rebalanceTimeout: rebalanceTimeoutMs,
       heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)),
       maxWaitTimeInMs: 100,
       minBytes: 1,

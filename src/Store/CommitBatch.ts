@@ -1,6 +1,7 @@
 import type { RejectionReason } from "../Domain/Fulfilment.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { Line } from "../Domain/Lifecycle.js"
+import type { StockLevel } from "../Domain/Stock.js"
 import type { OutboxEvent } from "./Outbox.js"
 
 /**
@@ -68,14 +69,22 @@ export type StockChange =
    */
   | { readonly _tag: "Correct"; readonly productId: ProductId; readonly reason: string }
 
-/** A product the batch acts on: written only if its row still has `expectedVersion` (created: must not exist). */
+/**
+ * A product the batch acts on. Its row is judged as it is at commit, whatever memory saw of it:
+ * `exists` says only whether memory knows the row (a product created here must not exist yet).
+ */
 export interface ProductWrite {
   readonly productId: ProductId
-  readonly expectedVersion: number
+  readonly exists: boolean
   readonly create: boolean
   readonly threshold?: number | undefined
   readonly location?: string | null | undefined
   readonly safetyStock?: number | undefined
+}
+
+/** A stock row as the commit left it (memory adopts it). */
+export interface CommittedRow extends StockLevel {
+  readonly version: number
 }
 
 export interface IdempotencyRow {

@@ -14,16 +14,24 @@ import type { CommitBatch } from "./CommitBatch.js"
  * - the events whose content follows from those rows (released, fulfilled, out of stock, low
  *   stock) are built here from them.
  * Anything that does not hold aborts the whole statement with SQLSTATE IV409
- * (`inventory_commit_conflict`), as do a stock row whose version moved, an order already
- * recorded or moved on, a partition epoch that moved on (fencing), and, at the end of the
- * statement, the balance triggers of migration 0005. Memory then reloads and decides again.
+ * (`inventory_commit_conflict`), as do an order already recorded or moved on, a partition epoch
+ * that moved on (fencing), and, at the end of the statement, the balance triggers of migration
+ * 0005. Memory then reloads and decides again.
+ *
+ * The stock rows are locked first, in product order, and read as they are then (another writer's
+ * commit included): every level is judged on the row as it is, not on the version memory saw, so
+ * writers that share products (two instances, the sweeper) do not refuse each other's work. The
+ * statement returns each written row, which memory adopts.
  *
  * Each order appears at most once per statement (the committer cuts batches so): one step's rows
- * are judged against the rows its previous step committed. Stock rows are locked in product order.
+ * are judged against the rows its previous step committed.
  */
 export const commitStatement = `
 WITH prod AS (
-  SELECT * FROM json_to_recordset($1::json) AS d(p text, v bigint, c bool, t int, sl bool, l text, ss int)
+  SELECT * FROM json_to_recordset($1::json) AS d(p text, x bool, c bool, t int, sl bool, l text, ss int)
+), locked AS MATERIALIZED (
+  SELECT product_id, available, reserved, on_hand, safety_stock, low_stock_threshold
+    FROM stock WHERE product_id IN (SELECT p FROM prod) ORDER BY product_id FOR UPDATE
 ), step AS (
   SELECT * FROM json_to_recordset($2::json)
     AS d(d int, o text, k text, rid uuid, ex timestamptz, sp text, rq int, fid text, "to" text, at text, rr text, rp text, rh int)
@@ -41,10 +49,10 @@ WITH prod AS (
    WHERE (group_id, partition) IN (SELECT g, pt FROM fence) FOR SHARE
 ), base AS (
   -- the committed row of every product the batch names, with what the batch sets on it
-  SELECT p.p, p.v, p.c, p.t, p.sl, p.l, p.ss AS new_ss, s.product_id IS NOT NULL AS present,
+  SELECT p.p, p.x, p.c, p.t, p.sl, p.l, p.ss AS new_ss, s.product_id IS NOT NULL AS present,
          coalesce(s.available, 0) AS a, coalesce(s.reserved, 0) AS r, coalesce(s.on_hand, 0) AS h,
          coalesce(p.ss, s.safety_stock, 0) AS ss, coalesce(p.t, s.low_stock_threshold, 0) AS th
-    FROM prod p LEFT JOIN stock s ON s.product_id = p.p
+    FROM prod p LEFT JOIN locked s ON s.product_id = p.p
 ), cur AS (
   SELECT r.order_id, r.status, r.reservation_id, r.expires_at, r.version,
          r.status IN ('reserved', 'partially_fulfilled') AS held
@@ -111,7 +119,7 @@ WITH prod AS (
   SELECT s.d, s.o, s.sp, s.rq, greatest(0, lv.ab - lv.sso)::int AS aq
     FROM lv JOIN step s ON s.d = lv.d AND s.k = 'refuse' WHERE lv.m = 'refuse'
 ), tot AS (
-  SELECT b.p, b.v, b.c, b.t, b.sl, b.l, b.new_ss, coalesce(x.da, 0) AS da, coalesce(x.dr, 0) AS dr, coalesce(x.dh, 0) AS dh
+  SELECT b.p, b.x, b.c, b.t, b.sl, b.l, b.new_ss, coalesce(x.da, 0) AS da, coalesce(x.dr, 0) AS dr, coalesce(x.dh, 0) AS dh
     FROM base b
     LEFT JOIN (SELECT p, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh FROM change GROUP BY p) x ON x.p = b.p
 ), moves AS (
@@ -154,14 +162,14 @@ WITH prod AS (
   UNION ALL
   SELECT 'product not named', c.p FROM lv c WHERE NOT c.named
   UNION ALL
-  SELECT 'product created elsewhere', b.p FROM base b WHERE b.v = 0 AND b.present
+  SELECT 'product created elsewhere', b.p FROM base b WHERE NOT b.x AND b.present
   UNION ALL
   SELECT 'partition fenced', f.g || '/' || f.pt FROM fence f
     LEFT JOIN epochs e ON e.group_id = f.g AND e.partition = f.pt WHERE e.epoch IS DISTINCT FROM f.e
 ), created AS (
   INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version)
   SELECT p, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1 FROM tot WHERE c
-  ON CONFLICT (product_id) DO NOTHING RETURNING product_id
+  ON CONFLICT (product_id) DO NOTHING RETURNING product_id, version, available, reserved, on_hand
 ), updated AS (
   UPDATE stock s
      SET available = s.available + t.da, reserved = s.reserved + t.dr, on_hand = s.on_hand + t.dh,
@@ -169,8 +177,8 @@ WITH prod AS (
          location = CASE WHEN t.sl THEN t.l ELSE s.location END, safety_stock = coalesce(t.new_ss, s.safety_stock),
          version = s.version + 1, updated_at = now()
     FROM tot t
-   WHERE s.product_id = t.p AND NOT t.c AND t.v > 0 AND s.version = t.v
-  RETURNING s.product_id, s.version
+   WHERE s.product_id = t.p AND NOT t.c AND t.x
+  RETURNING s.product_id, s.version, s.available, s.reserved, s.on_hand
 ), inserted AS (
   INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at)
   SELECT o, rid, CASE k WHEN 'reserve' THEN 'reserved' ELSE 'cancelled_before_create' END, NULL, NULL, NULL, ex
@@ -252,9 +260,9 @@ SELECT CASE
            (SELECT string_agg(DISTINCT key, ',') FROM bad))
          WHEN (SELECT count(*) FROM created) <> (SELECT count(*) FROM prod WHERE c)
            THEN inventory_commit_conflict('product created elsewhere', NULL)
-         WHEN (SELECT count(*) FROM updated) <> (SELECT count(*) FROM prod WHERE NOT c AND v > 0)
-           THEN inventory_commit_conflict('stock version changed',
-             (SELECT string_agg(p, ',') FROM prod WHERE NOT c AND v > 0 AND p NOT IN (SELECT product_id FROM updated)))
+         WHEN (SELECT count(*) FROM updated) <> (SELECT count(*) FROM prod WHERE NOT c AND x)
+           THEN inventory_commit_conflict('stock row missing',
+             (SELECT string_agg(p, ',') FROM prod WHERE NOT c AND x AND p NOT IN (SELECT product_id FROM updated)))
          WHEN (SELECT count(*) FROM inserted) <> (SELECT count(*) FROM step WHERE k IN ('reserve', 'refuse', 'cancel_first'))
            THEN inventory_commit_conflict('order already decided elsewhere', NULL)
          WHEN (SELECT count(*) FROM moved) <> (SELECT count(*) FROM moves)
@@ -267,7 +275,8 @@ SELECT CASE
            THEN inventory_commit_conflict('idempotency key already used', NULL)
          ELSE true
        END AS ok,
-       (SELECT coalesce(json_agg(json_build_array(product_id, version)), '[]') FROM updated)::text AS versions`
+       (SELECT coalesce(json_agg(json_build_array(product_id, version, available, reserved, on_hand)), '[]')
+          FROM (SELECT * FROM created UNION ALL SELECT * FROM updated) w)::text AS rows`
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -357,7 +366,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
     JSON.stringify(
       batch.products.map((p) => ({
         p: p.productId,
-        v: p.expectedVersion,
+        x: p.exists,
         c: p.create,
         t: p.threshold ?? null,
         sl: p.location !== undefined,

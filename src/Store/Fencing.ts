@@ -7,8 +7,10 @@ const Claimed = Schema.Struct({ partition: Schema.Number, epoch: BigintColumn })
 
 /**
  * The partition epochs of the order topics (migration 0005). A member assigned partitions claims
- * them: each epoch moves on, so every commit still carrying an older epoch (an instance that was
- * paused past its session, with decisions queued) is refused by the commit statement.
+ * them: the epoch of each partition another member held moves on, so every commit still carrying
+ * an older epoch (an instance that was paused past its session, with decisions queued) is refused
+ * by the commit statement. A partition the member keeps across a rebalance keeps its epoch: what
+ * it still commits from before is its own.
  */
 export class Fencing extends Effect.Service<Fencing>()("Fencing", {
   effect: Effect.gen(function* () {
@@ -20,7 +22,8 @@ export class Fencing extends Effect.Service<Fencing>()("Fencing", {
         sql`INSERT INTO partition_epochs (group_id, partition, epoch, owner)
             SELECT ${group}, p, 1, ${owner} FROM unnest(${partitions}::int[]) AS p ORDER BY p
             ON CONFLICT (group_id, partition)
-            DO UPDATE SET epoch = partition_epochs.epoch + 1, owner = EXCLUDED.owner, updated_at = now()
+            DO UPDATE SET epoch = partition_epochs.epoch + (partition_epochs.owner <> EXCLUDED.owner)::int,
+                          owner = EXCLUDED.owner, updated_at = now()
             RETURNING partition, epoch::text AS epoch`,
     })
 

@@ -5,7 +5,7 @@ import { AppConfig } from "../Config.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { KnownOrder, Line } from "../Domain/Lifecycle.js"
 import type { StockLevel } from "../Domain/Stock.js"
-import type { CommitBatch } from "./CommitBatch.js"
+import type { CommitBatch, CommittedRow } from "./CommitBatch.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
 import { CommitConflict } from "./Errors.js"
 import { BigintColumn, ReservationStatus } from "./Records.js"
@@ -157,25 +157,27 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
 
     // Bulk rows travel as JSON documents: JSON.stringify is native and fast, where pg's array
     // literals escape every element in JavaScript.
-    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> =>
+    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, CommittedRow>, CommitConflict | SqlError> =>
       commitSorted(batch).pipe(
         Effect.withSpan("StockStore.commit", {
           attributes: { products: batch.products.length, decisions: batch.decisions.length },
         }),
       )
-    const commitSorted = (batch: CommitBatch): Effect.Effect<Map<ProductId, number>, CommitConflict | SqlError> => {
+    const commitSorted = (
+      batch: CommitBatch,
+    ): Effect.Effect<Map<ProductId, CommittedRow>, CommitConflict | SqlError> => {
       const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
       const params = commitParams(sorted, topics, new Date().toISOString())
       return (
-        sql.unsafe(commitStatement, params as never) as Effect.Effect<ReadonlyArray<{ versions: string }>, SqlError>
+        sql.unsafe(commitStatement, params as never) as Effect.Effect<ReadonlyArray<{ rows: string }>, SqlError>
       ).pipe(
         Effect.map(([row]) => {
-          const versions = new Map<ProductId, number>()
-          for (const p of sorted.products) if (p.create) versions.set(p.productId, 1)
-          for (const [id, version] of JSON.parse(row?.versions ?? "[]") as Array<[ProductId, number]>) {
-            versions.set(id, Number(version))
+          const rows = new Map<ProductId, CommittedRow>()
+          const written = JSON.parse(row?.rows ?? "[]") as Array<[ProductId, number, number, number, number]>
+          for (const [id, version, available, reserved, onHand] of written) {
+            rows.set(id, { version: Number(version), available, reserved, onHand })
           }
-          return versions
+          return rows
         }),
         Effect.mapError((error): CommitConflict | SqlError => {
           const cause = error.cause as { code?: string; message?: string; detail?: string } | undefined

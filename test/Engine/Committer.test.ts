@@ -76,7 +76,7 @@ describe("the committer", () => {
     const committer = await committerOver(store)
     await run(
       store.commit({
-        products: [{ productId: P, expectedVersion: 0, create: true }],
+        products: [{ productId: P, exists: false, create: true }],
         decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
         fences: [],
       }),
@@ -114,5 +114,50 @@ describe("the committer", () => {
     expect(memory.violations()).toEqual([])
     expect(memory.tables.orders.get(oid("s603"))?.status).toBe("fulfilled")
     expect(memory.tables.stock.get(P)).toMatchObject({ available: 7, reserved: 0, onHand: 7 })
+  }, 10_000)
+
+  it("lands the work of two writers that share a product, and each memory adopts the row as committed", async () => {
+    // two instances (or an instance and the expiry sweeper) over one database: each decided on the
+    // level it read, each commit is judged on the row as it is then
+    const memory = makeMemoryStore()
+    const store = await run(Effect.provide(StockStore, memory.layer))
+    await run(
+      store.commit({
+        products: [{ productId: P, exists: false, create: true }],
+        decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
+        fences: [],
+      }),
+    )
+    const instance = async () => {
+      const committer = await committerOver(store)
+      const generation = new Generation(1, {
+        loadStock: store.loadStock,
+        mailboxCapacity: 8,
+        fork: (effect) => {
+          Effect.runFork(effect)
+        },
+      })
+      await run(generation.ensure([P]))
+      const { handle } = makeOrderHandling({ topics: topicsWithSuffix(""), ttlSeconds: 0, submit: committer.submit })
+      const reserve = (id: string, quantity: number) =>
+        run(
+          Effect.flatMap(
+            handle(generation, { _tag: "Created", order: order(id, [["P", quantity]]) as never }, new Map()),
+            (done) => (done === undefined ? Effect.void : Pending.wait(done)),
+          ),
+        )
+      const level = () => generation.actors.get(P)?.cell.level
+      return { reserve, level }
+    }
+    const a = await instance()
+    const b = await instance() // both read 10 available
+    await a.reserve("a1", 3)
+    await b.reserve("b1", 2) // decided on 10, the row has 7: it lands
+    expect(memory.tables.stock.get(P)).toMatchObject({ available: 5, reserved: 5, onHand: 10 })
+    expect(b.level()).toEqual({ available: 5, reserved: 5, onHand: 10 })
+    await a.reserve("a2", 5) // a's memory said 7, the row had 5: it lands, and a sees what b did
+    expect(a.level()).toEqual({ available: 0, reserved: 10, onHand: 10 })
+    expect(memory.tables.orders.get(oid("b1"))?.status).toBe("reserved")
+    expect(memory.violations()).toEqual([])
   }, 10_000)
 })

@@ -111,17 +111,18 @@ layer(engineHarnessWith({ label: "halfrelease" }, HalfFlakyStore), { excludeTest
         })
         yield* engine.define(A, { initialQuantity: 10 })
         yield* engine.define("half-unloadable" as ProductId, { initialQuantity: 5 })
-        yield* engine.define("half-bump" as ProductId, { initialQuantity: 5 })
         yield* engine.process([
           created("half-x", [
             [A, 3],
             ["half-unloadable", 1],
           ]),
         ])
-        // a fresh generation, so that half-unloadable is no longer in memory: another instance moves a
-        // row, the next commit on it conflicts and memory is reloaded
-        yield* sql`UPDATE stock SET version = version + 1 WHERE product_id = 'half-bump'`
-        yield* engine.process([created("half-b", [["half-bump", 1]])])
+        // a fresh generation, so that half-unloadable is no longer in memory: memory knows half-new as
+        // a product nobody defined, another instance creates it, so this one's definition conflicts and
+        // memory is reloaded
+        yield* engine.process([created("half-b", [["half-new", 1]])])
+        yield* sql`INSERT INTO stock (product_id, available, reserved, on_hand, version) VALUES ('half-new', 0, 0, 0, 1)`
+        yield* engine.define("half-new" as ProductId, { initialQuantity: 0 })
         // the cancellation releases half-A (in memory: the orders beside it load it), then fails to
         // load half-unloadable; decided again, it must release half-A once, not twice
         const chunk: Array<OrderMessage> = [

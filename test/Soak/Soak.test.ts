@@ -50,6 +50,12 @@ const soakRun = (seed: number) =>
     const faults = faultPlan(seed, durationMs)
 
     const services: Array<ServiceProcess> = []
+    // a run that fails leaves no instance behind (one would go on loading the machine the next run uses)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL")
+      }),
+    )
     const dir = `soak-logs/${seed}`
     mkdirSync(dir, { recursive: true })
     let serial = 0
@@ -446,7 +452,7 @@ const soakRun = (seed: number) =>
     expect(verdict.repeatedEvents).toBeLessThanOrEqual(
       Math.max(2_000, Object.values(counts).reduce((a, b) => a + b, 0) * 2_000),
     )
-  })
+  }).pipe(Effect.scoped)
 
 for (let i = 0; i < runs; i++) {
   const seed = firstSeed + i

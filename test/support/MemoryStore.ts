@@ -2,7 +2,7 @@ import { Effect, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { isHeld, type KnownOrder, type OrderStatus } from "../../src/Domain/Lifecycle.js"
 import type { StockLevel } from "../../src/Domain/Stock.js"
-import type { CommitBatch, OrderStep, StockChange } from "../../src/Store/CommitBatch.js"
+import type { CommitBatch, CommittedRow, OrderStep, StockChange } from "../../src/Store/CommitBatch.js"
 import { CommitConflict } from "../../src/Store/Errors.js"
 import { Outbox } from "../../src/Store/Outbox.js"
 import { type StockRow, StockStore } from "../../src/Store/StockStore.js"
@@ -71,7 +71,7 @@ export const makeMemoryStore = () => {
     const versions = new Map<ProductId, number>()
     for (const p of batch.products) {
       const row = stock.get(p.productId)
-      if (p.create || p.expectedVersion === 0) {
+      if (p.create || !p.exists) {
         if (row !== undefined) refuse("product created elsewhere")
         if (p.create) {
           stock.set(p.productId, {
@@ -85,7 +85,8 @@ export const makeMemoryStore = () => {
           versions.set(p.productId, 1)
         }
       } else {
-        if (row?.version !== p.expectedVersion) refuse("stock version changed")
+        // judged on the row as it is, whatever version memory saw
+        if (row === undefined) refuse("stock row missing")
         stock.set(p.productId, {
           ...row!,
           threshold: p.threshold ?? row!.threshold,
@@ -277,7 +278,12 @@ export const makeMemoryStore = () => {
         for (const k of next.fulfillments) tables.fulfillments.add(k)
         tables.ledger.push(...next.ledger)
         tables.events.push(...next.events)
-        return Effect.succeed(next.versions)
+        const rows = new Map<ProductId, CommittedRow>()
+        for (const [id, version] of next.versions) {
+          const { available, reserved, onHand } = next.stock.get(id)!
+          rows.set(id, { version, available, reserved, onHand })
+        }
+        return Effect.succeed(rows)
       } catch (e) {
         if (e instanceof Refused) return Effect.fail(new CommitConflict({ reason: e.reason, productIds: [] }))
         throw e
