@@ -1,4 +1,4 @@
-import { Duration, Effect, Either, Exit, Metric, Runtime, Schedule } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Metric, Option, Runtime, Schedule } from "effect"
 import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
 import { AppConfig } from "../Config.js"
 import { ConsumerStatus } from "../ConsumerStatus.js"
@@ -23,6 +23,25 @@ const rebalancingErrors = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR
 /** What `promise` gives, or `otherwise` when it has not settled within `ms`. */
 const within = <A>(promise: Promise<A>, ms: number, otherwise: A): Promise<A> =>
   Promise.race([promise, new Promise<A>((done) => setTimeout(() => done(otherwise), ms).unref())])
+
+/**
+ * Thrown to kafkajs when a partition's commits were refused because another member claimed it: the
+ * member's view of the group is stale. kafkajs rejoins at once on an error of this type (as when a
+ * heartbeat answers ILLEGAL_GENERATION), instead of retrying the batch with back-off and crashing.
+ */
+class AssignmentMovedOn extends Error {
+  readonly type = "ILLEGAL_GENERATION"
+  constructor(partition: string) {
+    super(`${partition} was claimed by another member: rejoining the group`)
+  }
+}
+
+const isFenced = (error: unknown): boolean =>
+  Runtime.isFiberFailure(error) &&
+  Option.exists(
+    Cause.failureOption(error[Runtime.FiberFailureCauseId]),
+    (e) => (e as { _tag?: unknown })._tag === "Fenced",
+  )
 
 export const consumerCrashes = Metric.counter("inventory_consumer_crashes_total", {
   description: "times the Kafka consumer crashed and was started again",
@@ -182,8 +201,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       try {
         await work
       } catch (error) {
-        pipelines.delete(key) // it stopped on a defect: the restarted consumer starts a fresh one
-        throw error
+        pipelines.delete(key) // it stopped: the restarted (or rejoined) consumer starts a fresh one
+        throw isFenced(error) ? new AssignmentMovedOn(key) : error
       } finally {
         inBatch.delete(work)
         clearInterval(beat)

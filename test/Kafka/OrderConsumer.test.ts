@@ -161,6 +161,32 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
         expect(yield* recorded("crash-")).toEqual({ n: 50, distinct_orders: 50 })
       }),
   )
+
+  it.effect(
+    "a partition another member claimed meanwhile: its commits are refused, the member rejoins at once, no crash",
+    () =>
+      Effect.gen(function* () {
+        const kafka = yield* TestKafka
+        const sql = yield* SqlClient.SqlClient
+        yield* seed("fence-p", 10_000)
+        const crashesBefore = (yield* Metric.value(consumerCrashes)).count
+        // another member claims partition 2 (as after this one was paused past its session): what this
+        // member decides from it now carries an epoch that moved on
+        yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'another-member' WHERE partition = 2`
+        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("fence-", 20, 2, "fence-p"))
+        yield* Effect.sleep(Duration.seconds(2)) // decided, and refused at commit
+        // the next chunk finds the partition's pipeline stopped: the member rejoins its group, claims the
+        // partition again and decides both chunks from the last committed offset
+        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("fence-late-", 10, 2, "fence-p"))
+        yield* eventually(
+          Effect.map(committedOffset(2), (offset) => offset === 80),
+          "offset 80 committed after the rejoin",
+          120,
+        )
+        expect(yield* recorded("fence-")).toEqual({ n: 30, distinct_orders: 30 })
+        expect((yield* Metric.value(consumerCrashes)).count).toBe(crashesBefore)
+      }),
+  )
 })
 
 /** The members of a consumer group, as the broker sees them. */
