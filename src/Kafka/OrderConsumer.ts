@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
 import { Cause, Duration, Effect, Either, Exit, Metric, Option, Runtime, Schedule } from "effect"
 import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from "kafkajs"
 import { AppConfig } from "../Config.js"
@@ -100,9 +102,13 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     // exported from the start (at 0), so an alert on its increase sees the first crash too
     yield* Metric.incrementBy(consumerCrashes, 0)
 
-    // Fencing: on every assignment the member claims its partitions (their epochs move on in
-    // PostgreSQL) before it decides anything from them; each decision carries the epoch, and a
-    // commit whose epoch moved on (another member claimed the partition since) is refused.
+    // Fencing: on every assignment the member claims its partitions (in PostgreSQL; the epoch of a
+    // partition another instance held moves on) before it decides anything from them; each decision
+    // carries the epoch, and a commit whose epoch moved on (another instance claimed the partition
+    // since) is refused. The claimant is this process, not its Kafka member id: a consumer started
+    // again here (a new member) that gets its partitions back keeps their epochs, so what it decided
+    // before lands.
+    const instance = `${hostname()}/${process.pid}/${randomUUID()}`
     let fences: Promise<ReadonlyMap<number, Fence>> = Promise.resolve(new Map())
     let current: ReadonlyMap<number, Fence> = new Map()
     const ownership = (partition: number): PartitionOwnership => ({ partition, fence: () => current.get(partition) })
@@ -230,7 +236,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         if (!partitions.includes(Number(key.slice(key.lastIndexOf("/") + 1)))) pipelines.delete(key)
       }
       fences = run(
-        fencing.claim(config.kafka.groupId, payload.memberId, partitions).pipe(
+        fencing.claim(config.kafka.groupId, instance, partitions).pipe(
           Effect.tap(() => Effect.logInfo("partitions claimed").pipe(Effect.annotateLogs({ partitions }))),
           Effect.retry(untilDurable),
           Effect.orDie,

@@ -6,11 +6,11 @@ import { BigintColumn } from "./Records.js"
 const Claimed = Schema.Struct({ partition: Schema.Number, epoch: BigintColumn })
 
 /**
- * The partition epochs of the order topics (migration 0005). A member assigned partitions claims
- * them: the epoch of each partition another member held moves on, so every commit still carrying
+ * The partition epochs of the order topics (migration 0005). An instance assigned partitions claims
+ * them: the epoch of each partition another instance held moves on, so every commit still carrying
  * an older epoch (an instance that was paused past its session, with decisions queued) is refused
- * by the commit statement. A partition the member keeps across a rebalance keeps its epoch: what
- * it still commits from before is its own.
+ * by the commit statement. A partition that stays with its instance (a rebalance, a consumer started
+ * again) keeps its epoch: what it still commits from before is its own.
  */
 export class Fencing extends Effect.Service<Fencing>()("Fencing", {
   effect: Effect.gen(function* () {
@@ -27,7 +27,7 @@ export class Fencing extends Effect.Service<Fencing>()("Fencing", {
             RETURNING partition, epoch::text AS epoch`,
     })
 
-    /** Claims `partitions` of `group` for `owner`: the fences its commits carry from now on. */
+    /** Claims `partitions` of `group` for the instance `owner`: the fences its commits carry from now on. */
     const claim = Effect.fn("Fencing.claim")(function* (
       group: string,
       owner: string,

@@ -216,8 +216,6 @@ layer(suite("fpause"), { excludeTestServices: true })("fault: paused instance", 
           { service: b.service, port: b.port },
           true,
         )
-        // refused, A rejoins its group at once: no crash, no restart as a new member
-        expect(a.service.output.slice(resumedAt).join("")).not.toContain("consumer crashed")
         expect(yield* stop(a.service)).toBe(0)
       }),
     600_000,
