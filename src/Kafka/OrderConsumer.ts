@@ -141,6 +141,14 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
               answered ? undefined : refused(`no answer within ${offsetCommitLimitMs} ms`),
             )
           },
+          // read the partition again: its next chunk meets the failure (a fence: rejoin; else a crash)
+          stopped: (from) => {
+            try {
+              consumer.seek({ topic, partition, offset: from })
+            } catch {
+              // not running: the consumer starting again reads from the last committed offset anyway
+            }
+          },
         })
         pipelines.set(key, pipeline)
       }

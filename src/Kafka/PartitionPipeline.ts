@@ -24,6 +24,11 @@ export interface PipelineDeps {
    * while, say while the broker is away: meanwhile later chunks settle and only the newest is sent)
    */
   readonly acknowledge: (lastOffset: string) => Promise<void>
+  /**
+   * the pipeline stopped on a failure (see `failure`): its partition must be read again from this
+   * offset (the failed chunk's first, or before it), so the failure surfaces even if nothing new comes
+   */
+  readonly stopped: (from: string) => void
 }
 
 /**
@@ -94,7 +99,10 @@ export const partitionPipeline = (deps: PipelineDeps) => {
         acknowledge(lastOffset)
       })
       .catch((cause: unknown) => {
-        failure ??= { cause }
+        if (failure !== undefined) return
+        failure = { cause }
+        const first = BigInt(lastOffset) - BigInt(size) + 1n
+        deps.stopped((first < 0n ? 0n : first).toString())
       })
       .finally(() => {
         inflight.splice(inflight.indexOf(chunk), 1)

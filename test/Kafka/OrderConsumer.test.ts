@@ -187,6 +187,23 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
         expect((yield* Metric.value(consumerCrashes)).count).toBe(crashesBefore)
       }),
   )
+
+  it.effect("the same when no other message comes: the partition is read again and the fence surfaces", () =>
+    Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      const sql = yield* SqlClient.SqlClient
+      const crashesBefore = (yield* Metric.value(consumerCrashes)).count
+      yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'another-member' WHERE partition = 2`
+      yield* kafka.sendMany(kafka.topics.ordersCreated, orders("quiet-", 10, 2, "fence-p"))
+      yield* eventually(
+        Effect.map(committedOffset(2), (offset) => offset === 90),
+        "offset 90 committed after the rejoin",
+        120,
+      )
+      expect(yield* recorded("quiet-")).toEqual({ n: 10, distinct_orders: 10 })
+      expect((yield* Metric.value(consumerCrashes)).count).toBe(crashesBefore)
+    }),
+  )
 })
 
 /** The members of a consumer group, as the broker sees them. */

@@ -20,6 +20,7 @@ const harness = (chunkSize: number) => {
   const commits: Array<Pending.Pending<void, StaleGeneration>> = []
   const acknowledged: Array<string> = []
   const processed: Array<number> = []
+  const stoppedAt: Array<string> = []
   let generation = 1
   const pipeline = partitionPipeline({
     chunkSize,
@@ -38,9 +39,12 @@ const harness = (chunkSize: number) => {
     acknowledge: async (offset) => {
       acknowledged.push(offset)
     },
+    stopped: (from) => {
+      stoppedAt.push(from)
+    },
   })
   const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
-  return { pipeline, commits, acknowledged, processed, tick, newGeneration: () => generation++ }
+  return { pipeline, commits, acknowledged, processed, stoppedAt, tick, newGeneration: () => generation++ }
 }
 
 describe("partition pipeline", () => {
@@ -99,6 +103,7 @@ describe("partition pipeline", () => {
           answer = resolve
         })
       },
+      stopped: () => {},
     })
     for (let i = 0; i < 20; i++) await pipeline.push(chunk(10, i * 10), String(i * 10 + 9))
     await new Promise((resolve) => setTimeout(resolve, 5))
@@ -120,14 +125,15 @@ describe("partition pipeline", () => {
   })
 
   it("a defect while settling stops the acknowledgements and surfaces at the next push", async () => {
-    const { pipeline, commits, acknowledged, tick } = harness(100)
-    await pipeline.push(chunk(10), "9")
-    await pipeline.push(chunk(10, 10), "19")
+    const { pipeline, commits, acknowledged, stoppedAt, tick } = harness(100)
+    await pipeline.push(chunk(10, 100), "109")
+    await pipeline.push(chunk(10, 110), "119")
     Pending.complete(commits[0]!, Effect.die(new Error("a bug")))
     Pending.succeed(commits[1]!, undefined)
     await tick()
     expect(acknowledged).toEqual([]) // nothing past the chunk that failed
-    await expect(pipeline.push(chunk(10, 20), "29")).rejects.toThrow("a bug")
+    expect(stoppedAt).toEqual(["100"]) // the partition is read again from the failed chunk, once
+    await expect(pipeline.push(chunk(10, 120), "129")).rejects.toThrow("a bug")
     await expect(pipeline.drain()).rejects.toThrow("a bug")
   })
 })
