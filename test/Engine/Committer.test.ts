@@ -26,6 +26,27 @@ const committerOver = (store: StockStore, fenced: (fences: ReadonlyArray<Fence>)
     ),
   )
 
+/** Product P, created with 10 units. */
+const createP = (store: StockStore) =>
+  store.commit({
+    products: [{ productId: P, exists: false, create: true }],
+    decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
+    fences: [],
+  })
+
+/** A generation over `store` with P in memory, its actors' fibers run at once. */
+const generationWithP = async (store: StockStore) => {
+  const generation = new Generation(1, {
+    loadStock: store.loadStock,
+    mailboxCapacity: 8,
+    fork: (effect) => {
+      Effect.runFork(effect)
+    },
+  })
+  await run(generation.ensure([P]))
+  return generation
+}
+
 describe("the committer", () => {
   it("names the partitions a commit was refused for (fenced), so nothing is decided from them again", async () => {
     const store = {
@@ -74,21 +95,8 @@ describe("the committer", () => {
     const memory = makeMemoryStore()
     const store = await run(Effect.provide(StockStore, memory.layer))
     const committer = await committerOver(store)
-    await run(
-      store.commit({
-        products: [{ productId: P, exists: false, create: true }],
-        decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
-        fences: [],
-      }),
-    )
-    const generation = new Generation(1, {
-      loadStock: store.loadStock,
-      mailboxCapacity: 8,
-      fork: (effect) => {
-        Effect.runFork(effect)
-      },
-    })
-    await run(generation.ensure([P]))
+    await run(createP(store))
+    const generation = await generationWithP(store)
     const handedOver: Array<string> = []
     // handing the create over takes a while (the fiber yields, another runs): its next steps wait
     const submit = (g: Generation, d: Decision) =>
@@ -121,23 +129,10 @@ describe("the committer", () => {
     // level it read, each commit is judged on the row as it is then
     const memory = makeMemoryStore()
     const store = await run(Effect.provide(StockStore, memory.layer))
-    await run(
-      store.commit({
-        products: [{ productId: P, exists: false, create: true }],
-        decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
-        fences: [],
-      }),
-    )
+    await run(createP(store))
     const instance = async () => {
       const committer = await committerOver(store)
-      const generation = new Generation(1, {
-        loadStock: store.loadStock,
-        mailboxCapacity: 8,
-        fork: (effect) => {
-          Effect.runFork(effect)
-        },
-      })
-      await run(generation.ensure([P]))
+      const generation = await generationWithP(store)
       const { handle } = makeOrderHandling({ topics: topicsWithSuffix(""), ttlSeconds: 0, submit: committer.submit })
       const reserve = (id: string, quantity: number) =>
         run(

@@ -82,6 +82,14 @@ const recorded = (prefix: string) =>
         FROM reservations WHERE order_id LIKE ${`${prefix}%`}`.pipe(Effect.map((rows) => rows[0]!)),
   )
 
+/** Another member claims the partition (as after this one was paused past its session): its epoch moves on. */
+const claimedByAnotherMember = (partition: number) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'another-member' WHERE partition = ${partition}`,
+  )
+
 const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, seconds = 60) =>
   check.pipe(
     Effect.flatMap((ok) => (ok ? Effect.void : Effect.fail(`not yet: ${what}`))),
@@ -167,12 +175,11 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
     () =>
       Effect.gen(function* () {
         const kafka = yield* TestKafka
-        const sql = yield* SqlClient.SqlClient
         yield* seed("fence-p", 10_000)
         const crashesBefore = (yield* Metric.value(consumerCrashes)).count
         // another member claims partition 2 (as after this one was paused past its session): what this
         // member decides from it now carries an epoch that moved on
-        yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'another-member' WHERE partition = 2`
+        yield* claimedByAnotherMember(2)
         yield* kafka.sendMany(kafka.topics.ordersCreated, orders("fence-", 20, 2, "fence-p"))
         yield* Effect.sleep(Duration.seconds(2)) // decided, and refused at commit
         // the next chunk finds the partition's pipeline stopped: the member rejoins its group, claims the
@@ -191,9 +198,8 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
   it.effect("the same when no other message comes: the partition is read again and the fence surfaces", () =>
     Effect.gen(function* () {
       const kafka = yield* TestKafka
-      const sql = yield* SqlClient.SqlClient
       const crashesBefore = (yield* Metric.value(consumerCrashes)).count
-      yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'another-member' WHERE partition = 2`
+      yield* claimedByAnotherMember(2)
       yield* kafka.sendMany(kafka.topics.ordersCreated, orders("quiet-", 10, 2, "fence-p"))
       yield* eventually(
         Effect.map(committedOffset(2), (offset) => offset === 90),
