@@ -22,6 +22,15 @@ export const messagesConsumed = Metric.counter("inventory_messages_consumed_tota
 /** What a heartbeat answers while the group is rebalancing (kafkajs's own `isRebalancing`). */
 const rebalancingErrors = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION"])
 
+/** A promise that settles once `fire` is called. */
+const signal = () => {
+  let fire = () => {}
+  const promise = new Promise<void>((resolve) => {
+    fire = resolve
+  })
+  return { promise, fire }
+}
+
 /** What `promise` gives, or `otherwise` when it has not settled within `ms`. */
 const within = <A>(promise: Promise<A>, ms: number, otherwise: A): Promise<A> =>
   Promise.race([promise, new Promise<A>((done) => setTimeout(() => done(otherwise), ms).unref())])
@@ -174,10 +183,24 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     const inBatch = new Set<Promise<void>>()
     /** how long a stop waits for what was decided to become durable before it leaves the group anyway */
     const drainLimitMs = 20_000
-    /** how long a member waits for its decided chunks to become durable before it rejoins a rebalance */
-    const rebalanceDrainMs = rebalanceTimeoutMs / 2
+    /**
+     * How long a member waits for its decided chunks to become durable before it rejoins a rebalance:
+     * a third of the rebalance timeout, so that noticing the rebalance (a heartbeat), the chunk being
+     * decided and the join itself fit in the rest. Chunks still in flight go on committing meanwhile.
+     */
+    const rebalanceDrainMs = rebalanceTimeoutMs / 3
     /** every chunk decided so far is durable and its offset committed (or refused) */
     const drainAll = () => Promise.allSettled([...inBatch, ...[...pipelines.values()].map((p) => p.drain())])
+
+    /**
+     * The heartbeat error that said the group is rebalancing, seen by any batch in progress (and
+     * when), until the member has rejoined: every batch ends at its next chunk, and each throws it
+     * back to kafkajs, which rejoins at once. The rest of the group waits for this member (up to the
+     * rebalance timeout; a member later than that is dropped, and its rejoin costs another round).
+     */
+    let rebalance: { readonly error: Error; readonly since: number } | undefined
+    /** settles when a rebalance is noticed: a batch waiting for room in its pipeline stops waiting */
+    let rebalanceNoticed = signal()
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       await fences // the assignment's partitions are claimed before anything is decided from them
@@ -185,23 +208,22 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       latestHighWatermark.set(key, batch.highWatermark)
       const pipeline = pipelineOf(batch.topic, batch.partition, () => latestHighWatermark.get(key) ?? "0")
       // kafkajs has no background heartbeat: keep the membership alive while we work.
-      // A heartbeat that says the group is rebalancing ends the batch at the next chunk: kafkajs rejoins
-      // only between batches, and the rest of the group waits for this member (up to the rebalance
-      // timeout) before any of them reads again. The chunks not decided are fetched again.
-      let rebalancing = false
       const beat = setInterval(
         () =>
-          void heartbeat().catch((error: { type?: string }) => {
-            if (rebalancingErrors.has(error.type ?? "")) rebalancing = true
+          void heartbeat().catch((error: Error & { type?: string }) => {
+            if (rebalancingErrors.has(error.type ?? "") && rebalance === undefined) {
+              rebalance = { error, since: Date.now() }
+              rebalanceNoticed.fire()
+            }
           }),
         Duration.toMillis(heartbeatEvery),
       )
       const work = (async () => {
         for (let i = 0; i < batch.messages.length; i += chunkSize) {
-          if (stopping || rebalancing || !isRunning() || isStale()) break
+          if (stopping || rebalance !== undefined || !isRunning() || isStale()) break
           const chunk = batch.messages.slice(i, i + chunkSize)
           const lastOffset = chunk[chunk.length - 1]!.offset
-          await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset)
+          await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset, rebalanceNoticed.promise)
           // decided: the next fetch starts after it; its offset is committed once it is durable
           resolveOffset(lastOffset)
         }
@@ -209,7 +231,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         // while, then lets kafkajs rejoin in time (a member late for it is dropped from the group): the
         // chunks still in flight go on, and are decided again by the partition's next owner if it moves
         if (stopping || !isRunning()) await pipeline.drain()
-        else if (rebalancing || isStale()) await within(pipeline.drain(), rebalanceDrainMs, undefined)
+        else if (rebalance !== undefined || isStale()) await within(pipeline.drain(), rebalanceDrainMs, undefined)
       })()
       inBatch.add(work)
       try {
@@ -221,6 +243,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
         inBatch.delete(work)
         clearInterval(beat)
       }
+      // kafkajs rejoins on this error at once, without waiting for a heartbeat of its own
+      if (rebalance !== undefined && !stopping) throw rebalance.error
     }
 
     const consumer: Consumer = kafka.consumer({
@@ -237,6 +261,17 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       partitionAssigners: [coPartitionedAssigner],
     })
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      /** how long since a batch of this member noticed the rebalance, if one did */
+      const rejoinMs = rebalance === undefined ? undefined : Date.now() - rebalance.since
+      rebalance = undefined
+      rebalanceNoticed = signal()
+      if (stopping) {
+        // a member leaving decides nothing more: it claims nothing (a claim would fence the member
+        // that takes its partitions over) and what it still commits under its old epochs is refused
+        current = new Map()
+        fences = Promise.resolve(current)
+        return
+      }
       status.setJoined(true)
       const partitions = [...new Set(Object.values(payload.memberAssignment).flat())]
       // pipelines of partitions that moved elsewhere are dropped: what they still decide is fenced
@@ -245,7 +280,11 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       }
       fences = run(
         fencing.claim(config.kafka.groupId, instance, partitions).pipe(
-          Effect.tap(() => Effect.logInfo("partitions claimed").pipe(Effect.annotateLogs({ partitions }))),
+          Effect.tap(() =>
+            Effect.logInfo("partitions claimed").pipe(
+              Effect.annotateLogs({ partitions, joinMs: payload.duration, rejoinMs, leader: payload.isLeader }),
+            ),
+          ),
           Effect.retry(untilDurable),
           Effect.orDie,
         ),

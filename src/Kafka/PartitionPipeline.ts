@@ -112,17 +112,27 @@ export const partitionPipeline = (deps: PipelineDeps) => {
     return chunk.settled
   }
 
-  /** Decides the chunk and returns once the orders not yet durable are within the cap. */
-  const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string) => {
+  /**
+   * Decides the chunk and returns once the orders not yet durable are within the cap, or as soon as
+   * `stopWaiting` settles (the group is rebalancing: the member must rejoin in time). Either way the
+   * chunk is in the pipeline, settled in order.
+   */
+  const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string, stopWaiting?: Promise<void>) => {
     rethrow()
     const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
     const decideAgain = (chunk: Chunk) => {
       chunk.again = true
       return deps.run(deps.process(messages))
     }
+    let stop = false
+    void stopWaiting?.then(() => {
+      stop = true
+    })
+    const waitFor = (settled: Promise<void>) =>
+      stopWaiting === undefined ? settled : Promise.race([settled, stopWaiting])
     if (Either.isLeft(decided)) {
       // the generation changed (or the database failed): everything before this chunk first, in order
-      await enqueue(-1, messages.length, decideAgain, lastOffset)
+      await waitFor(enqueue(-1, messages.length, decideAgain, lastOffset))
       rethrow()
       return
     }
@@ -135,7 +145,7 @@ export const partitionPipeline = (deps: PipelineDeps) => {
       },
       lastOffset,
     )
-    while (inflight.length > 1 && undurable() > cap) await inflight[0]!.settled
+    while (!stop && inflight.length > 1 && undurable() > cap) await waitFor(inflight[0]!.settled)
     rethrow()
   }
 

@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { expect, it, layer } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Exit, Layer, Metric, Schedule, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Metric, Schedule, Scope } from "effect"
 import { Kafka, logLevel } from "kafkajs"
+import { coPartitionedAssigner } from "../../src/Kafka/CoPartitionedAssigner.js"
 import { consumerCrashes } from "../../src/Kafka/OrderConsumer.js"
 import { StockStore } from "../../src/Store/StockStore.js"
 import { testBrokers } from "../support/Env.js"
@@ -249,6 +250,57 @@ it.live(
       yield* Scope.close(scope, Exit.void)
       expect(yield* groupMembers(groupId!)).toBe(0)
       store.held = undefined
+    }),
+  120_000,
+)
+
+it.live(
+  "a member that is stopping and rejoins a rebalance claims nothing (it would fence the member taking over)",
+  () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const harness = consumerHarnessWith({ label: "consumerleaving" }, WatchedStore)
+      const context = yield* Layer.buildWithScope(harness, scope)
+      const { KAFKA_GROUP_ID: groupId } = Context.get(context, SuiteEnv)
+      const { topics } = Context.get(context, TestKafka)
+      const sql = Context.get(context, SqlClient.SqlClient)
+      yield* Effect.gen(function* () {
+        const kafka = yield* TestKafka
+        yield* seed("leaving-p", 10_000)
+        store.heldCommits = 0
+        store.held = yield* Deferred.make<void>()
+        // decided and handed to the pipeline, the fetch done: the member idles while its stop drains
+        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("leaving-", 10, 0, "leaving-p"))
+        yield* eventually(
+          Effect.sync(() => store.heldCommits > 0),
+          "orders decided, their commit held",
+        )
+      }).pipe(Effect.provide(context))
+      // the member taking over has claimed the partitions; the leaving one is still in the group, draining
+      yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'member-taking-over' WHERE group_id = ${groupId!}`
+      const stop = yield* Effect.fork(Scope.close(scope, Exit.void))
+      const joined = yield* Deferred.make<void>()
+      const other = new Kafka({ brokers: testBrokers, logLevel: logLevel.NOTHING }).consumer({
+        groupId: groupId!,
+        sessionTimeout: 10_000,
+        partitionAssigners: [coPartitionedAssigner],
+      })
+      yield* Effect.promise(async () => {
+        other.on(other.events.GROUP_JOIN, () => Deferred.unsafeDone(joined, Exit.void))
+        await other.connect()
+        await other.subscribe({ topics: [topics.ordersCreated, topics.ordersCancelled, topics.ordersFulfilled] })
+        await other.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} })
+      })
+      // the group's rebalance: the leaving member rejoins it (its drain waits for the held commit)
+      yield* Deferred.await(joined)
+      yield* Effect.sleep(Duration.seconds(2))
+      const owners = yield* sql<{
+        owner: string
+      }>`SELECT DISTINCT owner FROM partition_epochs WHERE group_id = ${groupId!}`
+      expect(owners.map((r) => r.owner)).toEqual(["member-taking-over"])
+      store.held = undefined
+      yield* Fiber.join(stop)
+      yield* Effect.promise(() => other.disconnect())
     }),
   120_000,
 )

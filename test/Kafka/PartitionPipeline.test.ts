@@ -79,6 +79,28 @@ describe("partition pipeline", () => {
     expect(returned).toBe(true)
   })
 
+  it("a push waiting for room returns when told to stop waiting (a rebalance); its chunk settles in order", async () => {
+    const { pipeline, commits, acknowledged, tick } = harness(100)
+    await pipeline.push(chunk(60), "59")
+    let rejoin = () => {}
+    const rebalancing = new Promise<void>((resolve) => {
+      rejoin = resolve
+    })
+    let returned = false
+    const big = pipeline.push(chunk(100, 60), "159", rebalancing).then(() => {
+      returned = true
+    })
+    await tick()
+    expect(returned).toBe(false) // 160 undurable > 100
+    rejoin()
+    await big
+    expect(acknowledged).toEqual([]) // returned with both chunks still in flight
+    Pending.succeed(commits[1]!, undefined)
+    Pending.succeed(commits[0]!, undefined)
+    await pipeline.drain()
+    expect(acknowledged).toEqual(["59", "159"])
+  })
+
   it("a chunk whose generation was discarded is processed again, in order, before it is acknowledged", async () => {
     const { pipeline, commits, acknowledged, processed, newGeneration } = harness(100)
     await pipeline.push(chunk(10), "9")
