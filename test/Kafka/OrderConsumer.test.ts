@@ -226,29 +226,38 @@ const groupMembers = (groupId: string) =>
     }
   })
 
+/**
+ * A consumer of its own (in a scope the test closes) that has decided `n` orders of partition 0 whose
+ * commit the store holds: what its stop has to drain.
+ */
+const memberWithHeldCommit = (label: string, prefix: string, n: number) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(consumerHarnessWith({ label }, WatchedStore), scope)
+    yield* Effect.gen(function* () {
+      const kafka = yield* TestKafka
+      yield* seed(`${prefix}p`, 10_000)
+      store.heldCommits = 0
+      store.held = yield* Deferred.make<void>()
+      yield* kafka.sendMany(kafka.topics.ordersCreated, orders(prefix, n, 0, `${prefix}p`))
+      yield* eventually(
+        Effect.sync(() => store.heldCommits > 0),
+        "orders decided, their commit held",
+      )
+    }).pipe(Effect.provide(context))
+    return { scope, context, groupId: Context.get(context, SuiteEnv).KAFKA_GROUP_ID! }
+  })
+
 it.live(
   "a stop whose decided orders cannot become durable still leaves the group (its partitions move at once)",
   () =>
     Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const harness = consumerHarnessWith({ label: "consumerstop" }, WatchedStore)
-      const context = yield* Layer.buildWithScope(harness, scope)
-      const { KAFKA_GROUP_ID: groupId } = Context.get(context, SuiteEnv)
-      yield* Effect.gen(function* () {
-        const kafka = yield* TestKafka
-        yield* seed("stop-p", 10_000)
-        store.held = yield* Deferred.make<void>()
-        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("stop-", 30, 0, "stop-p"))
-        yield* eventually(
-          Effect.sync(() => store.heldCommits > 0),
-          "orders decided, their commit held",
-        )
-      }).pipe(Effect.provide(context))
-      expect(yield* groupMembers(groupId!)).toBe(1)
+      const { scope, groupId } = yield* memberWithHeldCommit("consumerstop", "stop-", 30)
+      expect(yield* groupMembers(groupId)).toBe(1)
       // the drain gives up after its limit and the member leaves; without leaving it would stay in the
       // group for its session (30 s) after the stop's own 30 s timeout
       yield* Scope.close(scope, Exit.void)
-      expect(yield* groupMembers(groupId!)).toBe(0)
+      expect(yield* groupMembers(groupId)).toBe(0)
       store.held = undefined
     }),
   120_000,
@@ -258,30 +267,16 @@ it.live(
   "a member that is stopping and rejoins a rebalance claims nothing (it would fence the member taking over)",
   () =>
     Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const harness = consumerHarnessWith({ label: "consumerleaving" }, WatchedStore)
-      const context = yield* Layer.buildWithScope(harness, scope)
-      const { KAFKA_GROUP_ID: groupId } = Context.get(context, SuiteEnv)
+      // decided and handed to the pipeline, the fetch done: the member idles while its stop drains
+      const { scope, context, groupId } = yield* memberWithHeldCommit("consumerleaving", "leaving-", 10)
       const { topics } = Context.get(context, TestKafka)
       const sql = Context.get(context, SqlClient.SqlClient)
-      yield* Effect.gen(function* () {
-        const kafka = yield* TestKafka
-        yield* seed("leaving-p", 10_000)
-        store.heldCommits = 0
-        store.held = yield* Deferred.make<void>()
-        // decided and handed to the pipeline, the fetch done: the member idles while its stop drains
-        yield* kafka.sendMany(kafka.topics.ordersCreated, orders("leaving-", 10, 0, "leaving-p"))
-        yield* eventually(
-          Effect.sync(() => store.heldCommits > 0),
-          "orders decided, their commit held",
-        )
-      }).pipe(Effect.provide(context))
       // the member taking over has claimed the partitions; the leaving one is still in the group, draining
-      yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'member-taking-over' WHERE group_id = ${groupId!}`
+      yield* sql`UPDATE partition_epochs SET epoch = epoch + 1, owner = 'member-taking-over' WHERE group_id = ${groupId}`
       const stop = yield* Effect.fork(Scope.close(scope, Exit.void))
       const joined = yield* Deferred.make<void>()
       const other = new Kafka({ brokers: testBrokers, logLevel: logLevel.NOTHING }).consumer({
-        groupId: groupId!,
+        groupId,
         sessionTimeout: 10_000,
         partitionAssigners: [coPartitionedAssigner],
       })
@@ -296,7 +291,7 @@ it.live(
       yield* Effect.sleep(Duration.seconds(2))
       const owners = yield* sql<{
         owner: string
-      }>`SELECT DISTINCT owner FROM partition_epochs WHERE group_id = ${groupId!}`
+      }>`SELECT DISTINCT owner FROM partition_epochs WHERE group_id = ${groupId}`
       expect(owners.map((r) => r.owner)).toEqual(["member-taking-over"])
       store.held = undefined
       yield* Fiber.join(stop)
