@@ -32,6 +32,11 @@ WITH prod AS (
 ), locked AS MATERIALIZED (
   SELECT product_id, available, reserved, on_hand, safety_stock, low_stock_threshold
     FROM stock WHERE product_id IN (SELECT p FROM prod) ORDER BY product_id FOR UPDATE
+), stamp AS MATERIALIZED (
+  -- the time every row is stamped with, read once the stock rows are locked: one product's rows are
+  -- stamped in the order their commits held its lock (a statement that waited is stamped after the
+  -- one it waited for, not at its own start), so the ledger's times and ids agree
+  SELECT clock_timestamp() AS at FROM (SELECT count(*) FROM locked) l
 ), step AS (
   SELECT * FROM json_to_recordset($2::json)
     AS d(d int, o text, k text, rid uuid, ex timestamptz, sp text, rq int, fid text, "to" text, at text, rr text, rp text, rh int)
@@ -167,24 +172,28 @@ WITH prod AS (
   SELECT 'partition fenced', f.g || '/' || f.pt FROM fence f
     LEFT JOIN epochs e ON e.group_id = f.g AND e.partition = f.pt WHERE e.epoch IS DISTINCT FROM f.e
 ), created AS (
-  INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version)
-  SELECT p, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1 FROM tot WHERE c
+  INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version,
+                     created_at, updated_at)
+  SELECT p, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1, stamp.at, stamp.at FROM tot CROSS JOIN stamp WHERE c
   ON CONFLICT (product_id) DO NOTHING RETURNING product_id, version, available, reserved, on_hand
 ), updated AS (
   UPDATE stock s
      SET available = s.available + t.da, reserved = s.reserved + t.dr, on_hand = s.on_hand + t.dh,
          low_stock_threshold = coalesce(t.t, s.low_stock_threshold),
          location = CASE WHEN t.sl THEN t.l ELSE s.location END, safety_stock = coalesce(t.new_ss, s.safety_stock),
-         version = s.version + 1, updated_at = now()
+         version = s.version + 1, updated_at = (SELECT at FROM stamp)
     FROM tot t
    WHERE s.product_id = t.p AND NOT t.c AND t.x
   RETURNING s.product_id, s.version, s.available, s.reserved, s.on_hand
 ), inserted AS (
-  INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at)
-  SELECT o, rid, CASE k WHEN 'reserve' THEN 'reserved' ELSE 'cancelled_before_create' END, NULL, NULL, NULL, ex
-    FROM step WHERE k IN ('reserve', 'cancel_first')
-  UNION ALL
-  SELECT o, NULL, 'rejected', sp, rq, aq, NULL FROM refusal
+  INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at,
+                            created_at, updated_at)
+  SELECT x.*, stamp.at, stamp.at FROM (
+    SELECT o, rid, CASE k WHEN 'reserve' THEN 'reserved' ELSE 'cancelled_before_create' END, NULL, NULL::int, NULL::int, ex
+      FROM step WHERE k IN ('reserve', 'cancel_first')
+    UNION ALL
+    SELECT o, NULL, 'rejected', sp, rq, aq, NULL FROM refusal
+  ) x CROSS JOIN stamp
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id
 ), new_lines AS (
   INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT o, p, q FROM lchg WHERE m = 'reserve'
@@ -198,18 +207,19 @@ WITH prod AS (
 ), moved AS (
   UPDATE reservations r
      SET status = m.status, expires_at = CASE WHEN m.k = 'extend' THEN m.ex ELSE r.expires_at END,
-         version = r.version + 1, updated_at = now()
+         version = r.version + 1, updated_at = (SELECT at FROM stamp)
     FROM moves m WHERE r.order_id = m.o AND r.version = m.version
   RETURNING 1
 ), fulfilments AS (
-  INSERT INTO fulfillments (order_id, fulfillment_id, outcome)
-  SELECT o, fid, CASE WHEN k = 'reject' THEN 'rejected' ELSE 'fulfilled' END FROM step WHERE k IN ('ship', 'ship_all', 'reject')
+  INSERT INTO fulfillments (order_id, fulfillment_id, outcome, created_at)
+  SELECT o, fid, CASE WHEN k = 'reject' THEN 'rejected' ELSE 'fulfilled' END, stamp.at
+    FROM step CROSS JOIN stamp WHERE k IN ('ship', 'ship_all', 'reject')
   ON CONFLICT DO NOTHING RETURNING 1
 ), ledger AS (
   INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
-                            reserved_before, reserved_after, reason, reference_id)
-  SELECT p, CASE WHEN m = 'correct' THEN 'adjust' ELSE m END, t, q, ab, ab + da, rb, rb + dr, re, rf
-    FROM change ORDER BY d, i
+                            reserved_before, reserved_after, reason, reference_id, created_at)
+  SELECT p, CASE WHEN m = 'correct' THEN 'adjust' ELSE m END, t, q, ab, ab + da, rb, rb + dr, re, rf, stamp.at
+    FROM change CROSS JOIN stamp ORDER BY d, i
 ), derived_events AS (
   SELECT s.d, 0 AS i, 'inventory.released' AS t, ctx.released AS tp, s.o AS k,
          json_build_object('reservation_id', c.reservation_id, 'order_id', s.o, 'items', sl.items,

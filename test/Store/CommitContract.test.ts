@@ -278,5 +278,42 @@ describe("writers that share a product", () => {
         expect(row).toEqual({ status: "rejected", available_qty: 2 })
       }),
     )
+
+    it.effect("one product's rows are stamped in the order their commits held its lock", () =>
+      Effect.gen(function* () {
+        const store = yield* StockStore
+        const sql = yield* SqlClient.SqlClient
+        const initial = (id: string) => decision({ changes: [{ _tag: "Initial", productId: pid(id), quantity: 5 }] })
+        yield* store.commit(batch([product("K", false, true), product("P", false, true)], initial("K"), initial("P")))
+        // K is locked elsewhere: the first writer's statement starts, and waits for K before it reaches P
+        const go = yield* Deferred.make<void>()
+        const held = yield* Deferred.make<void>()
+        const holder = yield* sql
+          .withTransaction(
+            sql`SELECT 1 FROM stock WHERE product_id = 'K' FOR UPDATE`.pipe(
+              Effect.zipRight(Deferred.succeed(held, undefined)),
+              Effect.zipRight(Deferred.await(go)),
+            ),
+          )
+          .pipe(Effect.fork)
+        yield* Deferred.await(held)
+        const first = yield* Effect.fork(store.commit(batch([product("K"), product("P")], reserve("k1", "P", 1))))
+        yield* Effect.sleep("200 millis")
+        // a writer that starts later locks P, commits, and is stamped before the first
+        yield* store.commit(batch([product("P")], reserve("k2", "P", 1)))
+        yield* Deferred.succeed(go, undefined)
+        yield* Fiber.join(holder)
+        yield* Fiber.join(first)
+        const ledger = yield* sql<{ order_id: string; stamped: number; reserved_at: number }>`
+          SELECT l.reference_id AS order_id, extract(epoch FROM l.created_at)::float8 AS stamped,
+                 extract(epoch FROM r.created_at)::float8 AS reserved_at
+            FROM stock_ledger l JOIN reservations r ON r.order_id = l.reference_id
+           WHERE l.product_id = 'P' AND l.movement = 'reserve' ORDER BY l.id`
+        // in lock order (k2, then k1), each stamped with its reservation's time, and later than the one before
+        expect(ledger.map((r) => r.order_id)).toEqual(["k2", "k1"])
+        expect(ledger.every((r) => r.stamped === r.reserved_at)).toBe(true)
+        expect(ledger[1]!.stamped).toBeGreaterThan(ledger[0]!.stamped)
+      }),
+    )
   })
 })
