@@ -98,6 +98,14 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, sec
     Effect.orDie,
   )
 
+/** Waits until the group's committed offset of partition `partition` of orders.created is `offset`. */
+const committedUpTo = (partition: number, offset: number, what: string) =>
+  eventually(
+    Effect.map(committedOffset(partition), (committed) => committed === offset),
+    what,
+    120,
+  )
+
 layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: String(chunkSize) } }, WatchedStore), {
   excludeTestServices: true,
 })("the order consumer", (it) => {
@@ -113,10 +121,7 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
       expect(Math.max(...store.chunkLookups)).toBe(chunkSize) // a full fetch is cut at the chunk size
       expect(store.chunkLookups.every((n) => n <= chunkSize)).toBe(true)
       expect(yield* recorded("ch-")).toEqual({ n: 200, distinct_orders: 200 })
-      yield* eventually(
-        Effect.map(committedOffset(0), (offset) => offset === 200),
-        "offset 200 committed",
-      )
+      yield* committedUpTo(0, 200, "offset 200 committed")
     }),
   )
 
@@ -133,10 +138,7 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
       expect(yield* committedOffset(1)).toBe(before)
       yield* Deferred.succeed(store.held, undefined)
       store.held = undefined
-      yield* eventually(
-        Effect.map(committedOffset(1), (offset) => offset === 60),
-        "offset 60 committed",
-      )
+      yield* committedUpTo(1, 60, "offset 60 committed")
       expect(yield* recorded("held-")).toEqual({ n: 60, distinct_orders: 60 })
     }),
   )
@@ -148,10 +150,7 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
         const kafka = yield* TestKafka
         yield* seed("crash-p", 10_000)
         yield* kafka.sendMany(kafka.topics.ordersCreated, orders("crash-ok-", 20, 2, "crash-p"))
-        yield* eventually(
-          Effect.map(committedOffset(2), (offset) => offset === 20),
-          "the first 20 committed",
-        )
+        yield* committedUpTo(2, 20, "the first 20 committed")
         const crashesBefore = (yield* Metric.value(consumerCrashes)).count
         store.broken = true
         yield* kafka.sendMany(kafka.topics.ordersCreated, orders("crash-", 30, 2, "crash-p"))
@@ -162,11 +161,7 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
         )
         expect(yield* committedOffset(2)).toBe(20) // nothing past the orders that failed
         store.broken = false
-        yield* eventually(
-          Effect.map(committedOffset(2), (offset) => offset === 50),
-          "offset 50 committed after the restart",
-          120,
-        )
+        yield* committedUpTo(2, 50, "offset 50 committed after the restart")
         expect(yield* recorded("crash-")).toEqual({ n: 50, distinct_orders: 50 })
       }),
   )
@@ -186,11 +181,7 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
         // the next chunk finds the partition's pipeline stopped: the member rejoins its group, claims the
         // partition again and decides both chunks from the last committed offset
         yield* kafka.sendMany(kafka.topics.ordersCreated, orders("fence-late-", 10, 2, "fence-p"))
-        yield* eventually(
-          Effect.map(committedOffset(2), (offset) => offset === 80),
-          "offset 80 committed after the rejoin",
-          120,
-        )
+        yield* committedUpTo(2, 80, "offset 80 committed after the rejoin")
         expect(yield* recorded("fence-")).toEqual({ n: 30, distinct_orders: 30 })
         expect((yield* Metric.value(consumerCrashes)).count).toBe(crashesBefore)
       }),
@@ -202,11 +193,7 @@ layer(consumerHarnessWith({ label: "consumer", env: { CONSUMER_CHUNK_SIZE: Strin
       const crashesBefore = (yield* Metric.value(consumerCrashes)).count
       yield* claimedByAnotherMember(2)
       yield* kafka.sendMany(kafka.topics.ordersCreated, orders("quiet-", 10, 2, "fence-p"))
-      yield* eventually(
-        Effect.map(committedOffset(2), (offset) => offset === 90),
-        "offset 90 committed after the rejoin",
-        120,
-      )
+      yield* committedUpTo(2, 90, "offset 90 committed after the rejoin")
       expect(yield* recorded("quiet-")).toEqual({ n: 10, distinct_orders: 10 })
       expect((yield* Metric.value(consumerCrashes)).count).toBe(crashesBefore)
     }),
