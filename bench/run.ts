@@ -11,12 +11,14 @@ import pg from "pg"
 import { root } from "../scripts/lib/ChildService.js"
 import { type Topics, topicEnv, topicsWithSuffix } from "../src/Config.js"
 import { compressionTypes } from "../src/Kafka/Codecs.js"
+import { heapReport, heapSnapshotFlags } from "./lib/HeapReport.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
 import { invariants, serviceHistograms, writeCounters, writesPerOrder } from "./lib/Measures.js"
 import { median, observe, percentile } from "./lib/Observer.js"
 import {
   budgetSeconds,
   DISTS,
+  HEAP_DIR,
   INPUT_COMPRESSION,
   LINES,
   ORDERS,
@@ -32,6 +34,7 @@ import {
   WARMUP_SECONDS,
 } from "./lib/Options.js"
 import {
+  cpuMicrosPerOrder,
   type LatencyRow,
   printSummary,
   type Results,
@@ -125,7 +128,8 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   await p.disconnect()
   const observer = await observe(eventTopics(run.topics), `obs-${Date.now()}`)
   const writesBefore = await writeCounters(run.client)
-  const service = await startService(run.env, scripts[system])
+  const heapDir = system === "service" ? HEAP_DIR : undefined
+  const service = await startService(run.env, scripts[system], heapDir ? heapSnapshotFlags(heapDir) : [])
   // the clock starts at the first outcome: start-up and the consumer group join are not throughput
   while (observer.count() === 0) {
     service.assertRunning()
@@ -159,13 +163,21 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     invariants: system === "rawpipe" ? "n/a" : await invariants(run.client, system),
     duplicateEventIds: observer.duplicateEventIds(),
   }
+  if (heapDir) {
+    const name = `service-${distribution}-${Date.now()}.heapsnapshot`
+    await heapReport({ pid: service.pid, port: run.env.SERVICE_PORT! }, heapDir, name, PRODUCTS)
+  }
   await service.stop()
   // a stopped service has flushed its statistics
   const writes = await writesPerOrder(run.client, writesBefore, completed)
   await observer.stop()
   await run.cleanup()
-  log(`${system}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, invariants ${row.invariants}`)
-  return { ...row, ...writes }
+  const result = { ...row, ...writes }
+  log(
+    `${system}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, ${Math.round(cpuMicrosPerOrder(result))} µs CPU/order, ` +
+      `${result.rowsPerOrder.toFixed(1)} rows and ${Math.round(result.walBytesPerOrder)} B WAL/order, invariants ${row.invariants}`,
+  )
+  return result
 }
 
 /** Orders offered at a fixed rate; latency from produce to the first outcome event, after a warm-up. */

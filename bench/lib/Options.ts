@@ -19,6 +19,7 @@ export const { values } = parseArgs({
     "original-seconds": { type: "string", default: "30" },
     "input-compression": { type: "string", default: "none" },
     lifecycle: { type: "string", default: "true" },
+    "heap-snapshot": { type: "boolean", default: false },
   },
 })
 export const INPUT_COMPRESSION = values["input-compression"] as CompressionName
@@ -31,12 +32,14 @@ export const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
 export const LINES = Number(values.lines)
 export const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
 export const SYSTEMS = values.systems.split(",")
-export const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").map(Number)
+export const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").filter(Boolean).map(Number)
 export const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 10 : 30))
 export const WARMUP_SECONDS = quick ? 3 : 5
 // the raw pipe is so fast that the service's order count would time a fraction of a second
 export const RAWPIPE_ORDERS = Math.max(ORDERS, quick ? 600_000 : 1_000_000)
 export const RUNS = Number(values.runs)
+/** where the service's heap snapshots go (`--heap-snapshot`: one after each of its throughput runs) */
+export const HEAP_DIR = values["heap-snapshot"] ? "bench/results/heap" : undefined
 export const scripts: Record<string, string> = {
   service: "dist/main.js",
   ceiling: "bench/ceiling/main.ts",

@@ -46,6 +46,10 @@ export interface Results {
   readonly ratios: Record<string, number>
 }
 
+/** The system process's user+sys CPU (from its start) per order decided. */
+export const cpuMicrosPerOrder = (t: ThroughputRow): number =>
+  t.completed === 0 ? 0 : (t.cpuSeconds * 1e6) / t.completed
+
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!)
 
 const bars = (title: string, unit: string, data: ReadonlyArray<{ label: string; value: number; color: string }>) => {
@@ -141,6 +145,7 @@ ${table(
     "seconds",
     "peak RSS MB",
     "CPU s",
+    "CPU µs/order",
     "rows/order",
     "WAL B/order",
     "invariants",
@@ -156,6 +161,7 @@ ${table(
     t.seconds.toFixed(1),
     Math.round(t.peakRssMb),
     t.cpuSeconds.toFixed(1),
+    Math.round(cpuMicrosPerOrder(t)),
     (t.rowsPerOrder ?? 0).toFixed(1),
     Math.round(t.walBytesPerOrder ?? 0),
     t.invariants,
@@ -219,11 +225,11 @@ export const printSummary = (results: Results) => {
   const { throughput, latency, memory, lifecycle = [], ratios } = results
   console.log(`\n${results.runtime}`)
   console.log(
-    "system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  rows/order  WAL/order  invariants",
+    "system     distribution   orders/s   events/s   lines/s  completed         peak RSS  CPU s  µs/order  rows/order  WAL/order  invariants",
   )
   for (const t of throughput) {
     console.log(
-      `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${t.rowsPerOrder.toFixed(1).padStart(10)}  ${`${Math.round(t.walBytesPerOrder)} B`.padStart(9)}  ${t.invariants}`,
+      `${t.system.padEnd(10)} ${t.distribution.padEnd(12)} ${String(Math.round(t.ordersPerSecond)).padStart(9)} ${String(Math.round(t.eventsPerSecond)).padStart(10)} ${String(Math.round(t.linesPerSecond)).padStart(9)}  ${`${t.completed}/${t.orders}`.padEnd(16)} ${String(Math.round(t.peakRssMb)).padStart(6)} MB ${t.cpuSeconds.toFixed(1).padStart(6)}  ${String(Math.round(cpuMicrosPerOrder(t))).padStart(8)}  ${t.rowsPerOrder.toFixed(1).padStart(10)}  ${`${Math.round(t.walBytesPerOrder)} B`.padStart(9)}  ${t.invariants}`,
     )
   }
   for (const l of latency)

@@ -69,7 +69,7 @@ const procStat = (pid: number) => {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-export const startService = (env: Record<string, string>, script = "src/main.ts") =>
+export const startService = (env: Record<string, string>, script = "src/main.ts", nodeArgs: Array<string> = []) =>
   new Promise<RunningService>((resolve, reject) => {
     const {
       child,
@@ -79,7 +79,7 @@ export const startService = (env: Record<string, string>, script = "src/main.ts"
       { LOG_LEVEL: "warning", ...env },
       {
         script,
-        nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+        nodeArgs: [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), ...nodeArgs],
         keep: 50,
         // the service's own log, to debug
         onOutput: (text) => process.env.BENCH_SERVICE_OUTPUT && process.stderr.write(text),
