@@ -15,6 +15,7 @@ import { type DeadLetter, DeadLetters } from "./DeadLetters.js"
 import { KafkaClient, kafkaCall } from "./KafkaClient.js"
 import { OutboxRelay } from "./OutboxRelay.js"
 import { partitionPipeline } from "./PartitionPipeline.js"
+import { makeSignal } from "./Signal.js"
 import { stalledPartitions } from "./StalledPartitions.js"
 
 export const messagesConsumed = Metric.counter("inventory_messages_consumed_total", { incremental: true })
@@ -23,14 +24,6 @@ export const messagesConsumed = Metric.counter("inventory_messages_consumed_tota
 const rebalancingErrors = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION"])
 
 /** A promise that settles once `fire` is called. */
-const signal = () => {
-  let fire = () => {}
-  const promise = new Promise<void>((resolve) => {
-    fire = resolve
-  })
-  return { promise, fire }
-}
-
 /** What `promise` gives, or `otherwise` when it has not settled within `ms`. */
 const within = <A>(promise: Promise<A>, ms: number, otherwise: A): Promise<A> =>
   Promise.race([promise, new Promise<A>((done) => setTimeout(() => done(otherwise), ms).unref())])
@@ -200,7 +193,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
      */
     let rebalance: { readonly error: Error; readonly since: number } | undefined
     /** settles when a rebalance is noticed: a batch waiting for room in its pipeline stops waiting */
-    let rebalanceNoticed = signal()
+    let rebalanceNoticed = makeSignal()
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       await fences // the assignment's partitions are claimed before anything is decided from them
@@ -223,7 +216,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
           if (stopping || rebalance !== undefined || !isRunning() || isStale()) break
           const chunk = batch.messages.slice(i, i + chunkSize)
           const lastOffset = chunk[chunk.length - 1]!.offset
-          await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset, rebalanceNoticed.promise)
+          await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset, rebalanceNoticed)
           // decided: the next fetch starts after it; its offset is committed once it is durable
           resolveOffset(lastOffset)
         }
@@ -264,7 +257,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       /** how long since a batch of this member noticed the rebalance, if one did */
       const rejoinMs = rebalance === undefined ? undefined : Date.now() - rebalance.since
       rebalance = undefined
-      rebalanceNoticed = signal()
+      rebalanceNoticed = makeSignal()
       if (stopping) {
         // a member leaving decides nothing more: it claims nothing (a claim would fence the member
         // that takes its partitions over) and what it still commits under its old epochs is refused

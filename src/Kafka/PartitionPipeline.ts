@@ -1,6 +1,7 @@
 import { Effect, Either } from "effect"
 import type { OrderMessage } from "../Domain/Orders.js"
 import type { DecidedChunk } from "../Engine/Engine.js"
+import { type Signal, settledOr } from "./Signal.js"
 
 /**
  * How many orders of one partition may be decided and not yet durable before the consumer waits
@@ -117,19 +118,14 @@ export const partitionPipeline = (deps: PipelineDeps) => {
    * `stopWaiting` settles (the group is rebalancing: the member must rejoin in time). Either way the
    * chunk is in the pipeline, settled in order.
    */
-  const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string, stopWaiting?: Promise<void>) => {
+  const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string, stopWaiting?: Signal) => {
     rethrow()
     const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
     const decideAgain = (chunk: Chunk) => {
       chunk.again = true
       return deps.run(deps.process(messages))
     }
-    let stop = false
-    void stopWaiting?.then(() => {
-      stop = true
-    })
-    const waitFor = (settled: Promise<void>) =>
-      stopWaiting === undefined ? settled : Promise.race([settled, stopWaiting])
+    const waitFor = (settled: Promise<void>) => settledOr(settled, stopWaiting)
     if (Either.isLeft(decided)) {
       // the generation changed (or the database failed): everything before this chunk first, in order
       await waitFor(enqueue(-1, messages.length, decideAgain, lastOffset))
@@ -145,7 +141,7 @@ export const partitionPipeline = (deps: PipelineDeps) => {
       },
       lastOffset,
     )
-    while (!stop && inflight.length > 1 && undurable() > cap) await waitFor(inflight[0]!.settled)
+    while (!stopWaiting?.fired() && inflight.length > 1 && undurable() > cap) await waitFor(inflight[0]!.settled)
     rethrow()
   }
 

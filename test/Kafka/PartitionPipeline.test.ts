@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import type { OrderId } from "../../src/Domain/Ids.js"
@@ -6,6 +8,7 @@ import type { DecidedChunk } from "../../src/Engine/Engine.js"
 import { StaleGeneration } from "../../src/Engine/Errors.js"
 import * as Pending from "../../src/Engine/Pending.js"
 import { partitionPipeline } from "../../src/Kafka/PartitionPipeline.js"
+import { makeSignal } from "../../src/Kafka/Signal.js"
 
 // The pipeline between one partition's chunks and the engine, with an engine whose commits the
 // test completes by hand: offsets are acknowledged in order and only once durable.
@@ -82,23 +85,42 @@ describe("partition pipeline", () => {
   it("a push waiting for room returns when told to stop waiting (a rebalance); its chunk settles in order", async () => {
     const { pipeline, commits, acknowledged, tick } = harness(100)
     await pipeline.push(chunk(60), "59")
-    let rejoin = () => {}
-    const rebalancing = new Promise<void>((resolve) => {
-      rejoin = resolve
-    })
+    const rebalancing = makeSignal()
     let returned = false
     const big = pipeline.push(chunk(100, 60), "159", rebalancing).then(() => {
       returned = true
     })
     await tick()
     expect(returned).toBe(false) // 160 undurable > 100
-    rejoin()
+    rebalancing.fire()
     await big
     expect(acknowledged).toEqual([]) // returned with both chunks still in flight
     Pending.succeed(commits[1]!, undefined)
     Pending.succeed(commits[0]!, undefined)
     await pipeline.drain()
     expect(acknowledged).toEqual(["59", "159"])
+  })
+
+  it("a push leaves nothing behind on a rebalance signal that never fires: its chunk can be collected", async () => {
+    setFlagsFromString("--expose-gc")
+    const gc = runInNewContext("gc") as () => void
+    const { pipeline, commits, tick } = harness(100)
+    const rebalancing = makeSignal()
+    const pushed: Array<WeakRef<object>> = []
+    for (let i = 0; i < 20; i++) {
+      const messages = chunk(60, i * 60)
+      pushed.push(new WeakRef(messages))
+      const returned = pipeline.push(messages, String(i * 60 + 59), rebalancing)
+      await tick()
+      Pending.succeed(commits[i]!, undefined) // durable: the push returns (it waited for room from the second on)
+      await returned
+    }
+    await pipeline.drain()
+    await tick()
+    gc()
+    // every chunk is gone (the pipeline may still hold its last): nothing holds the pushes' closures
+    expect(pushed.filter((ref) => ref.deref() !== undefined).length).toBeLessThanOrEqual(1)
+    expect(rebalancing.listening()).toBe(0)
   })
 
   it("a chunk whose generation was discarded is processed again, in order, before it is acknowledged", async () => {
