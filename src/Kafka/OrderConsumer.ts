@@ -117,8 +117,12 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     /** one pipeline per partition, kept across fetches (and rebalances) so offsets stay in order */
     const pipelines = new Map<string, ReturnType<typeof partitionPipeline>>()
-    const pipelineOf = (topic: string, partition: number, highWatermark: () => string) => {
+    const latestHighWatermark = new Map<string, string>()
+    // made from the partition alone: a closure of the batch that first met the partition would keep
+    // that batch's messages for as long as the pipeline lives
+    const pipelineOf = (topic: string, partition: number) => {
       const key = `${topic}/${partition}`
+      const highWatermark = () => latestHighWatermark.get(key) ?? "0"
       let pipeline = pipelines.get(key)
       if (pipeline === undefined) {
         pipeline = partitionPipeline({
@@ -156,7 +160,6 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       }
       return pipeline
     }
-    const latestHighWatermark = new Map<string, string>()
     /** how long an offset commit may go unanswered before it counts as refused */
     const offsetCommitLimitMs = 10_000
 
@@ -199,7 +202,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       await fences // the assignment's partitions are claimed before anything is decided from them
       const key = `${batch.topic}/${batch.partition}`
       latestHighWatermark.set(key, batch.highWatermark)
-      const pipeline = pipelineOf(batch.topic, batch.partition, () => latestHighWatermark.get(key) ?? "0")
+      const pipeline = pipelineOf(batch.topic, batch.partition)
       // kafkajs has no background heartbeat: keep the membership alive while we work.
       const beat = setInterval(
         () =>
