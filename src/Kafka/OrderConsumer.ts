@@ -23,7 +23,6 @@ export const messagesConsumed = Metric.counter("inventory_messages_consumed_tota
 /** What a heartbeat answers while the group is rebalancing (kafkajs's own `isRebalancing`). */
 const rebalancingErrors = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION"])
 
-/** A promise that settles once `fire` is called. */
 /** What `promise` gives, or `otherwise` when it has not settled within `ms`. */
 const within = <A>(promise: Promise<A>, ms: number, otherwise: A): Promise<A> =>
   Promise.race([promise, new Promise<A>((done) => setTimeout(() => done(otherwise), ms).unref())])
@@ -195,7 +194,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
      * rebalance timeout; a member later than that is dropped, and its rejoin costs another round).
      */
     let rebalance: { readonly error: Error; readonly since: number } | undefined
-    /** settles when a rebalance is noticed: a batch waiting for room in its pipeline stops waiting */
+    /** fires when a rebalance is noticed: a batch waiting for room in its pipeline stops waiting */
     let rebalanceNoticed = makeSignal()
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {

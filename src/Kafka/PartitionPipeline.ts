@@ -115,7 +115,7 @@ export const partitionPipeline = (deps: PipelineDeps) => {
 
   /**
    * Decides the chunk and returns once the orders not yet durable are within the cap, or as soon as
-   * `stopWaiting` settles (the group is rebalancing: the member must rejoin in time). Either way the
+   * `stopWaiting` fires (the group is rebalancing: the member must rejoin in time). Either way the
    * chunk is in the pipeline, settled in order.
    */
   const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string, stopWaiting?: Signal) => {
