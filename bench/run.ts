@@ -10,8 +10,10 @@ import { cpus } from "node:os"
 import pg from "pg"
 import { root } from "../scripts/lib/ChildService.js"
 import { type Topics, topicEnv, topicsWithSuffix } from "../src/Config.js"
+import * as EngineMetrics from "../src/Engine/EngineMetrics.js"
 import { compressionTypes } from "../src/Kafka/Codecs.js"
 import { heapReport, heapSnapshotFlags } from "./lib/HeapReport.js"
+import { sampledStage, scrapeStages, stageBudget } from "./lib/LatencyBudget.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
 import { invariants, serviceHistograms, writeCounters, writesPerOrder } from "./lib/Measures.js"
 import { median, observe, percentile } from "./lib/Observer.js"
@@ -197,8 +199,12 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
   const p = await producer()
   const sentAt = new Map<string, number>()
   const started = performance.now()
+  const measuredFrom = started + WARMUP_SECONDS * 1000
+  let stagesBefore: Promise<Awaited<ReturnType<typeof scrapeStages>>> | undefined
   let sent = 0
   while (sent < total) {
+    if (stagesBefore === undefined && performance.now() >= measuredFrom)
+      stagesBefore = scrapeStages(run.env.SERVICE_PORT!)
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate))
     if (due > sent) {
       const batch = workload.orders.slice(sent, due)
@@ -215,7 +221,7 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     service.assertRunning()
     await new Promise((r) => setTimeout(r, 100))
   }
-  const measuredFrom = started + WARMUP_SECONDS * 1000
+  const stagesAfter = await scrapeStages(run.env.SERVICE_PORT!)
   const samples = [...sentAt]
     .filter(([, at]) => at >= measuredFrom)
     .map(([key, at]) => ({ at, ms: (observer.firstSeen.get(key) ?? Number.POSITIVE_INFINITY) - at }))
@@ -228,6 +234,23 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
   log(
     `latency at ${rate}/s to the outcome event produced: p50 ${percentile(toProduced, 50).toFixed(1)} ms, p99 ${percentile(toProduced, 99).toFixed(1)} ms`,
   )
+  // where it went: the service's stages over the measured window, then the bench's observer (from the
+  // outcome event's produce time to this consumer seeing it)
+  const observed = [...sentAt]
+    .filter(([, at]) => at >= measuredFrom)
+    .flatMap(([key]) => {
+      const seen = observer.firstSeen.get(key)
+      const produced = observer.producedAt.get(key)
+      return seen === undefined || produced === undefined ? [] : [performance.timeOrigin + seen - produced]
+    })
+  const stages = [
+    ...stageBudget((await stagesBefore) ?? new Map(), stagesAfter, EngineMetrics.stages),
+    sampledStage("observer", observed),
+  ]
+  for (const st of stages)
+    log(
+      `latency at ${rate}/s, stage ${st.stage}: p50 ${st.p50.toFixed(1)} ms, p99 ${st.p99.toFixed(1)} ms (${st.samples} samples)`,
+    )
   // per second of the measured window: p50 and p99 of the orders sent in it
   const seconds = new Map<number, Array<number>>()
   for (const { at, ms } of samples) {
@@ -254,6 +277,7 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1] ?? 0,
     series,
+    stages,
   }
   log(`latency at ${rate}/s: p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, max ${row.max.toFixed(1)} ms`)
   return row

@@ -30,7 +30,9 @@ export const quick = values.quick
 export const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
 export const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
 export const LINES = Number(values.lines)
-export const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf")).split(",") as Array<Distribution>
+export const DISTS = (values.dist ?? (quick ? "uniform,hot" : "uniform,hot,zipf"))
+  .split(",")
+  .filter(Boolean) as Array<Distribution>
 export const SYSTEMS = values.systems.split(",")
 export const RATES = (values.rates ?? (quick ? "1000,5000" : "1000,5000,10000")).split(",").filter(Boolean).map(Number)
 export const RATE_SECONDS = Number(values["rate-seconds"] ?? (quick ? 10 : 30))

@@ -1,3 +1,4 @@
+import type { StageLatency } from "./LatencyBudget.js"
 import type { LifecycleRow } from "./Lifecycle.js"
 // A self-contained HTML report with inline SVG charts: no script, no network.
 
@@ -20,7 +21,6 @@ export interface ThroughputRow {
   /** WAL bytes per order decided */
   readonly walBytesPerOrder: number
 }
-
 export interface LatencyRow {
   readonly rate: number
   readonly achieved: number
@@ -30,6 +30,8 @@ export interface LatencyRow {
   readonly max: number
   /** per second of the measured window: p50 and p99 of the orders offered in it */
   readonly series: ReadonlyArray<{ readonly second: number; readonly p50: number; readonly p99: number }>
+  /** where the latency went, stage by stage (absent in results from before it was measured) */
+  readonly stages?: ReadonlyArray<StageLatency>
 }
 
 export interface Results {
@@ -125,11 +127,12 @@ export const throughputSvg = (r: Results) =>
     })),
   )
 
+const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
+  `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${rows
+    .map((row) => `<tr>${row.map((c) => `<td>${esc(String(c))}</td>`).join("")}</tr>`)
+    .join("")}</table>`
+
 export const renderHtml = (r: Results) => {
-  const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
-    `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${rows
-      .map((row) => `<tr>${row.map((c) => `<td>${esc(String(c))}</td>`).join("")}</tr>`)
-      .join("")}</table>`
   return `<!doctype html><html><head><meta charset="utf-8"><title>inventory-service benchmark ${esc(r.startedAt)}</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:900px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}</style></head><body>
 <h1>inventory-service benchmark</h1><p>${esc(r.startedAt)} on ${esc(r.machine)} (${esc(r.runtime)}); options ${esc(JSON.stringify(r.options))}</p>
@@ -193,11 +196,29 @@ ${table(
     l.max.toFixed(1),
   ]),
 )}
+${latencyBudgetHtml(r.latency)}
 <h2>Memory</h2>${table(
     ["scenario", "products touched", "peak RSS MB"],
     r.memory.map((m) => [m.scenario, m.products, Math.round(m.peakRssMb)]),
   )}
 </body></html>`
+}
+
+/** The latency budget: one row per stage, p50 / p99 at each offered rate. */
+const latencyBudgetHtml = (latency: ReadonlyArray<LatencyRow>) => {
+  const measured = latency.filter((l) => (l.stages ?? []).length > 0)
+  if (measured.length === 0) return ""
+  const stageNames = [...new Set(measured.flatMap((l) => (l.stages ?? []).map((s) => s.stage)))]
+  return `<h2>Latency budget</h2>${table(
+    ["stage", ...measured.flatMap((l) => [`p50 ms @ ${l.rate}/s`, `p99 ms @ ${l.rate}/s`])],
+    stageNames.map((name) => [
+      name,
+      ...measured.flatMap((l) => {
+        const st = l.stages?.find((s) => s.stage === name)
+        return st === undefined ? ["", ""] : [st.p50.toFixed(1), st.p99.toFixed(1)]
+      }),
+    ]),
+  )}`
 }
 
 /** Each system against the others, per distribution, and hot against uniform for the service. */
@@ -236,6 +257,11 @@ export const printSummary = (results: Results) => {
     console.log(
       `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms`,
     )
+  for (const l of latency)
+    for (const st of l.stages ?? [])
+      console.log(
+        `  stage @ ${l.rate}/s: ${st.stage.padEnd(15)} p50 ${st.p50.toFixed(1).padStart(7)} ms  p99 ${st.p99.toFixed(1).padStart(7)} ms`,
+      )
   for (const m of memory) console.log(`memory: ${m.scenario}: peak RSS ${Math.round(m.peakRssMb)} MB`)
   for (const l of lifecycle)
     console.log(

@@ -13,6 +13,8 @@ interface Entry {
   readonly generation: Generation
   readonly decision: Decision
   readonly done: Pending.Pending<void, StaleGeneration>
+  /** when it was handed over (performance.now()) */
+  readonly at: number
 }
 
 export interface CommitterDeps {
@@ -99,6 +101,7 @@ export const makeCommitter = (deps: CommitterDeps) =>
         const products = productWrites(decisions)
         const batch: CommitBatch = { products, decisions, fences: fencesOf(decisions) }
         const started = performance.now()
+        for (const e of live) EngineMetrics.timeStage("committer_wait", started - e.at)
         running = { since: Date.now(), decisions: decisions.length }
         const exit = yield* Effect.exit(deps.store.commit(batch))
         running = undefined
@@ -113,7 +116,9 @@ export const makeCommitter = (deps: CommitterDeps) =>
         settle(live)
         if (exit._tag === "Success") {
           for (const e of live) Pending.succeed(e.done, undefined)
-          yield* EngineMetrics.commitBatch(live.length, performance.now() - started)
+          const millis = performance.now() - started
+          EngineMetrics.timeStage("commit", millis, live.length)
+          yield* EngineMetrics.commitBatch(live.length, millis)
           deps.committed()
           return
         }
@@ -163,7 +168,7 @@ export const makeCommitter = (deps: CommitterDeps) =>
     const submit = (generation: Generation, decision: Decision) =>
       Effect.sync(() => {
         const done = Pending.make<void, StaleGeneration>()
-        queue.unsafeOffer({ generation, decision, done })
+        queue.unsafeOffer({ generation, decision, done, at: performance.now() })
         for (const hold of decision.holds) hold.handOver()
         return done
       })

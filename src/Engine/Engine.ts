@@ -119,8 +119,11 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         )
         const fulfilling =
           unknownOrders.length > 0 ? messages.filter((m) => m._tag === "Fulfilled").map((m) => m.order.order_id) : []
+        const lookupStarted = performance.now()
         const { known: stored, stock } = yield* store.lookup(unknownOrders, products, fulfilling)
         generation.adopt(products, stock)
+        const decideStarted = performance.now()
+        EngineMetrics.timeStage("lookup", decideStarted - lookupStarted, messages.length)
         // A few workers take the messages in order (cheaper than a fiber per message); many
         // orders are in flight at once, so actors and the committer see batches, not single hops.
         // A message that fails does not interrupt its siblings (an order interrupted between its
@@ -159,6 +162,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         )
         // the chunk is decided again, from the database (the generation was discarded at the failure)
         if (failure !== undefined) return yield* Effect.fail(failure.error)
+        EngineMetrics.timeStage("decide", performance.now() - decideStarted, messages.length)
         const waits = pending.filter((done) => done !== undefined)
         const durable = Effect.forEach(waits, Pending.wait, { discard: true }).pipe(
           Effect.tap(() => generation.trimOrders(recentOrders)),

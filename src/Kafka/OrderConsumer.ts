@@ -6,6 +6,7 @@ import { AppConfig } from "../Config.js"
 import { ConsumerStatus } from "../ConsumerStatus.js"
 import { decodeOrderMessage, type OrderKind, type OrderMessage } from "../Domain/Orders.js"
 import { Engine, type PartitionOwnership } from "../Engine/Engine.js"
+import * as EngineMetrics from "../Engine/EngineMetrics.js"
 import { untilDurable } from "../Engine/Retryable.js"
 import { describeFailure } from "../Fatal.js"
 import type { Fence } from "../Store/CommitBatch.js"
@@ -198,6 +199,8 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
     let rebalanceNoticed = makeSignal()
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      const receivedAt = Date.now()
+      for (const m of batch.messages) EngineMetrics.timeStage("fetch", receivedAt - Number(m.timestamp))
       await fences // the assignment's partitions are claimed before anything is decided from them
       const key = `${batch.topic}/${batch.partition}`
       latestHighWatermark.set(key, batch.highWatermark)
@@ -218,6 +221,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
           if (stopping || rebalance !== undefined || !isRunning() || isStale()) break
           const chunk = batch.messages.slice(i, i + chunkSize)
           const lastOffset = chunk[chunk.length - 1]!.offset
+          EngineMetrics.timeStage("queue", Date.now() - receivedAt, chunk.length)
           await pipeline.push(await run(decodeChunk(batch, chunk)), lastOffset, rebalanceNoticed)
           // decided: the next fetch starts after it; its offset is committed once it is durable
           resolveOffset(lastOffset)

@@ -1,6 +1,7 @@
 import { Duration, Effect, Metric, Schedule } from "effect"
 import type { Message } from "kafkajs"
 import { AppConfig } from "../Config.js"
+import * as EngineMetrics from "../Engine/EngineMetrics.js"
 import { Outbox, type PendingEvent } from "../Store/Outbox.js"
 import { KafkaClient } from "./KafkaClient.js"
 
@@ -23,10 +24,28 @@ export class OutboxRelay extends Effect.Service<OutboxRelay>()("OutboxRelay", {
     const kafka = yield* KafkaClient
     const { engine } = yield* AppConfig
 
+    /** when this round began, and when the commit it publishes rang (latency stages) */
+    let round = { started: 0, rungAt: undefined as number | undefined }
     const publish = (events: ReadonlyArray<PendingEvent>) =>
-      kafka.publish(byTopic(events)).pipe(Effect.zipRight(Metric.incrementBy(eventsPublished, events.length)))
+      Effect.suspend(() => {
+        const read = performance.now()
+        const { started, rungAt } = round
+        if (rungAt !== undefined) EngineMetrics.timeStage("relay_wakeup", started - rungAt, events.length)
+        EngineMetrics.timeStage("relay_read", read - started, events.length)
+        return kafka
+          .publish(byTopic(events))
+          .pipe(
+            Effect.zipRight(Metric.incrementBy(eventsPublished, events.length)),
+            Effect.ensuring(
+              Effect.sync(() => EngineMetrics.timeStage("produce", performance.now() - read, events.length)),
+            ),
+          )
+      })
 
-    const relayOnce = outbox.relayOnce(engine.outboxBatchSize, publish)
+    const relayOnce = Effect.suspend(() => {
+      round = { started: performance.now(), rungAt: outbox.takeRungAt() }
+      return outbox.relayOnce(engine.outboxBatchSize, publish)
+    })
 
     const relayLoop = relayOnce.pipe(
       Effect.flatMap((n) =>

@@ -70,6 +70,8 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const doorbell = yield* Queue.sliding<void>(1)
+    /** when the doorbell was first rung since the relay last looked (performance.now()) */
+    let rungAt: number | undefined
 
     /**
      * Under the relay lock, hands the oldest events to `publish` and deletes them once it
@@ -109,7 +111,16 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
 
     return {
       relayOnce,
-      ring: () => doorbell.unsafeOffer(undefined),
+      ring: () => {
+        rungAt ??= performance.now()
+        doorbell.unsafeOffer(undefined)
+      },
+      /** when the first commit the relay has not looked for yet rang (and forgets it) */
+      takeRungAt: () => {
+        const at = rungAt
+        rungAt = undefined
+        return at
+      },
       waitForBell: Queue.take(doorbell),
     } as const
   }),
