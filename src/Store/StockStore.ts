@@ -8,6 +8,7 @@ import type { StockLevel } from "../Domain/Stock.js"
 import type { CommitBatch, CommittedRow } from "./CommitBatch.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
 import { CommitConflict } from "./Errors.js"
+import { preparedStatement } from "./Prepared.js"
 import { BigintColumn, ReservationStatus } from "./Records.js"
 
 export interface StockRow extends StockLevel {
@@ -63,6 +64,27 @@ const LookupRow = Schema.Struct({
   stock: Schema.parseJson(Schema.Array(StockColumns)),
 })
 
+/** What deciding a chunk reads: $1 order ids, $2 product ids, $3 orders with a fulfilment in the chunk. */
+const lookupStatement = `SELECT
+           (SELECT coalesce(json_agg(json_build_array(r.order_id, r.status, r.reservation_id,
+                      (extract(epoch FROM r.expires_at) * 1000)::bigint,
+                      (SELECT coalesce(json_agg(f.fulfillment_id), '[]') FROM fulfillments f WHERE f.order_id = r.order_id))), '[]')
+              FROM reservations r WHERE r.order_id = ANY($1::text[]))::text AS orders,
+           (SELECT coalesce(json_agg(json_build_array(f.order_id, f.fulfillment_id)), '[]')
+              FROM fulfillments f WHERE f.order_id = ANY($3::text[])
+               AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
+           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity - l.fulfilled - l.released)
+                      ORDER BY l.order_id, l.product_id), '[]')
+              FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
+             WHERE r.order_id = ANY($1::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
+               -- not written as the held-lines index's predicate: that index is per product, and the
+               -- planner would AND all of it (dead entries included) into every order's probe
+               AND l.quantity - l.fulfilled - l.released > 0)::text AS lines,
+           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
+                        'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
+                        'version', version::text, 'safety_stock', safety_stock)), '[]')
+              FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`
+
 /** The engine's view of PostgreSQL: batched loads and one set-based transaction per commit. */
 export class StockStore extends Effect.Service<StockStore>()("StockStore", {
   effect: Effect.gen(function* () {
@@ -82,6 +104,7 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       return rows.map(rowToStock)
     })
 
+    const runLookup = preparedStatement(sql, "inventory_lookup", lookupStatement)
     const lookupQuery = SqlSchema.single({
       Request: Schema.Struct({
         orderIds: Schema.Array(Schema.String),
@@ -89,26 +112,7 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
         fulfilling: Schema.Array(Schema.String),
       }),
       Result: LookupRow,
-      execute: ({ orderIds, productIds, fulfilling }) =>
-        sql`SELECT
-           (SELECT coalesce(json_agg(json_build_array(r.order_id, r.status, r.reservation_id,
-                      (extract(epoch FROM r.expires_at) * 1000)::bigint,
-                      (SELECT coalesce(json_agg(f.fulfillment_id), '[]') FROM fulfillments f WHERE f.order_id = r.order_id))), '[]')
-              FROM reservations r WHERE r.order_id = ANY(${orderIds}::text[]))::text AS orders,
-           (SELECT coalesce(json_agg(json_build_array(f.order_id, f.fulfillment_id)), '[]')
-              FROM fulfillments f WHERE f.order_id = ANY(${fulfilling}::text[])
-               AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
-           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity - l.fulfilled - l.released)
-                      ORDER BY l.order_id, l.product_id), '[]')
-              FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
-             WHERE r.order_id = ANY(${orderIds}::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
-               -- not written as the held-lines index's predicate: that index is per product, and the
-               -- planner would AND all of it (dead entries included) into every order's probe
-               AND l.quantity - l.fulfilled - l.released > 0)::text AS lines,
-           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
-                        'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
-                        'version', version::text, 'safety_stock', safety_stock)), '[]')
-              FROM stock WHERE product_id = ANY(${productIds}::text[]))::text AS stock`,
+      execute: ({ orderIds, productIds, fulfilling }) => runLookup([orderIds, productIds, fulfilling]),
     })
 
     /**
@@ -163,14 +167,13 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
           attributes: { products: batch.products.length, decisions: batch.decisions.length },
         }),
       )
+    const runCommit = preparedStatement<{ rows: string }>(sql, "inventory_commit", commitStatement)
     const commitSorted = (
       batch: CommitBatch,
     ): Effect.Effect<Map<ProductId, CommittedRow>, CommitConflict | SqlError> => {
       const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
       const params = commitParams(sorted, topics, new Date().toISOString())
-      return (
-        sql.unsafe(commitStatement, params as never) as Effect.Effect<ReadonlyArray<{ rows: string }>, SqlError>
-      ).pipe(
+      return runCommit(params).pipe(
         Effect.map(([row]) => {
           const rows = new Map<ProductId, CommittedRow>()
           const written = JSON.parse(row?.rows ?? "[]") as Array<[ProductId, number, number, number, number]>
