@@ -7,11 +7,13 @@
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
+import { join } from "node:path"
 import pg from "pg"
 import { root } from "../scripts/lib/ChildService.js"
 import { type Topics, topicEnv, topicsWithSuffix } from "../src/Config.js"
 import * as EngineMetrics from "../src/Engine/EngineMetrics.js"
 import { compressionTypes } from "../src/Kafka/Codecs.js"
+import { cpuProfileFlags, printCpuSummary, summarizeCpuProfile } from "./lib/CpuProfile.js"
 import { heapReport, heapSnapshotFlags } from "./lib/HeapReport.js"
 import { sampledStage, scrapeStages, stageBudget } from "./lib/LatencyBudget.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
@@ -19,6 +21,7 @@ import { invariants, serviceHistograms, writeCounters, writesPerOrder } from "./
 import { median, observe, percentile } from "./lib/Observer.js"
 import {
   budgetSeconds,
+  CPU_DIR,
   DISTS,
   HEAP_DIR,
   INPUT_COMPRESSION,
@@ -131,7 +134,12 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   const observer = await observe(eventTopics(run.topics), `obs-${Date.now()}`)
   const writesBefore = await writeCounters(run.client)
   const heapDir = system === "service" ? HEAP_DIR : undefined
-  const service = await startService(run.env, scripts[system], heapDir ? heapSnapshotFlags(heapDir) : [])
+  const cpuDir = system === "service" ? CPU_DIR : undefined
+  const cpuProfile = `service-${distribution}-${Date.now()}.cpuprofile`
+  const service = await startService(run.env, scripts[system], [
+    ...(heapDir ? heapSnapshotFlags(heapDir) : []),
+    ...(cpuDir ? cpuProfileFlags(cpuDir, cpuProfile) : []),
+  ])
   // the clock starts at the first outcome: start-up and the consumer group join are not throughput
   while (observer.count() === 0) {
     service.assertRunning()
@@ -170,6 +178,7 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     await heapReport({ pid: service.pid, port: run.env.SERVICE_PORT! }, heapDir, name, PRODUCTS)
   }
   await service.stop()
+  if (cpuDir) printCpuSummary(join(cpuDir, cpuProfile), summarizeCpuProfile(join(cpuDir, cpuProfile)), completed)
   // a stopped service has flushed its statistics
   const writes = await writesPerOrder(run.client, writesBefore, completed)
   await observer.stop()

@@ -20,6 +20,7 @@ export const { values } = parseArgs({
     "input-compression": { type: "string", default: "none" },
     lifecycle: { type: "string", default: "true" },
     "heap-snapshot": { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
   },
 })
 export const INPUT_COMPRESSION = values["input-compression"] as CompressionName
@@ -42,6 +43,8 @@ export const RAWPIPE_ORDERS = Math.max(ORDERS, quick ? 600_000 : 1_000_000)
 export const RUNS = Number(values.runs)
 /** where the service's heap snapshots go (`--heap-snapshot`: one after each of its throughput runs) */
 export const HEAP_DIR = values["heap-snapshot"] ? "bench/results/heap" : undefined
+/** where the service's CPU profiles go (`--cpu-prof`: one per throughput run, written when it stops) */
+export const CPU_DIR = values["cpu-prof"] ? "bench/results/cpu" : undefined
 export const scripts: Record<string, string> = {
   service: "dist/main.js",
   ceiling: "bench/ceiling/main.ts",

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto"
-import { SqlClient, SqlSchema } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Effect, Queue, Schema } from "effect"
 import type { Topics } from "../Config.js"
 import type { EventBody, EventType } from "../Domain/Events.js"
 import { relayLockKey } from "./AdvisoryLocks.js"
+import { preparedStatement } from "./Prepared.js"
 
 /** An event as the outbox holds it: the stable `eventId` travels as a header so consumers can drop repeats. */
 export interface OutboxEvent {
@@ -63,6 +64,12 @@ export const makeEvent = <T extends EventType>(
 
 export const nowIso = () => new Date().toISOString()
 
+/** The oldest events, under the relay lock taken once for the statement: none when another instance holds it. */
+const oldestStatement = `
+WITH relay AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS locked)
+SELECT id::text AS id, event_id AS "eventId", event_type AS "eventType", topic, message_key AS key, payload
+  FROM outbox WHERE (SELECT locked FROM relay) ORDER BY outbox.id LIMIT $2`
+
 // Only one relay at a time may publish, so events leave in commit order whatever the number of instances.
 
 /** The outbox table as the relay sees it, and the doorbell the committer rings after a commit. */
@@ -73,22 +80,20 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
     /** when the doorbell was first rung since the relay last looked (performance.now()) */
     let rungAt: number | undefined
 
+    // Named statements (planned once per connection): the lock and the oldest rows in one round trip
+    // (no rows when another instance holds the lock), and the delete of what was published.
+    const lockedOldest = preparedStatement(sql, "outbox_oldest", oldestStatement)
+    const deletePublished = preparedStatement(sql, "outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])")
+    const decodeEvents = Schema.decodeUnknown(Schema.Array(PendingEvent))
+    const oldest = (limit: number) =>
+      lockedOldest([relayLockKey, limit]).pipe(Effect.flatMap(decodeEvents), Effect.catchTag("ParseError", Effect.die))
+
     /**
      * Under the relay lock, hands the oldest events to `publish` and deletes them once it
      * succeeds. A crash after publishing and before the delete publishes them again: consumers
      * drop the repeat by event_id. Returns how many were published (0: none, or another
      * instance holds the lock).
      */
-    const oldestQuery = SqlSchema.findAll({
-      Request: Schema.Number,
-      Result: PendingEvent,
-      execute: (limit) =>
-        // ordered by the bigint column, not by its text alias
-        sql`SELECT id::text AS id, event_id AS "eventId", event_type AS "eventType", topic, message_key AS key, payload
-              FROM outbox ORDER BY outbox.id LIMIT ${limit}`,
-    })
-    const oldest = (limit: number) => oldestQuery(limit).pipe(Effect.catchTag("ParseError", Effect.die))
-
     const relayOnce = <E, R>(
       limit: number,
       publish: (events: ReadonlyArray<PendingEvent>) => Effect.Effect<void, E, R>,
@@ -96,13 +101,11 @@ export class Outbox extends Effect.Service<Outbox>()("Outbox", {
       sql
         .withTransaction(
           Effect.gen(function* () {
-            const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${relayLockKey}) AS locked`
-            if (!lock?.locked) return 0
             const rows = yield* oldest(limit)
             if (rows.length === 0) return 0
             yield* publish(rows)
             // by id, not by range: a row committed meanwhile with a lower id has not been published yet
-            yield* sql`DELETE FROM outbox WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`
+            yield* deletePublished([rows.map((r) => r.id)])
             yield* Effect.annotateCurrentSpan("events", rows.length)
             return rows.length
           }),

@@ -104,7 +104,8 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       return rows.map(rowToStock)
     })
 
-    const runLookup = preparedStatement(sql, "inventory_lookup", lookupStatement)
+    // unnamed, planned for the ids it is given: a cached generic plan probes these tables worse
+    const runLookup = (params: ReadonlyArray<ReadonlyArray<string>>) => sql.unsafe(lookupStatement, params as never)
     const lookupQuery = SqlSchema.single({
       Request: Schema.Struct({
         orderIds: Schema.Array(Schema.String),
