@@ -141,6 +141,8 @@ export const AppConfigSchema = Config.all({
     actorIdleSeconds: positiveInt("ACTOR_IDLE_SECONDS", 60),
     commitBatchSize: positiveInt("COMMIT_BATCH_SIZE", 2000),
     consumerChunkSize: positiveInt("CONSUMER_CHUNK_SIZE", 2000),
+    /** orders decided and not yet durable, across the instance's partitions, before it waits to decide more */
+    maxUndurableOrders: positiveInt("MAX_UNDURABLE_ORDERS", 6000),
     maxMessageBytes: positiveInt("MAX_MESSAGE_BYTES", 262144),
     outboxBatchSize: positiveInt("OUTBOX_BATCH_SIZE", 1000),
     readyOutboxLimit: positiveInt("READY_OUTBOX_LIMIT", 10000),

@@ -18,6 +18,7 @@ import { OutboxRelay } from "./OutboxRelay.js"
 import { partitionPipeline } from "./PartitionPipeline.js"
 import { makeSignal } from "./Signal.js"
 import { stalledPartitions } from "./StalledPartitions.js"
+import { makeUndurableBudget } from "./UndurableBudget.js"
 
 export const messagesConsumed = Metric.counter("inventory_messages_consumed_total", { incremental: true })
 
@@ -117,6 +118,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
 
     /** one pipeline per partition, kept across fetches (and rebalances) so offsets stay in order */
     const pipelines = new Map<string, ReturnType<typeof partitionPipeline>>()
+    const budget = makeUndurableBudget(config.engine.maxUndurableOrders)
     const latestHighWatermark = new Map<string, string>()
     // made from the partition alone: a closure of the batch that first met the partition would keep
     // that batch's messages for as long as the pipeline lives
@@ -126,7 +128,7 @@ export class OrderConsumer extends Effect.Service<OrderConsumer>()("OrderConsume
       let pipeline = pipelines.get(key)
       if (pipeline === undefined) {
         pipeline = partitionPipeline({
-          chunkSize,
+          budget,
           run,
           decide: (messages, expected) => engine.decide(messages, expected, ownership(partition)),
           process: (messages) => engine.processFrom(messages, ownership(partition)),

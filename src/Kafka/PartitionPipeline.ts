@@ -2,16 +2,11 @@ import { Effect, Either } from "effect"
 import type { OrderMessage } from "../Domain/Orders.js"
 import type { DecidedChunk } from "../Engine/Engine.js"
 import { type Signal, settledOr } from "./Signal.js"
-
-/**
- * How many orders of one partition may be decided and not yet durable before the consumer waits
- * (beyond the chunk being pushed): one full chunk, so big batches pipeline two chunks deep, while
- * a trickle of small chunks never waits for a commit before the next fetch.
- */
-export const maxUndurable = (chunkSize: number) => chunkSize
+import type { UndurableBudget } from "./UndurableBudget.js"
 
 export interface PipelineDeps {
-  readonly chunkSize: number
+  /** the instance's orders decided and not yet durable, shared by its partitions */
+  readonly budget: UndurableBudget
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
   /** decides a chunk in memory, only in generation `expected` when given */
   readonly decide: (messages: ReadonlyArray<OrderMessage>, expected?: number) => Effect.Effect<DecidedChunk, unknown>
@@ -56,7 +51,6 @@ export const partitionPipeline = (deps: PipelineDeps) => {
     settled: Promise<void>
     again: boolean
   }
-  const cap = maxUndurable(deps.chunkSize)
   const undurable = () => inflight.reduce((n, chunk) => n + chunk.size, 0)
 
   /**
@@ -107,6 +101,7 @@ export const partitionPipeline = (deps: PipelineDeps) => {
       })
       .finally(() => {
         inflight.splice(inflight.indexOf(chunk), 1)
+        deps.budget.give(size)
       })
     chain = chunk.settled
     inflight.push(chunk)
@@ -114,12 +109,16 @@ export const partitionPipeline = (deps: PipelineDeps) => {
   }
 
   /**
-   * Decides the chunk and returns once the orders not yet durable are within the cap, or as soon as
-   * `stopWaiting` fires (the group is rebalancing: the member must rejoin in time). Either way the
-   * chunk is in the pipeline, settled in order.
+   * Waits for room in the budget (or until `stopWaiting` fires: the group is rebalancing, the member
+   * must rejoin in time), then decides the chunk and returns: the chunk is in the pipeline, settled in
+   * order.
    */
   const push = async (messages: ReadonlyArray<OrderMessage>, lastOffset: string, stopWaiting?: Signal) => {
     rethrow()
+    while (!stopWaiting?.fired() && !deps.budget.fits(messages.length))
+      await settledOr(deps.budget.released(), stopWaiting)
+    rethrow()
+    deps.budget.take(messages.length)
     const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
     const decideAgain = (chunk: Chunk) => {
       chunk.again = true
@@ -141,7 +140,6 @@ export const partitionPipeline = (deps: PipelineDeps) => {
       },
       lastOffset,
     )
-    while (!stopWaiting?.fired() && inflight.length > 1 && undurable() > cap) await waitFor(inflight[0]!.settled)
     rethrow()
   }
 

@@ -9,6 +9,7 @@ import { StaleGeneration } from "../../src/Engine/Errors.js"
 import * as Pending from "../../src/Engine/Pending.js"
 import { partitionPipeline } from "../../src/Kafka/PartitionPipeline.js"
 import { makeSignal } from "../../src/Kafka/Signal.js"
+import { makeUndurableBudget } from "../../src/Kafka/UndurableBudget.js"
 
 // The pipeline between one partition's chunks and the engine, with an engine whose commits the
 // test completes by hand: offsets are acknowledged in order and only once durable.
@@ -19,14 +20,14 @@ const chunk = (n: number, from = 0): Array<OrderMessage> =>
     order: { order_id: `o${from + i}` as OrderId },
   }))
 
-const harness = (chunkSize: number) => {
+const harness = (limit: number, budget = makeUndurableBudget(limit)) => {
   const commits: Array<Pending.Pending<void, StaleGeneration>> = []
   const acknowledged: Array<string> = []
   const processed: Array<number> = []
   const stoppedAt: Array<string> = []
   let generation = 1
   const pipeline = partitionPipeline({
-    chunkSize,
+    budget,
     run: Effect.runPromise,
     decide: (_messages, expected) =>
       Effect.suspend(() => {
@@ -47,7 +48,7 @@ const harness = (chunkSize: number) => {
     },
   })
   const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
-  return { pipeline, commits, acknowledged, processed, stoppedAt, tick, newGeneration: () => generation++ }
+  return { pipeline, budget, commits, acknowledged, processed, stoppedAt, tick, newGeneration: () => generation++ }
 }
 
 describe("partition pipeline", () => {
@@ -68,8 +69,8 @@ describe("partition pipeline", () => {
     expect(acknowledged).toEqual(["9", "19", "29"])
   })
 
-  it("small chunks do not wait for a commit; a full chunk beyond the cap waits for the oldest", async () => {
-    const { pipeline, commits, tick } = harness(100)
+  it("small chunks do not wait for a commit; a chunk beyond the budget waits to be decided until orders are durable", async () => {
+    const { pipeline, budget, commits, tick } = harness(100)
     for (let i = 0; i < 5; i++) await pipeline.push(chunk(10, i * 10), String(i * 10 + 9)) // 50 undurable: no wait
     let returned = false
     const big = pipeline.push(chunk(100, 50), "149").then(() => {
@@ -77,9 +78,33 @@ describe("partition pipeline", () => {
     })
     await tick()
     expect(returned).toBe(false) // 150 undurable > 100
+    expect(commits).toHaveLength(5) // not decided yet: its orders wait in Kafka, not in memory
+    expect(budget.used()).toBe(50)
     for (const c of commits.slice(0, 5)) Pending.succeed(c, undefined)
     await big
     expect(returned).toBe(true)
+    expect(commits).toHaveLength(6)
+    expect(budget.used()).toBe(100)
+  })
+
+  it("the budget is the instance's: one partition's undurable orders hold back another's next chunk", async () => {
+    const budget = makeUndurableBudget(100)
+    const first = harness(100, budget)
+    const second = harness(100, budget)
+    await first.pipeline.push(chunk(80), "79")
+    let returned = false
+    const waiting = second.pipeline.push(chunk(40, 80), "39").then(() => {
+      returned = true
+    })
+    await first.tick()
+    expect(returned).toBe(false) // 120 > 100
+    Pending.succeed(first.commits[0]!, undefined)
+    await waiting
+    expect(second.commits).toHaveLength(1)
+    Pending.succeed(second.commits[0]!, undefined)
+    await first.pipeline.drain()
+    await second.pipeline.drain()
+    expect(budget.used()).toBe(0)
   })
 
   it("a push waiting for room returns when told to stop waiting (a rebalance); its chunk settles in order", async () => {
@@ -99,6 +124,7 @@ describe("partition pipeline", () => {
     Pending.succeed(commits[0]!, undefined)
     await pipeline.drain()
     expect(acknowledged).toEqual(["59", "159"])
+    expect(rebalancing.listening()).toBe(0)
   })
 
   it("a push leaves nothing behind on a rebalance signal that never fires: its chunk can be collected", async () => {
@@ -137,7 +163,7 @@ describe("partition pipeline", () => {
     const acknowledged: Array<string> = []
     let answer = () => {}
     const pipeline = partitionPipeline({
-      chunkSize: 100,
+      budget: makeUndurableBudget(100),
       run: Effect.runPromise,
       decide: () => Effect.succeed({ generation: 1, durable: Effect.void } satisfies DecidedChunk),
       process: () => Effect.void,
