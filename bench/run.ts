@@ -203,16 +203,7 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
   })
   const run = await prepare(`latency${rate}`, seedFor(workload.demand, PRODUCTS))
   const observer = await observe(eventTopics(run.topics), `obs-${Date.now()}`)
-  const service = await startService(run.env, scripts.service, HEAP_DIR ? heapSnapshotFlags(HEAP_DIR) : [])
-  const snapshot = (moment: string) =>
-    HEAP_DIR
-      ? heapReport(
-          { pid: service.pid, port: run.env.SERVICE_PORT! },
-          HEAP_DIR,
-          `latency-${rate}-${moment}-${Date.now()}.heapsnapshot`,
-          PRODUCTS,
-        )
-      : Promise.resolve()
+  const service = await startService(run.env, scripts.service)
   await new Promise((r) => setTimeout(r, 3000)) // let the consumer join before the clock starts
   const p = await producer()
   const sentAt = new Map<string, number>()
@@ -234,15 +225,12 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     await new Promise((r) => setTimeout(r, 5))
   }
   const producedIn = (performance.now() - started) / 1000
-  // with --heap-snapshot: the heap with orders in flight (all offered, not all decided), then once settled
-  await snapshot("in-flight")
   const deadline = performance.now() + 60_000
   while (observer.count() < total && performance.now() < deadline) {
     service.assertRunning()
     await new Promise((r) => setTimeout(r, 100))
   }
   const stagesAfter = await scrapeStages(run.env.SERVICE_PORT!)
-  await snapshot("settled")
   const samples = [...sentAt]
     .filter(([, at]) => at >= measuredFrom)
     .map(([key, at]) => ({ at, ms: (observer.firstSeen.get(key) ?? Number.POSITIVE_INFINITY) - at }))
