@@ -79,7 +79,15 @@ export const printCpuSummary = (title: string, summary: CpuSummary, orders?: num
   console.log(
     `${title}: ${(summary.busyMs / 1000).toFixed(1)} s busy${orders ? `, ${perOrder(summary.busyMs).trim()}` : ""}`,
   )
-  for (const b of summary.buckets) {
+  // buckets under half a percent of the busy time are summed into one line
+  const small = summary.buckets.filter((b) => b.bucket !== "idle" && b.ms < summary.busyMs / 200)
+  const shown = [
+    ...summary.buckets.filter((b) => !small.includes(b)),
+    ...(small.length > 0
+      ? [{ bucket: `${small.length} more (< 0.5 % each)`, ms: small.reduce((n, b) => n + b.ms, 0) }]
+      : []),
+  ]
+  for (const b of shown) {
     const share = b.bucket === "idle" ? "" : `${((100 * b.ms) / summary.busyMs).toFixed(1).padStart(5)} %`
     console.log(
       `  ${b.bucket.padEnd(28)} ${(b.ms / 1000).toFixed(2).padStart(7)} s ${share.padStart(7)} ${perOrder(b.ms)}`,
