@@ -30,6 +30,24 @@ layer(SuiteDatabase, { excludeTestServices: true })("migrations", (it) => {
     }),
   )
 
+  it.effect("update a stock row in place: heap-only, no index entry per commit", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`INSERT INTO stock (product_id, available, reserved, on_hand) VALUES ('H-1', 50, 0, 50)`
+      const hot = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          for (let i = 0; i < 3; i++)
+            yield* sql`UPDATE stock SET available = available - 1, on_hand = on_hand - 1, version = version + 1
+                        WHERE product_id = 'H-1'`
+          const [row] = yield* sql<{ n: number }>`
+            SELECT pg_stat_get_xact_tuples_hot_updated('stock'::regclass)::int AS n`
+          return row!.n
+        }),
+      )
+      expect(hot).toBe(3)
+    }),
+  )
+
   it.effect("reject an oversold or unbalanced stock row", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
