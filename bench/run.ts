@@ -287,8 +287,12 @@ const latencyRun = async (rate: number): Promise<LatencyRow> => {
     max: latencies[latencies.length - 1] ?? 0,
     series,
     stages,
+    unobserved: latencies.filter((ms) => !Number.isFinite(ms)).length,
   }
-  log(`latency at ${rate}/s: p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, max ${row.max.toFixed(1)} ms`)
+  log(
+    `latency at ${rate}/s: p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, max ${row.max.toFixed(1)} ms` +
+      (row.unobserved > 0 ? `; ${row.unobserved} of ${latencies.length} outcomes not seen within 60 s` : ""),
+  )
   return row
 }
 

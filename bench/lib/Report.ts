@@ -28,6 +28,8 @@ export interface LatencyRow {
   readonly p95: number
   readonly p99: number
   readonly max: number
+  /** orders of the measured window whose outcome was not seen within 60 s of the last one offered (their latency is unknown) */
+  readonly unobserved?: number
   /** per second of the measured window: p50 and p99 of the orders offered in it */
   readonly series: ReadonlyArray<{ readonly second: number; readonly p50: number; readonly p99: number }>
   /** where the latency went, stage by stage (absent in results from before it was measured) */
@@ -255,7 +257,8 @@ export const printSummary = (results: Results) => {
   }
   for (const l of latency)
     console.log(
-      `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms`,
+      `latency @ ${l.rate}/s offered (${Math.round(l.achieved)}/s achieved): p50 ${l.p50.toFixed(1)} ms  p95 ${l.p95.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  max ${l.max.toFixed(1)} ms` +
+        (l.unobserved ? `  (${l.unobserved} outcomes not seen within 60 s: above capacity)` : ""),
     )
   for (const l of latency)
     for (const st of l.stages ?? [])
