@@ -119,7 +119,12 @@ export const partitionPipeline = (deps: PipelineDeps) => {
       await settledOr(deps.budget.released(), stopWaiting)
     rethrow()
     deps.budget.take(messages.length)
-    const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation)))
+    // a defect while deciding (a bug: the consumer crashes and starts again) gives the room back; every
+    // other outcome puts the chunk in the pipeline, which gives it back once the chunk settles
+    const decided = await deps.run(Effect.either(deps.decide(messages, inflight[0]?.generation))).catch((defect) => {
+      deps.budget.give(messages.length)
+      throw defect
+    })
     const decideAgain = (chunk: Chunk) => {
       chunk.again = true
       return deps.run(deps.process(messages))

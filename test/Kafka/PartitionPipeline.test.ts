@@ -107,6 +107,20 @@ describe("partition pipeline", () => {
     expect(budget.used()).toBe(0)
   })
 
+  it("a chunk whose deciding dies gives its room in the budget back", async () => {
+    const budget = makeUndurableBudget(100)
+    const pipeline = partitionPipeline({
+      budget,
+      run: Effect.runPromise,
+      decide: () => Effect.die(new Error("a bug")),
+      process: () => Effect.void,
+      acknowledge: async () => {},
+      stopped: () => {},
+    })
+    await expect(pipeline.push(chunk(60), "59")).rejects.toThrow("a bug")
+    expect(budget.used()).toBe(0)
+  })
+
   it("a push waiting for room returns when told to stop waiting (a rebalance); its chunk settles in order", async () => {
     const { pipeline, commits, acknowledged, tick } = harness(100)
     await pipeline.push(chunk(60), "59")
