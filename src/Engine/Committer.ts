@@ -175,7 +175,8 @@ export const makeCommitter = (deps: CommitterDeps) =>
 
     /** What waits for the committer: decisions queued, and the statement running (diagnostics). */
     const state = () => ({
-      queued: queue.unsafeSize().pipe(Option.getOrElse(() => 0)) + carried.length,
+      // (a queue's size is negative while its taker waits: nothing is queued then)
+      queued: Math.max(0, queue.unsafeSize().pipe(Option.getOrElse(() => 0))) + carried.length,
       committingMs: running === undefined ? 0 : Date.now() - running.since,
       committing: running?.decisions ?? 0,
     })

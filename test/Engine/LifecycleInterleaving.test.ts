@@ -3,7 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { Engine } from "../../src/Engine/Engine.js"
-import { engineHarness, invariantViolations } from "../support/Harness.js"
+import { engineAtRest, engineHarness, invariantViolations } from "../support/Harness.js"
 import { assertScenarios, type LifecycleStep, lifecycleMessages, runInterleaved } from "../support/Interleave.js"
 
 // Random interleavings of everything that moves a reservation, on three hot products: creates
@@ -62,6 +62,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) =>
       product,
     })
     yield* Effect.sleep("120 millis") // let the sweeper take what fell due
+    yield* engineAtRest // and commit it: memory is compared with the rows below
 
     expect(yield* invariantViolations).toEqual([])
     const orders = yield* sql<{ order_id: string; status: string; fulfilled: number; released: number; held: number }>`

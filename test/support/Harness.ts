@@ -83,6 +83,25 @@ export const consumerHarnessWith = (
 export const processHarness = (options: HarnessOptions) => suite(options, DatabaseLive)
 
 /**
+ * Waits until the engine is at rest: no mail, nothing parked, no change in flight, nothing queued for
+ * or in the committer, twice in a row 50 ms apart (a sweep that found something due is over). Only
+ * then may memory be compared with PostgreSQL: while a commit is in flight memory is ahead of it, by
+ * design. Gives up after 10 s (the comparison after it then shows what was still moving).
+ */
+export const engineAtRest = Effect.gen(function* () {
+  const engine = yield* Engine
+  const idle = () => {
+    const c = engine.census()
+    return c.mail + c.parked + c.unsettled + c.queued + c.committing === 0
+  }
+  let quiet = 0
+  for (let waited = 0; quiet < 2 && waited < 10_000; waited += 50) {
+    yield* Effect.sleep("50 millis")
+    quiet = idle() ? quiet + 1 : 0
+  }
+})
+
+/**
  * Stock rows and the invariants of design.md, checked in PostgreSQL; and the ledger replays to
  * the rows: each product's rows, in id order, start where the row before ended, and the last one
  * ends at the stock row; on hand moves only by the initial quantity, adjustments and fulfilments
