@@ -48,6 +48,24 @@ layer(SuiteDatabase, { excludeTestServices: true })("migrations", (it) => {
     }),
   )
 
+  it.effect("write one index entry per ledger row and per outbox row: only the indexes something reads", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const indexes = yield* sql<{ table: string; index: string }>`
+        SELECT tablename AS table, indexname AS index FROM pg_indexes
+         WHERE tablename IN ('stock_ledger', 'outbox') ORDER BY tablename, indexname`
+      expect(indexes.map((i) => `${i.table}.${i.index}`)).toEqual([
+        "outbox.outbox_pkey",
+        "stock_ledger.stock_ledger_product_idx",
+      ])
+      // the ledger's id still comes from its sequence, one per row
+      yield* sql`INSERT INTO stock_ledger (product_id, movement, quantity, available_before, available_after,
+                   reserved_before, reserved_after) VALUES ('L-1', 'initial', 5, 0, 5, 0, 0), ('L-1', 'reserve', 1, 5, 4, 0, 1)`
+      const [ids] = yield* sql<{ n: number }>`SELECT count(DISTINCT id)::int AS n FROM stock_ledger WHERE product_id = 'L-1'`
+      expect(ids!.n).toBe(2)
+    }),
+  )
+
   it.effect("reject an oversold or unbalanced stock row", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
