@@ -61,7 +61,9 @@ layer(SuiteDatabase, { excludeTestServices: true })("migrations", (it) => {
       // the ledger's id still comes from its sequence, one per row
       yield* sql`INSERT INTO stock_ledger (product_id, movement, quantity, available_before, available_after,
                    reserved_before, reserved_after) VALUES ('L-1', 'initial', 5, 0, 5, 0, 0), ('L-1', 'reserve', 1, 5, 4, 0, 1)`
-      const [ids] = yield* sql<{ n: number }>`SELECT count(DISTINCT id)::int AS n FROM stock_ledger WHERE product_id = 'L-1'`
+      const [ids] = yield* sql<{
+        n: number
+      }>`SELECT count(DISTINCT id)::int AS n FROM stock_ledger WHERE product_id = 'L-1'`
       expect(ids!.n).toBe(2)
     }),
   )
