@@ -1,16 +1,9 @@
 import { readFileSync } from "node:fs"
-import {
-  HttpApi,
-  HttpApiEndpoint,
-  HttpApiGroup,
-  HttpApiMiddleware,
-  HttpApiSchema,
-  HttpApiSecurity,
-  OpenApi,
-} from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { OrderId, ProductId } from "../Domain/Ids.js"
 import { Holder, LedgerEntry, Page, ReconcileReport, Reservation, StockAsOf, StockRecord } from "../Store/Records.js"
+import { AdminAuth, admin } from "./AdminAuth.js"
 import {
   AdjustmentRequest,
   AdjustmentResult,
@@ -24,7 +17,6 @@ import {
   BulkInvalid,
   BulkRefused,
   ExpiryNotInFuture,
-  Forbidden,
   IdempotencyKeyReused,
   InsufficientStock,
   NotReady,
@@ -33,17 +25,13 @@ import {
   ReservationNotFound,
   ReservationNotHeld,
   StockMovedSinceCount,
-  Unauthorized,
 } from "./Errors.js"
+import { LocationsAdminGroup, LocationsGroup } from "./LocationsApi.js"
 
 /** The OpenAPI document's version is the package's. */
 const packageVersion = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version
-
-/** Who may call an admin route, said in its description. */
-const admin = (description: string) =>
-  `${description} Admin: needs \`Authorization: Bearer <ADMIN_TOKEN>\` (401 without or with a wrong one, 403 when the service has no token).`
 
 /** An Idempotency-Key makes a retried admin write harmless. */
 const IdempotencyHeader = Schema.Struct({
@@ -59,13 +47,6 @@ const Cursor = Schema.String.pipe(Schema.maxLength(400))
 /** An RFC 3339 time in a query parameter */
 const Instant = Schema.DateFromString.pipe(Schema.validDate())
 const productPath = Schema.Struct({ product_id: ProductId })
-
-// ---- authentication
-
-export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
-  failure: Schema.Union(Unauthorized, Forbidden),
-  security: { bearer: HttpApiSecurity.bearer },
-}) {}
 
 // ---- groups
 
@@ -301,6 +282,8 @@ export class InventoryApi extends HttpApi.make("inventory")
   .add(InventoryGroup)
   .add(AdminGroup)
   .add(ReservationsGroup)
+  .add(LocationsGroup)
+  .add(LocationsAdminGroup)
   .annotate(OpenApi.Title, "Inventory service")
   .annotate(OpenApi.Version, packageVersion)
   // OpenAPI 3.1 wants a URL or an SPDX identifier; the platform's type knows only the URL

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig } from "../Config.js"
-import { AdminAuth } from "./Api.js"
+import { AdminAuth } from "./AdminAuth.js"
 import { Forbidden, Unauthorized } from "./Errors.js"
 
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest()

@@ -114,3 +114,13 @@ export const ProductDefinition = Schema.Struct({
   safety_stock: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
 }).annotations(strict)
+
+/** What PUT /locations/{location_id} takes: every field optional, unknown ones refused. */
+export const LocationDefinition = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  priority: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000))),
+  channels: Schema.optional(
+    Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))).pipe(Schema.maxItems(100)),
+  ),
+  active: Schema.optional(Schema.Boolean),
+}).annotations(strict)

@@ -87,3 +87,9 @@ export class BulkRefused extends Schema.TaggedError<BulkRefused>()(
   },
   HttpApiSchema.annotations({ status: 409 }),
 ) {}
+
+export class LocationNotFound extends Schema.TaggedError<LocationNotFound>()(
+  "LocationNotFound",
+  { message: Schema.String, location_id: Schema.String },
+  HttpApiSchema.annotations({ status: 404 }),
+) {}

@@ -4,15 +4,24 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../Config.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
+import { Locations } from "../Store/Locations.js"
 import { AdminHandlersLive } from "./AdminHandlers.js"
 import { InventoryApi } from "./Api.js"
 import { AdminAuthLive } from "./Auth.js"
 import { HealthHandlersLive } from "./HealthHandlers.js"
 import { InventoryHandlersLive, ReservationHandlersLive } from "./InventoryHandlers.js"
+import { LocationAdminHandlersLive, LocationHandlersLive } from "./LocationHandlers.js"
 import { MetricsRouteLive, requestGuard } from "./Observability.js"
 
 const ApiLive = HttpApiBuilder.api(InventoryApi).pipe(
-  Layer.provide([HealthHandlersLive, InventoryHandlersLive, ReservationHandlersLive, AdminHandlersLive]),
+  Layer.provide([
+    HealthHandlersLive,
+    InventoryHandlersLive,
+    ReservationHandlersLive,
+    AdminHandlersLive,
+    LocationHandlersLive,
+    LocationAdminHandlersLive,
+  ]),
   Layer.provide(AdminAuthLive),
 )
 
@@ -36,4 +45,4 @@ export const HttpServerLive = Layer.unwrapEffect(
       Layer.provide(NodeHttpServer.layer(createServer, { port: http.port, host: "0.0.0.0" })),
     )
   }),
-).pipe(Layer.provide(InventoryQueries.Default))
+).pipe(Layer.provide([InventoryQueries.Default, Locations.Default]))

@@ -119,3 +119,15 @@ export type ReconcileReport = typeof ReconcileReport.Type
 /** A page of records and the opaque cursor of the next one (null on the last page). */
 export const Page = <A, I, R>(item: Schema.Schema<A, I, R>) =>
   Schema.Struct({ items: Schema.Array(item), next_cursor: Schema.NullOr(Schema.String) })
+
+/** A place stock is kept, and how orders are routed to it. */
+export const LocationRecord = Schema.Struct({
+  location_id: Schema.String,
+  name: Schema.String,
+  /** lower first */
+  priority: Schema.Number,
+  /** the sales channels it serves; empty: every channel */
+  channels: Schema.Array(Schema.String),
+  active: Schema.Boolean,
+  updated_at: Schema.String,
+})

@@ -33,6 +33,8 @@ layer(harness({ label: "httpnoadmin", env: { SERVICE_PORT: String(closedPort) } 
           "/inventory/{product_id}",
           "/inventory/{product_id}/adjustments",
           "/inventory/{product_id}/reservations",
+          "/locations",
+          "/locations/{location_id}",
           "/ready",
           "/reservations/{order_id}",
           "/reservations/{order_id}/extend",

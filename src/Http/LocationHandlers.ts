@@ -1,0 +1,43 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { Locations } from "../Store/Locations.js"
+import { InventoryApi } from "./Api.js"
+import { LocationNotFound } from "./Errors.js"
+
+export const LocationHandlersLive = HttpApiBuilder.group(InventoryApi, "locations", (handlers) =>
+  Effect.gen(function* () {
+    const locations = yield* Locations
+    return handlers
+      .handle("list", () => locations.list())
+      .handle("get", ({ path }) =>
+        Effect.flatMap(
+          locations.get(path.location_id),
+          Option.match({
+            onNone: () =>
+              new LocationNotFound({
+                message: `no location ${JSON.stringify(path.location_id)}: PUT /locations/${path.location_id} defines it`,
+                location_id: path.location_id,
+              }),
+            onSome: Effect.succeed,
+          }),
+        ),
+      )
+  }),
+)
+
+export const LocationAdminHandlersLive = HttpApiBuilder.group(InventoryApi, "locationsAdmin", (handlers) =>
+  Effect.gen(function* () {
+    const locations = yield* Locations
+    return handlers.handle("put", ({ path, payload }) =>
+      locations
+        .put(path.location_id, payload)
+        .pipe(
+          Effect.tap((l) =>
+            Effect.logInfo(l.created ? "location created" : "location updated").pipe(
+              Effect.annotateLogs({ location_id: l.location_id, priority: l.priority, active: l.active }),
+            ),
+          ),
+        ),
+    )
+  }),
+)
