@@ -175,7 +175,7 @@ WITH prod AS (
   INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version,
                      created_at, updated_at)
   SELECT p, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1, stamp.at, stamp.at FROM tot CROSS JOIN stamp WHERE c
-  ON CONFLICT (product_id, location_id) DO NOTHING RETURNING product_id, version, available, reserved, on_hand
+  ON CONFLICT (product_id) DO NOTHING RETURNING product_id, version, available, reserved, on_hand
 ), updated AS (
   UPDATE stock s
      SET available = s.available + t.da, reserved = s.reserved + t.dr, on_hand = s.on_hand + t.dh,
