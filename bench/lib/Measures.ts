@@ -18,6 +18,9 @@ export const invariants = async (client: pg.Client, system: string) => {
 
 /** Rows written (inserted, updated, deleted) in the run's database, and the cluster's WAL position. */
 export const writeCounters = async (client: pg.Client) => {
+  // this connection's own writes (the seeding) reach the shared counters only when it flushes them, at
+  // most once a second: without this, a seed flushed late was counted as the run's writes
+  await client.query("SELECT pg_stat_force_next_flush()")
   const { rows } = await client.query(
     `SELECT pg_current_wal_lsn()::text AS lsn,
             (SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables)::bigint AS rows`,
