@@ -97,8 +97,9 @@ export const allocate = (
     locationId: string,
     want: number,
   ) => {
-    const got = Math.min(want, left(store, field, productId, locationId))
-    store.set(key(productId, locationId), left(store, field, productId, locationId) - got)
+    const has = left(store, field, productId, locationId)
+    const got = Math.min(want, has)
+    store.set(key(productId, locationId), has - got)
     return got
   }
 
