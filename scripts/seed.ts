@@ -15,7 +15,7 @@ await client.connect()
 for (const [id, quantity, location] of products) {
   const inserted = await client.query(
     `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location)
-     VALUES ($1, $2, 0, $2, 10, $3) ON CONFLICT (product_id) DO NOTHING`,
+     VALUES ($1, $2, 0, $2, 10, $3) ON CONFLICT (product_id, location_id) DO NOTHING`,
     [id, quantity, location],
   )
   if (inserted.rowCount === 1) {

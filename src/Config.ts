@@ -148,6 +148,11 @@ export const AppConfigSchema = Config.all({
     readyOutboxLimit: positiveInt("READY_OUTBOX_LIMIT", 10000),
     /** a reservation with nothing fulfilled is released this long after it was made (0: never) */
     reservationTtlSeconds: nonNegativeInt("RESERVATION_TTL_SECONDS", 0),
+    /** how an order's lines are spread over locations: one location for all when one can serve them, or each by priority */
+    allocationStrategy: Config.literal(
+      "single_first",
+      "priority",
+    )("ALLOCATION_STRATEGY").pipe(Config.withDefault("single_first" as const)),
     /** how often due reservations are looked for */
     expirySweepMs: positiveInt("EXPIRY_SWEEP_MS", 1000),
     /** how often the books are checked (stock rows, ledger, reservations) */

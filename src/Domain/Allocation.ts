@@ -187,3 +187,58 @@ export const allocate = (
   )
   return Either.right(allocated)
 }
+
+/** Where each line is to be served from, in the order to take from; or a pin that cannot be served. */
+export type ServingOrder = Either.Either<Array<ReadonlyArray<string>>, AllocationShort & { unknownLocation: string }>
+
+/**
+ * The order in which each line's locations are to be taken from: the allocation of the stock as seen
+ * now first, then the line's other candidates by priority (so that a line whose first choice ran
+ * short meanwhile still splits as the strategy would); a pinned line only at its pin. The product's
+ * actor takes the line in that order, all of it or nothing, and is the one that decides.
+ */
+export const servingOrder = (
+  lines: ReadonlyArray<LineRequest>,
+  candidates: ReadonlyArray<Location>,
+  supplyOf: SupplyOf,
+  strategy: AllocationStrategy,
+): ServingOrder => {
+  const ids = candidates.map((c) => c.id)
+  const planned = allocate(lines, candidates, supplyOf, strategy)
+  if (Either.isLeft(planned)) {
+    const { unknownLocation } = planned.left
+    if (unknownLocation !== undefined) return Either.left({ ...planned.left, unknownLocation })
+  }
+  return Either.right(
+    lines.map((line, i) => {
+      if (line.pinned !== undefined) return [line.pinned]
+      if (Either.isLeft(planned)) return ids
+      const first = planned.right[i]!.allocations.map((a) => a.locationId)
+      return first.length === ids.length ? first : [...first, ...ids.filter((id) => !first.includes(id))]
+    }),
+  )
+}
+
+/** An order's items as lines to allocate: one per product and pin, summed, in the order each first appears. */
+export const requestsOf = <P extends string>(
+  items: ReadonlyArray<{
+    readonly product_id: P
+    readonly quantity: number
+    readonly location_id?: string | undefined
+  }>,
+): Array<LineRequest & { readonly productId: P }> => {
+  const totals = new Map<string, { productId: P; quantity: number; pinned?: string | undefined }>()
+  for (const item of items) {
+    const k = item.location_id === undefined ? item.product_id : `${item.product_id}\u0000${item.location_id}`
+    const line = totals.get(k)
+    if (line !== undefined) line.quantity += item.quantity
+    else
+      totals.set(
+        k,
+        item.location_id === undefined
+          ? { productId: item.product_id, quantity: item.quantity }
+          : { productId: item.product_id, quantity: item.quantity, pinned: item.location_id },
+      )
+  }
+  return [...totals.values()]
+}

@@ -3,17 +3,22 @@ import { Schema } from "effect"
 // The produced wire contract (JSON, snake_case, RFC 3339 UTC), kept from the original service: the
 // schemas only (pure). Events are made into outbox rows, with their ids, topics and times, in Store/Outbox.ts.
 const Item = Schema.Struct({ product_id: Schema.String, quantity: Schema.Number })
+/** Units of a product at one location (released, shipped, still held). */
+const LocatedItem = Schema.Struct({ ...Item.fields, location_id: Schema.optional(Schema.String) })
+/** Part of a reserved line held at one location. */
+const Allocation = Schema.Struct({ location_id: Schema.String, quantity: Schema.Number })
 
 export const InventoryReserved = Schema.Struct({
   reservation_id: Schema.String,
   order_id: Schema.String,
-  items: Schema.Array(Item),
+  /** one per product; `allocations`: where its units are held, in taking order */
+  items: Schema.Array(Schema.Struct({ ...Item.fields, allocations: Schema.optional(Schema.Array(Allocation)) })),
   reserved_at: Schema.String,
 })
 export const InventoryReleased = Schema.Struct({
   reservation_id: Schema.String,
   order_id: Schema.String,
-  items: Schema.Array(Item),
+  items: Schema.Array(LocatedItem),
   /** why: "cancelled" (orders.cancelled) or "expired" (its due time passed); new, so optional for readers */
   reason: Schema.optional(Schema.Literal("cancelled", "expired")),
   released_at: Schema.String,
@@ -22,9 +27,9 @@ export const InventoryFulfilled = Schema.Struct({
   reservation_id: Schema.String,
   order_id: Schema.String,
   fulfillment_id: Schema.String,
-  items: Schema.Array(Item),
+  items: Schema.Array(LocatedItem),
   /** what the reservation still holds afterwards */
-  remaining: Schema.Array(Item),
+  remaining: Schema.Array(LocatedItem),
   fulfilled_at: Schema.String,
 })
 export const InventoryFulfillmentRejected = Schema.Struct({
@@ -32,6 +37,7 @@ export const InventoryFulfillmentRejected = Schema.Struct({
   fulfillment_id: Schema.String,
   reason: Schema.Literal("not_reserved", "exceeds_held", "unknown_line"),
   product_id: Schema.optional(Schema.String),
+  location_id: Schema.optional(Schema.String),
   requested_qty: Schema.optional(Schema.Number),
   held_qty: Schema.optional(Schema.Number),
   timestamp: Schema.String,
@@ -45,6 +51,7 @@ export const InventoryOutOfStock = Schema.Struct({
 })
 export const InventoryAdjusted = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.optional(Schema.String),
   adjustment_type: Schema.String,
   quantity: Schema.Number,
   reason: Schema.optional(Schema.String),
@@ -53,6 +60,7 @@ export const InventoryAdjusted = Schema.Struct({
 })
 export const InventoryLowStock = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.optional(Schema.String),
   available: Schema.Number,
   low_stock_threshold: Schema.Number,
   timestamp: Schema.String,

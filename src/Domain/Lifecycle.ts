@@ -10,6 +10,17 @@ export interface Line {
   readonly quantity: number
 }
 
+/** Where stock is kept; every product is at `default` unless defined elsewhere. */
+export const DefaultLocation = "default"
+
+/** What an order holds (or ships) of one product at one location: a line's allocation there. */
+export interface HeldLine extends Line {
+  readonly locationId: string
+}
+
+/** The key of one stock row in memory: a product at a location (ids never hold control characters). */
+export const stockKey = (productId: string, locationId: string): string => `${productId}\u0000${locationId}`
+
 export type OrderStatus =
   | "reserved"
   | "partially_fulfilled"
@@ -28,8 +39,8 @@ export interface KnownOrder {
   /** "unseen": nothing recorded for the order but fulfilments it was refused */
   readonly status: OrderStatus | "unseen"
   readonly reservationId: string | null
-  /** what the order still holds, per product, in product order (nothing unless it is held) */
-  readonly lines: ReadonlyArray<Line>
+  /** what the order still holds, per product and location, in product order (nothing unless it is held) */
+  readonly lines: ReadonlyArray<HeldLine>
   /** when it is released unless fulfilled first (ms since the epoch), if ever */
   readonly expiresAt: number | null
   /** the fulfilment ids already decided for it (applied or rejected) */

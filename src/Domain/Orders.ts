@@ -7,6 +7,8 @@ export const OrderLine = Schema.Struct({
   product_id: ProductId,
   quantity: Quantity,
   price: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  /** pins the line to a location (created), or names where its units ship from (fulfilled) */
+  location_id: Schema.optional(OpaqueText),
 })
 
 /** `orders.created`: only the fields this service relies on are required. */
@@ -16,6 +18,8 @@ export const OrderCreated = Schema.Struct({
   total: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
   currency: Schema.optional(Schema.String),
   items_count: Schema.optional(Schema.Number),
+  /** the sales channel: only locations serving it (or every channel) are candidates */
+  channel: Schema.optional(OpaqueText),
   items: Schema.NonEmptyArray(OrderLine).pipe(Schema.maxItems(MaxLinesPerOrder)),
 })
 export type OrderCreated = typeof OrderCreated.Type

@@ -1,5 +1,5 @@
 import { Cause, Chunk, Effect, Option, Queue } from "effect"
-import type { ProductId } from "../Domain/Ids.js"
+import { stockKey } from "../Domain/Lifecycle.js"
 import type { CommitBatch, Fence, ProductWrite } from "../Store/CommitBatch.js"
 import type { StockStore } from "../Store/StockStore.js"
 import type { Decision } from "./Decision.js"
@@ -32,7 +32,13 @@ export interface CommitterDeps {
 const productWrites = (decisions: ReadonlyArray<Decision>): Array<ProductWrite & { readonly cell: ProductCell }> => {
   const writes = new Map<ProductCell, ProductWrite & { cell: ProductCell }>()
   const writeOf = (cell: ProductCell) =>
-    writes.get(cell) ?? { cell, productId: cell.productId, exists: cell.version > 0, create: false }
+    writes.get(cell) ?? {
+      cell,
+      productId: cell.productId,
+      locationId: cell.locationId,
+      exists: cell.version > 0,
+      create: false,
+    }
   for (const d of decisions) {
     for (const { cell } of d.holds) writes.set(cell, writeOf(cell))
     const s = d.settings
@@ -109,7 +115,7 @@ export const makeCommitter = (deps: CommitterDeps) =>
           // memory adopts the rows as committed before anything parked is applied again on them
           for (const { decision } of live) for (const hold of decision.holds) hold.land()
           for (const p of products) {
-            const row = exit.value.get(p.productId as ProductId)
+            const row = exit.value.get(stockKey(p.productId, p.locationId))
             if (row !== undefined) adopt(p.cell, row)
           }
         }

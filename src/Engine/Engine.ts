@@ -2,6 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, FiberSet, Metric, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
+import { DefaultLocation } from "../Domain/Lifecycle.js"
 import type * as Stock from "../Domain/Stock.js"
 import type { Fence } from "../Store/CommitBatch.js"
 import { Outbox } from "../Store/Outbox.js"
@@ -85,9 +86,21 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       submit: committer.submit,
       retry: untilDurable,
     })
+    // where stock is kept: read at start and every few seconds, so a location's changes reach routing
+    let locations = yield* store.loadLocations
+    yield* store.loadLocations.pipe(
+      Effect.tap((loaded) => {
+        locations = loaded
+      }),
+      Effect.catchAll((error) => Effect.logWarning("reading locations failed", error)),
+      Effect.repeat(Schedule.spaced(Duration.seconds(5))),
+      Effect.forkScoped,
+    )
     const { handle } = makeOrderHandling({
       topics,
       ttlSeconds: config.engine.reservationTtlSeconds,
+      strategy: config.engine.allocationStrategy,
+      locations: () => locations,
       submit: committer.submit,
     })
 
@@ -252,7 +265,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       /** mail waiting, reservations parked and changes in doubt, across the actors, and what waits for the committer (diagnostics) */
       census: () => ({ ...current.census(), ...committer.state() }),
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
-      inMemory: (productId: ProductId): Stock.StockLevel | undefined => current.actors.get(productId)?.cell.level,
+      inMemory: (productId: ProductId, locationId: string = DefaultLocation): Stock.StockLevel | undefined =>
+        current.actors.get(productId)?.cells.get(locationId)?.level,
     } as const
   }),
   dependencies: [StockStore.Default, Outbox.Default],

@@ -15,7 +15,10 @@ export class Fenced extends Data.TaggedError("Fenced")<{ readonly partition: num
 export class LineShort extends Data.TaggedClass("LineShort")<{
   readonly productId: ProductId
   readonly requested: number
+  /** sellable units over `locations` */
   readonly available: number
+  /** where the line could have been served from */
+  readonly locations: ReadonlyArray<string>
 }> {}
 
 export class NotEnoughToRemove extends Data.TaggedError("NotEnoughToRemove")<{

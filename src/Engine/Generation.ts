@@ -45,10 +45,15 @@ export class Generation {
 
   /** Creates actors for `missing` from their rows as loaded (a product with no row starts empty). */
   readonly adopt = (missing: ReadonlyArray<ProductId>, rows: ReadonlyArray<StockRow>): void => {
-    const byId = new Map(rows.map((r) => [r.productId, r]))
+    const byId = new Map<ProductId, Array<StockRow>>()
+    for (const r of rows) {
+      const list = byId.get(r.productId)
+      if (list === undefined) byId.set(r.productId, [r])
+      else list.push(r)
+    }
     for (const id of missing) {
       if (this.actors.has(id) || this.closed) continue // created meanwhile by someone else
-      this.actors.set(id, ProductActor.makeActor(ProductActor.cellFromRow(id, byId.get(id))))
+      this.actors.set(id, ProductActor.makeActor(id, byId.get(id) ?? []))
     }
   }
 
@@ -76,14 +81,14 @@ export class Generation {
       let answer: Effect.Effect<A, E> | undefined
       let resume: ((result: Effect.Effect<A, E>) => void) | undefined
       ProductActor.apply(
-        actor.cell,
+        actor,
         make((result) => {
           if (resume === undefined) answer = result
           else resume(result)
         }),
         false,
       )
-      actor.cell.lastUsed = Date.now()
+      actor.lastUsed = Date.now()
       if (answer !== undefined) return answer
       // parked (a short reservation waiting for changes in doubt to settle): answered later
       return Effect.async<A, E>((r) => {
@@ -92,10 +97,11 @@ export class Generation {
       })
     })
 
-  /** A hold on a product in memory with no change (a refusal rests on it); none if it is gone. */
-  readonly hold = (productId: ProductId): ProductActor.Hold | undefined => {
+  /** Holds on a product at these locations with no change (a refusal rests on them); none if it is gone. */
+  readonly holds = (productId: ProductId, locations: ReadonlyArray<string>): Array<ProductActor.Hold> | undefined => {
     const actor = this.actors.get(productId)
-    return actor === undefined || this.closed ? undefined : new ProductActor.Hold(actor.cell, undefined)
+    if (actor === undefined || this.closed) return undefined
+    return locations.map((l) => new ProductActor.Hold(ProductActor.cellAt(actor, l), undefined))
   }
 
   private readonly post = <A, E>(
@@ -121,7 +127,7 @@ export class Generation {
     const now = Date.now()
     let removed = 0
     for (const [id, actor] of this.actors) {
-      if (now - actor.cell.lastUsed < idleMs || !ProductActor.isIdle(actor)) continue
+      if (now - actor.lastUsed < idleMs || !ProductActor.isIdle(actor)) continue
       this.actors.delete(id)
       removed++
     }
@@ -138,8 +144,10 @@ export class Generation {
     let unsettled = 0
     for (const actor of this.actors.values()) {
       mail += ProductActor.depth(actor)
-      parked += actor.cell.parked.length
-      unsettled += actor.cell.unsettled
+      for (const cell of actor.cells.values()) {
+        parked += cell.parked.length
+        unsettled += cell.unsettled
+      }
     }
     return { mail, parked, unsettled }
   }
@@ -147,7 +155,7 @@ export class Generation {
   /** Ends this generation: actors answer what is left with StaleGeneration, waiters wake up. */
   readonly close = (): void => {
     this.closed = true
-    for (const actor of this.actors.values()) ProductActor.dismissParked(actor.cell)
+    for (const actor of this.actors.values()) for (const cell of actor.cells.values()) ProductActor.dismissParked(cell)
     for (const slot of this.orders.values()) if (slot._tag === "Deciding") Pending.succeed(slot.done, undefined)
   }
 

@@ -1,7 +1,7 @@
 import type { Topics } from "../Config.js"
 import type { FulfilmentPlan, FulfilmentRejected } from "../Domain/Fulfilment.js"
-import type { OrderId } from "../Domain/Ids.js"
-import { type Line, statusAfterShipping } from "../Domain/Lifecycle.js"
+import type { OrderId, ProductId } from "../Domain/Ids.js"
+import { type HeldLine, statusAfterShipping } from "../Domain/Lifecycle.js"
 import type { OrderCreated, OrderFulfilled } from "../Domain/Orders.js"
 import { makeEvent, nowIso } from "../Store/Outbox.js"
 import { type Decision, decision } from "./Decision.js"
@@ -12,12 +12,25 @@ import type { Hold, Move } from "./ProductActor.js"
 
 const holdsOf = (moves: ReadonlyArray<Move>): Array<Hold> => moves.map((m) => m.hold)
 
-/** Every line was reserved. */
+/** The reserved event's items: one per product, in the order the products first appear, with where they are held. */
+const reservedItems = (lines: ReadonlyArray<HeldLine>) => {
+  type Item = { product_id: ProductId; quantity: number; allocations: Array<{ location_id: string; quantity: number }> }
+  const items = new Map<ProductId, Item>()
+  for (const l of lines) {
+    const item = items.get(l.productId) ?? { product_id: l.productId, quantity: 0, allocations: [] }
+    item.quantity += l.quantity
+    item.allocations.push({ location_id: l.locationId, quantity: l.quantity })
+    items.set(l.productId, item)
+  }
+  return [...items.values()]
+}
+
+/** Every line was reserved, at the locations `lines` say. */
 export const reservedDecision = (
   topics: Topics,
   order: OrderCreated,
   reservationId: string,
-  lines: ReadonlyArray<Line>,
+  lines: ReadonlyArray<HeldLine>,
   moves: ReadonlyArray<Move>,
   expiresAt: number | null,
 ): Decision =>
@@ -28,17 +41,27 @@ export const reservedDecision = (
       makeEvent(topics, "inventory.reserved", order.order_id, {
         reservation_id: reservationId,
         order_id: order.order_id,
-        items: lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
+        items: reservedItems(lines),
         reserved_at: nowIso(),
       }),
     ],
   })
 
 /** A line was short: nothing reserved; the commit reports the level it stands on (`inventory.out_of_stock`). */
-export const rejectedDecision = (order: OrderCreated, line: Line, hold: Hold): Decision =>
+export const rejectedDecision = (
+  order: OrderCreated,
+  short: { readonly productId: ProductId; readonly requested: number; readonly locations: ReadonlyArray<string> },
+  holds: ReadonlyArray<Hold>,
+): Decision =>
   decision({
-    holds: [hold],
-    step: { _tag: "Refuse", orderId: order.order_id, productId: line.productId, requested: line.quantity },
+    holds,
+    step: {
+      _tag: "Refuse",
+      orderId: order.order_id,
+      productId: short.productId,
+      locations: short.locations,
+      requested: short.requested,
+    },
   })
 
 /** A cancellation or an expiry releases all the order still holds (`inventory.released`, built by the commit). */
@@ -83,6 +106,7 @@ export const fulfilmentRejectedDecision = (
         fulfillment_id: fulfillmentId,
         reason: rejected.reason,
         ...(rejected.productId !== undefined ? { product_id: rejected.productId } : {}),
+        ...(rejected.locationId !== undefined ? { location_id: rejected.locationId } : {}),
         ...(rejected.requested !== undefined ? { requested_qty: rejected.requested } : {}),
         ...(rejected.held !== undefined ? { held_qty: rejected.held } : {}),
         timestamp: nowIso(),

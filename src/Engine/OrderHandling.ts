@@ -2,11 +2,18 @@ import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Either } from "effect"
 import type { Topics } from "../Config.js"
+import {
+  type AllocationStrategy,
+  candidatesFor,
+  type Location,
+  requestsOf,
+  type SupplyOf,
+  servingOrder,
+} from "../Domain/Allocation.js"
 import { planFulfilment } from "../Domain/Fulfilment.js"
-import type { OrderId } from "../Domain/Ids.js"
-import { isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
+import type { OrderId, ProductId } from "../Domain/Ids.js"
+import { type HeldLine, isHeld, type KnownOrder, stockKey } from "../Domain/Lifecycle.js"
 import type { OrderCancelled, OrderCreated, OrderFulfilled, OrderMessage } from "../Domain/Orders.js"
-import * as Stock from "../Domain/Stock.js"
 import type { Fence } from "../Store/CommitBatch.js"
 import type { Decision } from "./Decision.js"
 import * as EngineMetrics from "./EngineMetrics.js"
@@ -21,8 +28,9 @@ import {
   releasedDecision,
   reservedDecision,
 } from "./OrderDecisions.js"
-import { fulfilAll, releaseAll, reserveAll } from "./OrderSaga.js"
+import { fulfilAll, type LineToReserve, quantityOf, releaseAll, reserveAll } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
+import { type Move, sellable } from "./ProductActor.js"
 
 /** What the engine decides: a message from an order topic, or one the service gives itself. */
 export type EngineMessage =
@@ -40,6 +48,9 @@ export type EngineMessage =
 export interface OrderHandlingDeps {
   readonly topics: Topics
   readonly ttlSeconds: number
+  readonly strategy: AllocationStrategy
+  /** every location, as last read */
+  readonly locations: () => ReadonlyArray<Location>
   readonly submit: (generation: Generation, decision: Decision) => Effect.Effect<Pending.Pending<void, StaleGeneration>>
 }
 
@@ -69,7 +80,62 @@ const nothingElse = { reservationId: null, lines: [], expiresAt: null, fulfillme
  * committer, and only then the outcome remembered in the generation's order slot and the order's
  * next message let in.
  */
-export const makeOrderHandling = ({ topics, ttlSeconds, submit }: OrderHandlingDeps) => {
+/** What the moves took, per product and location (a product's pinned and unpinned lines may meet), in taking order. */
+const heldLinesOf = (moves: ReadonlyArray<Move>): Array<HeldLine> => {
+  if (moves.length === 1) {
+    const { cell } = moves[0]!.hold
+    return [{ productId: cell.productId, locationId: cell.locationId, quantity: quantityOf(moves[0]!) }]
+  }
+  const lines = new Map<string, HeldLine>()
+  for (const move of moves) {
+    const { productId, locationId } = move.hold.cell
+    const k = stockKey(productId, locationId)
+    lines.set(k, { productId, locationId, quantity: (lines.get(k)?.quantity ?? 0) + quantityOf(move) })
+  }
+  return [...lines.values()]
+}
+
+export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, submit }: OrderHandlingDeps) => {
+  /** Units sellable at a location as memory sees them now: a preference for allocation, never a decision. */
+  const supplyIn =
+    (generation: Generation): SupplyOf =>
+    (productId, locationId) => {
+      const cell = generation.actors.get(productId as never)?.cells.get(locationId)
+      return cell === undefined ? undefined : { sellable: sellable(cell), backorderRoom: 0 }
+    }
+
+  /** Each line with the locations to take it from, in order; or the pinned line no candidate serves. */
+  const linesToReserve = (generation: Generation, order: OrderCreated) => {
+    const requests = requestsOf(order.items)
+    const candidates = candidatesFor(locations(), order.channel)
+    const ids = candidates.map((c) => c.id)
+    // one place to serve from and nothing pinned: no choice to make
+    if (candidates.length <= 1 && requests.every((r) => r.pinned === undefined)) {
+      return Either.right(requests.map((r): LineToReserve => ({ ...r, locations: ids })))
+    }
+    return Either.map(servingOrder(requests, candidates, supplyIn(generation), strategy), (orders) =>
+      requests.map((r, i): LineToReserve => ({ productId: r.productId, quantity: r.quantity, locations: orders[i]! })),
+    )
+  }
+
+  /** The order is refused on a line short over `locations`: the refusal rests on the product there. */
+  const refuse = (
+    generation: Generation,
+    order: OrderCreated,
+    short: Parameters<typeof rejectedDecision>[1],
+    fulfillments: ReadonlyArray<string>,
+  ): Decided => {
+    const holds = generation.holds(short.productId, short.locations)
+    if (holds === undefined) return Effect.fail(new InconsistentMemory({ productId: short.productId }))
+    return Effect.as(EngineMetrics.countOrder("out_of_stock"), {
+      decision: rejectedDecision(order, short, holds),
+      next: { ...nothingElse, status: "rejected", fulfillments },
+    })
+  }
+
+  /** Priority of a location for shipping order (best first); unknown ones last. */
+  const rank = (locationId: string) => locations().find((l) => l.id === locationId)?.priority ?? Number.MAX_SAFE_INTEGER
+
   /**
    * Marks the order as being decided, so that other messages of the same order wait; hands what the
    * body decided to the committer, then publishes the order's new state, then wakes the waiters
@@ -110,19 +176,18 @@ export const makeOrderHandling = ({ topics, ttlSeconds, submit }: OrderHandlingD
   }
 
   const reserveOrder = (generation: Generation, order: OrderCreated, known: KnownOrder | undefined): Decided => {
-    const lines = Stock.sumLines(order.items)
     const fulfillments = known?.fulfillments ?? []
-    return Effect.matchEffect(reserveAll(generation, lines), {
-      onFailure: (failure) => {
-        if (failure._tag !== "LineShort") return Effect.fail(failure)
-        const hold = generation.hold(failure.productId)
-        if (hold === undefined) return Effect.fail(new InconsistentMemory({ productId: failure.productId }))
-        return Effect.as(EngineMetrics.countOrder("out_of_stock"), {
-          decision: rejectedDecision(order, { productId: failure.productId, quantity: failure.requested }, hold),
-          next: { ...nothingElse, status: "rejected", fulfillments },
-        })
-      },
+    const planned = linesToReserve(generation, order)
+    if (Either.isLeft(planned)) {
+      const { productId, requested, unknownLocation } = planned.left
+      const short = { productId: productId as ProductId, requested, locations: [unknownLocation] }
+      return refuse(generation, order, short, fulfillments)
+    }
+    return Effect.matchEffect(reserveAll(generation, planned.right), {
+      onFailure: (failure) =>
+        failure._tag === "LineShort" ? refuse(generation, order, failure, fulfillments) : Effect.fail(failure),
       onSuccess: (moves) => {
+        const lines = heldLinesOf(moves)
         const reservationId = randomUUID()
         const expiresAt = ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null
         return Effect.as(EngineMetrics.countOrder("reserved"), {
@@ -158,7 +223,7 @@ export const makeOrderHandling = ({ topics, ttlSeconds, submit }: OrderHandlingD
     const orderId = order.order_id
     const fulfillmentId = order.fulfillment_id ?? orderId
     if (known?.fulfillments.includes(fulfillmentId)) return Effect.as(EngineMetrics.countOrder("duplicate"), undefined)
-    const plan = planFulfilment(known !== undefined && isHeld(known.status) ? known.lines : [], order.items)
+    const plan = planFulfilment(known !== undefined && isHeld(known.status) ? known.lines : [], order.items, rank)
     const remembered: KnownOrder = {
       ...(known ?? { ...nothingElse, status: "unseen" }),
       fulfillments: [...(known?.fulfillments ?? []), fulfillmentId],

@@ -1,34 +1,49 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Exit, Scope } from "effect"
-import type { Line } from "../Domain/Lifecycle.js"
+import type { ProductId } from "../Domain/Ids.js"
+import type { HeldLine } from "../Domain/Lifecycle.js"
 import type { InconsistentMemory, LineShort, StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import type { Move } from "./ProductActor.js"
 
-const byProduct = (a: Line, b: Line) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0)
+/** A line to reserve, and where it may be served from, in the order to take from. */
+export interface LineToReserve {
+  readonly productId: ProductId
+  readonly quantity: number
+  readonly locations: ReadonlyArray<string>
+}
+
+/** Product order; a product's pinned lines (one location) before the rest, so a pin is served first. */
+const byProduct = (a: LineToReserve, b: LineToReserve) =>
+  a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : a.locations.length - b.locations.length
+
+/** Units a move took from (or gave back to) reserved. */
+export const quantityOf = (move: Move): number => Math.abs(move.after.reserved - move.before.reserved)
 
 /**
  * Reserves every line or none, in the saga's scope: its one finalizer runs only if the scope
- * closes with a failure, and then releases every line taken so far. A short line (or anything
- * else going wrong) thus compensates every line taken before it.
+ * closes with a failure, and then releases every allocation taken so far. A short line (or
+ * anything else going wrong) thus compensates every line taken before it.
  *
  * Lines are taken in product order, whatever order the order lists them in, so the first short
- * line in that order is the one reported. The moves come back in the order of `lines`.
+ * line in that order is the one reported. Each line's actor serves it from its locations (one move
+ * per location it took from); the moves come back in product order, each line's in taking order.
  */
 export const reserveAll = (
   generation: Generation,
-  lines: ReadonlyArray<Line>,
+  lines: ReadonlyArray<LineToReserve>,
 ): Effect.Effect<ReadonlyArray<Move>, LineShort | StaleGeneration | InconsistentMemory | SqlError> =>
   Effect.suspend(() => {
     const ordered = lines.length > 1 ? [...lines].sort(byProduct) : lines
     const taken: Array<Move> = []
     const compensate = Effect.forEach(
       taken,
-      (move, i) =>
+      (move) =>
         generation
           .send<Move, InconsistentMemory | StaleGeneration>(move.hold.cell.productId, (reply) => ({
             _tag: "Release",
-            quantity: ordered[i]!.quantity,
+            location: move.hold.cell.locationId,
+            quantity: quantityOf(move),
             givesBack: move.hold,
             reply,
           }))
@@ -46,36 +61,39 @@ export const reserveAll = (
           ordered,
           (line) =>
             Effect.tap(
-              generation.send<Move, LineShort | StaleGeneration>(line.productId, (reply) => ({
+              generation.send<ReadonlyArray<Move>, LineShort | StaleGeneration>(line.productId, (reply) => ({
                 _tag: "Reserve",
                 quantity: line.quantity,
+                locations: line.locations,
                 reply,
               })),
-              (move) => {
-                taken.push(move)
+              (moves) => {
+                for (const move of moves) taken.push(move)
               },
             ),
           { discard: true },
         ),
       (scope, exit) => Scope.close(scope, exit),
-    ).pipe(Effect.map(() => (ordered === lines ? taken : lines.map((line) => taken[ordered.indexOf(line)]!))))
+    ).pipe(Effect.map(() => taken))
   })
 
-/** Releases what an order holds (a cancellation): every line goes back to available. */
-export const releaseAll = (generation: Generation, lines: ReadonlyArray<Line>) =>
+/** Releases what an order holds (a cancellation): every allocation goes back to available where it was taken. */
+export const releaseAll = (generation: Generation, lines: ReadonlyArray<HeldLine>) =>
   Effect.forEach(lines, (line) =>
     generation.send<Move, InconsistentMemory | StaleGeneration>(line.productId, (reply) => ({
       _tag: "Release",
+      location: line.locationId,
       quantity: line.quantity,
       reply,
     })),
   )
 
-/** Ships what a fulfilment takes: every line leaves reserved and on hand. */
-export const fulfilAll = (generation: Generation, lines: ReadonlyArray<Line>) =>
+/** Ships what a fulfilment takes: every unit leaves reserved and on hand at its location. */
+export const fulfilAll = (generation: Generation, lines: ReadonlyArray<HeldLine>) =>
   Effect.forEach(lines, (line) =>
     generation.send<Move, InconsistentMemory | StaleGeneration>(line.productId, (reply) => ({
       _tag: "Fulfil",
+      location: line.locationId,
       quantity: line.quantity,
       reply,
     })),

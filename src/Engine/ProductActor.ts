@@ -13,12 +13,14 @@ import {
 } from "./Errors.js"
 
 /**
- * What one actor knows about its product: a prediction of the row. Only this file changes it: the
- * actor's commands, and `adopt` once a commit has landed. The level is always the row as last
- * committed plus `inFlight`.
+ * What one actor knows about its product at one location: a prediction of the row. Only this file
+ * changes it: the actor's commands, and `adopt` once a commit has landed. The level is always the
+ * row as last committed plus `inFlight`.
  */
 export interface ProductCell {
+  readonly actor: Actor
   readonly productId: ProductId
+  readonly locationId: string
   exists: boolean
   level: Stock.StockLevel
   threshold: number
@@ -38,11 +40,12 @@ export interface ProductCell {
    */
   unsettled: number
   parked: Array<Command>
-  lastUsed: number
 }
 
-export const cellFromRow = (productId: ProductId, row: StockRow | undefined): ProductCell => ({
-  productId,
+export const cellFromRow = (actor: Actor, locationId: string, row: StockRow | undefined): ProductCell => ({
+  actor,
+  productId: actor.productId,
+  locationId,
   exists: row !== undefined,
   level: row ? { available: row.available, reserved: row.reserved, onHand: row.onHand } : Stock.emptyStock,
   threshold: row?.threshold ?? 0,
@@ -53,7 +56,6 @@ export const cellFromRow = (productId: ProductId, row: StockRow | undefined): Pr
   holds: 0,
   unsettled: 0,
   parked: [],
-  lastUsed: Date.now(),
 })
 
 /**
@@ -115,14 +117,14 @@ const firm = (cell: ProductCell): void => {
   if (cell.unsettled > 0 || cell.parked.length === 0) return
   const parked = cell.parked
   cell.parked = []
-  for (const command of parked) apply(cell, command, false)
+  for (const command of parked) apply(cell.actor, command, false)
 }
 
 /** The generation ended: parked reservations are answered StaleGeneration. */
 export const dismissParked = (cell: ProductCell): void => {
   const parked = cell.parked
   cell.parked = []
-  for (const command of parked) apply(cell, command, true)
+  for (const command of parked) apply(cell.actor, command, true)
 }
 
 /** A stock change applied in memory, to be committed with the decision that caused it. */
@@ -143,9 +145,17 @@ export interface Definition {
 export type Reply<A, E> = (result: Effect.Effect<A, E>) => void
 
 export type Command =
-  | { readonly _tag: "Reserve"; readonly quantity: number; readonly reply: Reply<Move, LineShort | StaleGeneration> }
+  | {
+      readonly _tag: "Reserve"
+      readonly quantity: number
+      /** where the line may be served from, in the order to take from (one location: pinned there) */
+      readonly locations: ReadonlyArray<string>
+      /** one move per location taken from, in that order */
+      readonly reply: Reply<ReadonlyArray<Move>, LineShort | StaleGeneration>
+    }
   | {
       readonly _tag: "Release"
+      readonly location: string
       readonly quantity: number
       /** a saga giving back its own reservation, never handed to the committer: settles that hold */
       readonly givesBack?: Hold | undefined
@@ -153,11 +163,13 @@ export type Command =
     }
   | {
       readonly _tag: "Fulfil"
+      readonly location: string
       readonly quantity: number
       readonly reply: Reply<Move, InconsistentMemory | StaleGeneration>
     }
   | {
       readonly _tag: "Adjust"
+      readonly location: string
       /** units added (negative: removed), or a count: on hand becomes the counted figure */
       readonly change: number | { readonly countedOnHand: number }
       /** compare-and-set: refused (StockMoved) unless on hand is this figure */
@@ -168,23 +180,46 @@ export type Command =
     }
   | {
       readonly _tag: "Define"
+      readonly location: string
       readonly definition: Definition
       readonly reply: Reply<{ readonly move: Move; readonly created: boolean }, StaleGeneration>
     }
 
 /**
- * A product's actor: its state, a bounded mailbox, and (while there is mail) a fiber that
- * applies the commands one at a time in arrival order. Commands that find the mailbox full
- * wait in `overflow`, in order, and their senders stay suspended: backpressure, nothing dropped.
+ * A product's actor: its stock at every location it is kept (a cell each), a bounded mailbox, and
+ * (while there is mail) a fiber that applies the commands one at a time in arrival order. Commands
+ * that find the mailbox full wait in `overflow`, in order, and their senders stay suspended:
+ * backpressure, nothing dropped.
  */
 export interface Actor {
-  readonly cell: ProductCell
+  readonly productId: ProductId
+  readonly cells: Map<string, ProductCell>
   mailbox: Array<Command>
   readonly overflow: Array<Command>
   draining: boolean
+  lastUsed: number
 }
 
-export const makeActor = (cell: ProductCell): Actor => ({ cell, mailbox: [], overflow: [], draining: false })
+/** An actor for a product, with a cell for each of its rows as loaded. */
+export const makeActor = (productId: ProductId, rows: ReadonlyArray<StockRow>): Actor => {
+  const actor: Actor = { productId, cells: new Map(), mailbox: [], overflow: [], draining: false, lastUsed: Date.now() }
+  for (const row of rows) actor.cells.set(row.locationId, cellFromRow(actor, row.locationId, row))
+  return actor
+}
+
+/** The product's cell at a location (an empty one, not in PostgreSQL, if it is not kept there). */
+export const cellAt = (actor: Actor, locationId: string): ProductCell => {
+  let cell = actor.cells.get(locationId)
+  if (cell === undefined) {
+    cell = cellFromRow(actor, locationId, undefined)
+    actor.cells.set(locationId, cell)
+  }
+  return cell
+}
+
+/** Units orders may take at a cell: available beyond safety stock. */
+export const sellable = (cell: ProductCell): number =>
+  cell.exists ? Math.max(0, cell.level.available - cell.safetyStock) : 0
 
 /** Queues a command; true when the actor has no fiber running and one must be started. */
 export const post = (actor: Actor, command: Command, capacity: number): boolean => {
@@ -199,7 +234,11 @@ export const post = (actor: Actor, command: Command, capacity: number): boolean 
 export const isFree = (actor: Actor): boolean =>
   !actor.draining && actor.mailbox.length === 0 && actor.overflow.length === 0
 
-export const isIdle = (actor: Actor): boolean => isFree(actor) && actor.cell.holds === 0
+export const isIdle = (actor: Actor): boolean => {
+  if (!isFree(actor)) return false
+  for (const cell of actor.cells.values()) if (cell.holds > 0) return false
+  return true
+}
 
 export const depth = (actor: Actor): number => actor.mailbox.length + actor.overflow.length
 
@@ -216,30 +255,50 @@ const move = (cell: ProductCell, before: Stock.StockLevel, after: Stock.StockLev
 const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
   reply(Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left))
 
-/** Applies one command to the cell. Synchronous: an actor's commands never interleave. */
-export const apply = (cell: ProductCell, command: Command, generationClosed: boolean): void => {
+/**
+ * Takes a line from the cells in the order given, as much as each can sell, all of it or nothing:
+ * orders take only the sellable quantity (safety stock stays on the shelf; the commit judges it again).
+ */
+const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve" }>): void => {
+  const cells = command.locations.map((l) => cellAt(actor, l))
+  let total = 0
+  for (const cell of cells) total += sellable(cell)
+  if (total >= command.quantity) {
+    const moves: Array<Move> = []
+    let left = command.quantity
+    for (const cell of cells) {
+      const take = Math.min(left, sellable(cell))
+      if (take === 0) continue
+      const before = cell.level
+      moves.push(move(cell, before, Either.getOrThrow(Stock.reserve(before, take))))
+      left -= take
+      if (left === 0) break
+    }
+    command.reply(Effect.succeed(moves))
+    return
+  }
+  // refused only on firm stock: applied again once nothing it could take from is in doubt
+  const inDoubt = cells.find((c) => c.unsettled > 0)
+  if (inDoubt !== undefined) inDoubt.parked.push(command)
+  else {
+    const { quantity: requested, locations } = command
+    command.reply(Effect.fail(new LineShort({ productId: actor.productId, requested, available: total, locations })))
+  }
+}
+
+/** Applies one command to the actor's cells. Synchronous: an actor's commands never interleave. */
+export const apply = (actor: Actor, command: Command, generationClosed: boolean): void => {
   if (generationClosed) {
     ;(command.reply as Reply<unknown, StaleGeneration>)(Effect.fail(stale))
     return
   }
+  if (command._tag === "Reserve") {
+    reserveAcross(actor, command)
+    return
+  }
+  const cell = cellAt(actor, command.location)
   const before = cell.level
   switch (command._tag) {
-    case "Reserve": {
-      // orders take only the sellable quantity: safety stock stays on the shelf (the commit judges it again)
-      const sellable = Math.max(0, before.available - cell.safetyStock)
-      const next = Stock.reserve(before, command.quantity)
-      if (sellable >= command.quantity && Either.isRight(next)) {
-        answer(command.reply, Either.right(move(cell, before, next.right)))
-      } else if (cell.unsettled > 0) {
-        cell.parked.push(command) // refused only on firm stock: applied again once nothing is in doubt
-      } else {
-        answer(
-          command.reply,
-          Either.left(new LineShort({ productId: cell.productId, requested: command.quantity, available: sellable })),
-        )
-      }
-      return
-    }
     case "Release":
     case "Fulfil": {
       const next = (command._tag === "Release" ? Stock.release : Stock.fulfil)(before, command.quantity)
@@ -295,8 +354,8 @@ export const drain = (actor: Actor, capacity: number, isClosed: () => boolean): 
       actor.mailbox = []
       while (actor.overflow.length > 0 && actor.mailbox.length < capacity) actor.mailbox.push(actor.overflow.shift()!)
       const closed = isClosed()
-      for (const command of batch) apply(actor.cell, command, closed)
+      for (const command of batch) apply(actor, command, closed)
     }
     actor.draining = false
-    actor.cell.lastUsed = Date.now()
+    actor.lastUsed = Date.now()
   })

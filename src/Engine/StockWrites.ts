@@ -2,6 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Metric, type Schedule } from "effect"
 import type { Topics } from "../Config.js"
 import type { ProductId } from "../Domain/Ids.js"
+import { DefaultLocation } from "../Domain/Lifecycle.js"
 import type * as Stock from "../Domain/Stock.js"
 import type { IdempotencyRow } from "../Store/CommitBatch.js"
 import { makeEvent, nowIso } from "../Store/Outbox.js"
@@ -23,12 +24,15 @@ import { isRetryable, type Retryable } from "./Retryable.js"
 
 export interface StockSnapshot extends Stock.StockLevel {
   readonly productId: ProductId
+  readonly locationId: string
   readonly threshold: number
   readonly location: string | null
 }
 
 export interface Adjustment {
   readonly productId: ProductId
+  /** where (default: `default`) */
+  readonly locationId?: string | undefined
   /** signed, non-zero; or a cycle count: on hand becomes the counted figure (the difference is recorded) */
   readonly quantity: number | { readonly countedOnHand: number }
   /** compare-and-set: applied only if on hand is still this figure */
@@ -58,6 +62,7 @@ export interface BulkSnapshot extends AdjustedSnapshot {
 
 const snapshot = (cell: ProductCell, level: Stock.StockLevel): StockSnapshot => ({
   productId: cell.productId,
+  locationId: cell.locationId,
   available: level.available,
   reserved: level.reserved,
   onHand: level.onHand,
@@ -114,6 +119,7 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
         {
           _tag: "Adjust",
           productId: input.productId,
+          locationId: input.locationId ?? DefaultLocation,
           quantity: after.quantity,
           countedOnHand: typeof input.quantity === "number" ? undefined : input.quantity.countedOnHand,
           expectedOnHand: input.expectedOnHand,
@@ -125,6 +131,7 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
       events: [
         makeEvent(topics, "inventory.adjusted", input.productId, {
           product_id: input.productId,
+          location_id: input.locationId ?? DefaultLocation,
           adjustment_type: input.adjustmentType,
           quantity: after.quantity,
           ...(input.reason !== undefined ? { reason: input.reason } : {}),
@@ -145,7 +152,13 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
             generation,
             generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
               input.productId,
-              (reply) => ({ _tag: "Adjust", change: input.quantity, expectedOnHand: input.expectedOnHand, reply }),
+              (reply) => ({
+                _tag: "Adjust",
+                location: input.locationId ?? DefaultLocation,
+                change: input.quantity,
+                expectedOnHand: input.expectedOnHand,
+                reply,
+              }),
             ),
             (move) => {
               const after = {
@@ -185,7 +198,13 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
               const result = yield* Effect.either(
                 generation.send<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>(
                   line.productId,
-                  (reply) => ({ _tag: "Adjust", change: line.quantity, expectedOnHand: line.expectedOnHand, reply }),
+                  (reply) => ({
+                    _tag: "Adjust",
+                    location: line.locationId ?? DefaultLocation,
+                    change: line.quantity,
+                    expectedOnHand: line.expectedOnHand,
+                    reply,
+                  }),
                 ),
               )
               if (result._tag === "Right") applied.push({ line, move: result.right })
@@ -202,6 +221,7 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
                     move.hold.cell.productId,
                     (reply) => ({
                       _tag: "Adjust",
+                      location: move.hold.cell.locationId,
                       change: move.before.onHand - move.after.onHand,
                       givesBack: move.hold,
                       reply,
@@ -240,7 +260,7 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
       }),
     )
 
-  const definition = (productId: ProductId, definition: Definition, move: Move, created: boolean): Decision =>
+  const definition = (productId: ProductId, locationId: string, definition: Definition, move: Move, created: boolean) =>
     decision({
       holds: [move.hold],
       settings: {
@@ -250,11 +270,12 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
         location: definition.location,
         safetyStock: definition.safetyStock,
       },
-      changes: created ? [{ _tag: "Initial", productId, quantity: definition.initialQuantity }] : [],
+      changes: created ? [{ _tag: "Initial", productId, locationId, quantity: definition.initialQuantity }] : [],
       events: created
         ? [
             makeEvent(topics, "inventory.adjusted", productId, {
               product_id: productId,
+              location_id: locationId,
               adjustment_type: "initial",
               quantity: definition.initialQuantity,
               timestamp: nowIso(),
@@ -263,18 +284,22 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
         : [],
     })
 
-  /** Creates the product with its initial quantity, or updates threshold, location or safety stock of an existing one. */
-  const define = (productId: ProductId, input: Definition) =>
+  /**
+   * Creates the product at a location with its initial quantity, or updates threshold, location label
+   * or safety stock of an existing one.
+   */
+  const define = (productId: ProductId, input: Definition, locationId: string = DefaultLocation) =>
     durably<StockSnapshot & { readonly created: boolean }, never>("StockWrites.define", (generation) =>
       applyAndCommit(
         generation,
         generation.send<{ move: Move; created: boolean }, StaleGeneration>(productId, (reply) => ({
           _tag: "Define",
+          location: locationId,
           definition: input,
           reply,
         })),
         ({ move, created }) => ({
-          decision: definition(productId, input, move, created),
+          decision: definition(productId, locationId, input, move, created),
           result: { ...snapshot(move.hold.cell, move.after), created },
         }),
       ),
@@ -286,16 +311,14 @@ export const makeStockWrites = ({ topics, current, submit, retry, discard }: Dep
    * `correction` ledger row and its event. Memory cannot predict those figures, so it is reloaded
    * once the repair is committed.
    */
-  const correct = (productId: ProductId, reason: string) =>
+  const correct = (productId: ProductId, reason: string, locationId: string = DefaultLocation) =>
     durably<void, never>("StockWrites.correct", (generation) =>
       Effect.gen(function* () {
         yield* generation.ensure([productId])
-        const hold = generation.hold(productId)
-        if (hold === undefined) return yield* new StaleGeneration()
-        const done = yield* submit(
-          generation,
-          decision({ holds: [hold], changes: [{ _tag: "Correct", productId, reason: reason.slice(0, 500) }] }),
-        )
+        const holds = generation.holds(productId, [locationId])
+        if (holds === undefined) return yield* new StaleGeneration()
+        const change = { _tag: "Correct", productId, locationId, reason: reason.slice(0, 500) } as const
+        const done = yield* submit(generation, decision({ holds, changes: [change] }))
         yield* Pending.wait(done)
         discard(generation, "a reconciliation repair was committed")
       }),

@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
+import { DefaultLocation } from "../Domain/Lifecycle.js"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { Reconciliation } from "../Store/Reconciliation.js"
@@ -124,6 +125,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
           })
           const after = yield* engine.adjust({
             productId: path.product_id,
+            locationId: DefaultLocation,
             quantity:
               payload.counted_on_hand !== undefined ? { countedOnHand: payload.counted_on_hand } : payload.quantity!,
             expectedOnHand: payload.expected_on_hand,

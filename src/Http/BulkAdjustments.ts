@@ -1,5 +1,6 @@
 import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
+import { DefaultLocation } from "../Domain/Lifecycle.js"
 import type { Engine } from "../Engine/Engine.js"
 import type { Adjustment, BulkSnapshot } from "../Engine/StockWrites.js"
 import type { InventoryQueries } from "../Store/InventoryQueries.js"
@@ -123,6 +124,7 @@ const parseCsv = (text: string): Either.Either<Array<Line>, BulkInvalid> => {
 
 const toAdjustment = (line: Line): Adjustment => ({
   productId: line.product_id as ProductId,
+  locationId: DefaultLocation,
   quantity: line.counted_on_hand !== undefined ? { countedOnHand: line.counted_on_hand } : line.quantity!,
   expectedOnHand: line.expected_on_hand,
   adjustmentType: line.adjustment_type,

@@ -1,6 +1,6 @@
 import type { RejectionReason } from "../Domain/Fulfilment.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import type { Line } from "../Domain/Lifecycle.js"
+import type { HeldLine } from "../Domain/Lifecycle.js"
 import type { StockLevel } from "../Domain/Stock.js"
 import type { OutboxEvent } from "./Outbox.js"
 
@@ -15,11 +15,17 @@ export type OrderStep =
       readonly _tag: "Reserve"
       readonly orderId: OrderId
       readonly reservationId: string
-      readonly lines: ReadonlyArray<Line>
+      readonly lines: ReadonlyArray<HeldLine>
       readonly expiresAt: number | null
     }
-  /** refuse the order: stands only if the product's sellable level at that point is below `requested` */
-  | { readonly _tag: "Refuse"; readonly orderId: OrderId; readonly productId: ProductId; readonly requested: number }
+  /** refuse the order: stands only if the product's sellable units over `locations` sum below `requested` */
+  | {
+      readonly _tag: "Refuse"
+      readonly orderId: OrderId
+      readonly productId: ProductId
+      readonly locations: ReadonlyArray<string>
+      readonly requested: number
+    }
   /** the cancellation came first: the order is never reserved */
   | { readonly _tag: "CancelFirst"; readonly orderId: OrderId }
   /** release all the order still holds (cancelled, or expired: then only if still reserved and due) */
@@ -29,7 +35,7 @@ export type OrderStep =
       readonly _tag: "Ship"
       readonly orderId: OrderId
       readonly fulfillmentId: string
-      readonly items: ReadonlyArray<Line> | undefined
+      readonly items: ReadonlyArray<HeldLine> | undefined
       readonly to: "fulfilled" | "partially_fulfilled"
       readonly at: string
     }
@@ -40,6 +46,7 @@ export type OrderStep =
       readonly fulfillmentId: string
       readonly reason: RejectionReason
       readonly productId?: ProductId | undefined
+      readonly locationId?: string | undefined
       readonly requested?: number | undefined
       readonly held?: number | undefined
     }
@@ -51,6 +58,7 @@ export type StockChange =
   | {
       readonly _tag: "Adjust"
       readonly productId: ProductId
+      readonly locationId: string
       /** units added (negative: removed) */
       readonly quantity: number
       /** a count: stands only if on hand becomes this figure */
@@ -62,12 +70,12 @@ export type StockChange =
       readonly referenceId: string | null
     }
   /** a new product's first stock */
-  | { readonly _tag: "Initial"; readonly productId: ProductId; readonly quantity: number }
+  | { readonly _tag: "Initial"; readonly productId: ProductId; readonly locationId: string; readonly quantity: number }
   /**
    * a reconciliation repair: `reserved` becomes what the product's held lines hold, on hand is kept
    * (never below what is held); the statement derives the figures (committed in a batch of its own)
    */
-  | { readonly _tag: "Correct"; readonly productId: ProductId; readonly reason: string }
+  | { readonly _tag: "Correct"; readonly productId: ProductId; readonly locationId: string; readonly reason: string }
 
 /**
  * A product the batch acts on. Its row is judged as it is at commit, whatever memory saw of it:
@@ -75,6 +83,7 @@ export type StockChange =
  */
 export interface ProductWrite {
   readonly productId: ProductId
+  readonly locationId: string
   readonly exists: boolean
   readonly create: boolean
   readonly threshold?: number | undefined

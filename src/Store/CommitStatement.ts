@@ -1,4 +1,5 @@
 import type { Topics } from "../Config.js"
+import type { HeldLine } from "../Domain/Lifecycle.js"
 import type { CommitBatch } from "./CommitBatch.js"
 
 /**
@@ -28,10 +29,13 @@ import type { CommitBatch } from "./CommitBatch.js"
  */
 export const commitStatement = `
 WITH prod AS (
-  SELECT * FROM json_to_recordset($1::json) AS d(p text, x bool, c bool, t int, sl bool, l text, ss int)
+  SELECT * FROM json_to_recordset($1::json) AS d(p text, lo text, x bool, c bool, t int, sl bool, l text, ss int)
 ), locked AS MATERIALIZED (
-  SELECT product_id, available, reserved, on_hand, safety_stock, low_stock_threshold
-    FROM stock WHERE product_id IN (SELECT p FROM prod) ORDER BY product_id FOR UPDATE
+  -- one index probe per named row, in key order (a lateral lock: the plan does not depend on statistics)
+  SELECT s.* FROM (SELECT p, lo FROM prod ORDER BY p, lo) k
+   CROSS JOIN LATERAL (
+     SELECT product_id, location_id, available, reserved, on_hand, safety_stock, low_stock_threshold
+       FROM stock WHERE product_id = k.p AND location_id = k.lo FOR UPDATE) s
 ), stamp AS MATERIALIZED (
   -- the time every row is stamped with, read once the stock rows are locked: one product's rows are
   -- stamped in the order their commits held its lock (a statement that waited is stamped after the
@@ -39,12 +43,13 @@ WITH prod AS (
   SELECT clock_timestamp() AS at FROM (SELECT count(*) FROM locked) l
 ), step AS (
   SELECT * FROM json_to_recordset($2::json)
-    AS d(d int, o text, k text, rid uuid, ex timestamptz, sp text, rq int, fid text, "to" text, at text, rr text, rp text, rh int)
+    AS d(d int, o text, k text, rid uuid, ex timestamptz, sp text, ls json, rq int, fid text, "to" text, at text, rr text,
+         rp text, rl text, rh int)
 ), item AS (
-  SELECT * FROM json_to_recordset($3::json) AS d(d int, i int, p text, q int)
+  SELECT * FROM json_to_recordset($3::json) AS d(d int, i int, p text, lo text, q int)
 ), chg AS (
   SELECT * FROM json_to_recordset($4::json)
-    AS d(d int, i int, p text, q int, cnt int, eoh int, m text, t text, re text, rf text)
+    AS d(d int, i int, p text, lo text, q int, cnt int, eoh int, m text, t text, re text, rf text)
 ), ctx AS (
   SELECT * FROM json_to_record($8::json) AS d(at text, released text, fulfilled text, low text, oos text, adjusted text)
 ), fence AS (
@@ -54,79 +59,86 @@ WITH prod AS (
    WHERE (group_id, partition) IN (SELECT g, pt FROM fence) FOR SHARE
 ), base AS (
   -- the committed row of every product the batch names, with what the batch sets on it
-  SELECT p.p, p.x, p.c, p.t, p.sl, p.l, p.ss AS new_ss, s.product_id IS NOT NULL AS present,
+  SELECT p.p, p.lo, p.x, p.c, p.t, p.sl, p.l, p.ss AS new_ss, s.product_id IS NOT NULL AS present,
          coalesce(s.available, 0) AS a, coalesce(s.reserved, 0) AS r, coalesce(s.on_hand, 0) AS h,
          coalesce(p.ss, s.safety_stock, 0) AS ss, coalesce(p.t, s.low_stock_threshold, 0) AS th
-    FROM prod p LEFT JOIN locked s ON s.product_id = p.p
+    FROM prod p LEFT JOIN locked s ON s.product_id = p.p AND s.location_id = p.lo
 ), cur AS (
   SELECT r.order_id, r.status, r.reservation_id, r.expires_at, r.version,
          r.status IN ('reserved', 'partially_fulfilled') AS held
     FROM reservations r WHERE r.order_id IN (SELECT o FROM step)
 ), curl AS (
-  SELECT l.order_id, l.product_id, l.quantity - l.fulfilled - l.released AS held, l.fulfilled
+  SELECT l.order_id, l.product_id, l.location_id, l.quantity - l.fulfilled - l.released AS held, l.fulfilled
     FROM reservation_lines l
    WHERE l.order_id IN (SELECT o FROM step WHERE k IN ('release', 'expire', 'ship', 'ship_all', 'reject'))
 ), held_now AS (
   SELECT order_id, sum(held) AS held, sum(fulfilled) AS fulfilled FROM curl GROUP BY order_id
 ), lchg AS (
-  SELECT s.d, i.i, s.o, i.p, 'reserve'::text AS m, i.q, -i.q AS da, i.q AS dr, 0 AS dh, NULL::text AS re
+  SELECT s.d, i.i, s.o, i.p, i.lo, 'reserve'::text AS m, i.q, -i.q AS da, i.q AS dr, 0 AS dh, NULL::text AS re
     FROM step s JOIN item i ON i.d = s.d WHERE s.k = 'reserve'
   UNION ALL
-  SELECT s.d, (row_number() OVER (PARTITION BY s.d ORDER BY l.product_id))::int, s.o, l.product_id, 'release',
-         l.held, l.held, -l.held, 0, CASE WHEN s.k = 'expire' THEN 'expired' END
+  SELECT s.d, (row_number() OVER (PARTITION BY s.d ORDER BY l.product_id, l.location_id))::int, s.o, l.product_id,
+         l.location_id, 'release', l.held, l.held, -l.held, 0, CASE WHEN s.k = 'expire' THEN 'expired' END
     FROM step s JOIN cur c ON c.order_id = s.o AND c.held JOIN curl l ON l.order_id = s.o AND l.held > 0
    WHERE s.k IN ('release', 'expire')
   UNION ALL
-  SELECT s.d, i.i, s.o, i.p, 'fulfil', i.q, 0, -i.q, -i.q, s.fid
+  SELECT s.d, i.i, s.o, i.p, i.lo, 'fulfil', i.q, 0, -i.q, -i.q, s.fid
     FROM step s JOIN item i ON i.d = s.d WHERE s.k = 'ship'
   UNION ALL
-  SELECT s.d, (row_number() OVER (PARTITION BY s.d ORDER BY l.product_id))::int, s.o, l.product_id, 'fulfil',
-         l.held, 0, -l.held, -l.held, s.fid
+  SELECT s.d, (row_number() OVER (PARTITION BY s.d ORDER BY l.product_id, l.location_id))::int, s.o, l.product_id,
+         l.location_id, 'fulfil', l.held, 0, -l.held, -l.held, s.fid
     FROM step s JOIN cur c ON c.order_id = s.o AND c.held JOIN curl l ON l.order_id = s.o AND l.held > 0
    WHERE s.k = 'ship_all'
 ), corrected AS (
-  -- a repair's target: what the product's held lines of active reservations hold now
-  SELECT c.d, c.i, c.p, c.re, b.a, b.r, b.h,
+  -- a repair's target: what the held lines of active reservations hold there now
+  SELECT c.d, c.i, c.p, c.lo, c.re, b.a, b.r, b.h,
          (SELECT coalesce(sum(l.quantity - l.fulfilled - l.released), 0)::int
             FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
-           WHERE l.product_id = c.p AND l.quantity > l.fulfilled + l.released
+           WHERE l.product_id = c.p AND l.location_id = c.lo AND l.quantity > l.fulfilled + l.released
              AND r.status IN ('reserved', 'partially_fulfilled')) AS held
-    FROM chg c JOIN base b ON b.p = c.p WHERE c.m = 'correct'
+    FROM chg c JOIN base b ON b.p = c.p AND b.lo = c.lo WHERE c.m = 'correct'
 ), step_lines AS (
   SELECT d, sum(dr) AS dr, sum(dh) AS dh,
-         json_agg(json_build_object('product_id', p, 'quantity', q) ORDER BY i) AS items
+         json_agg(json_build_object('product_id', p, 'quantity', q, 'location_id', lo) ORDER BY i) AS items
     FROM lchg GROUP BY d
 ), stream AS (
   -- per product, in decision order: its committed row (the opening), every change, and every refusal
   -- (a probe of the level at its point); the levels before and after each come from one window
-  SELECT -1 AS d, 0 AS i, p, 'open' AS m, 0 AS q, a AS da, r AS dr, h AS dh, NULL::text AS re, NULL::text AS rf,
+  SELECT -1 AS d, 0 AS i, p, lo, 'open' AS m, 0 AS q, a AS da, r AS dr, h AS dh, NULL::text AS re, NULL::text AS rf,
          NULL::text AS t, NULL::int AS cnt, NULL::int AS eoh, ss, th
     FROM base
   UNION ALL
-  SELECT d, i, p, m, q, da, dr, dh, re, o, NULL, NULL, NULL, NULL, NULL FROM lchg
+  SELECT d, i, p, lo, m, q, da, dr, dh, re, o, NULL, NULL, NULL, NULL, NULL FROM lchg
   UNION ALL
-  SELECT d, 100000 + i, p, m, q, q, 0, q, re, rf, t, cnt, eoh, NULL, NULL FROM chg WHERE m <> 'correct'
+  SELECT d, 100000 + i, p, lo, m, q, q, 0, q, re, rf, t, cnt, eoh, NULL, NULL FROM chg WHERE m <> 'correct'
   UNION ALL
-  SELECT d, 100000 + i, p, 'correct', greatest(h, held) - h, greatest(h, held) - held - a, held - r, greatest(h, held) - h,
-         re, NULL, 'correction', NULL, NULL, NULL, NULL
+  SELECT d, 100000 + i, p, lo, 'correct', greatest(h, held) - h, greatest(h, held) - held - a, held - r,
+         greatest(h, held) - h, re, NULL, 'correction', NULL, NULL, NULL, NULL
     FROM corrected
   UNION ALL
-  SELECT d, 0, sp, 'refuse', rq, 0, 0, 0, NULL, o, NULL, NULL, NULL, NULL, NULL FROM step WHERE k = 'refuse'
+  -- a refusal probes the product's level at each of its candidate locations
+  SELECT s.d, 0, s.sp, c.lo, 'refuse', s.rq, 0, 0, 0, NULL, s.o, NULL, NULL, NULL, NULL, NULL
+    FROM step s CROSS JOIN LATERAL json_array_elements_text(s.ls) AS c(lo) WHERE s.k = 'refuse'
 ), lv AS (
   SELECT c.*, sum(c.da) OVER w AS ab, sum(c.dr) OVER w AS rb, sum(c.dh) OVER w AS hb,
-         max(c.ss) OVER (PARTITION BY c.p) AS sso, max(c.th) OVER (PARTITION BY c.p) AS tho,
-         bool_or(c.m = 'open') OVER (PARTITION BY c.p) AS named
+         max(c.ss) OVER k AS sso, max(c.th) OVER k AS tho, bool_or(c.m = 'open') OVER k AS named
     FROM stream c
-  WINDOW w AS (PARTITION BY c.p ORDER BY c.d, c.i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+  WINDOW k AS (PARTITION BY c.p, c.lo),
+         w AS (PARTITION BY c.p, c.lo ORDER BY c.d, c.i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ), change AS (
   SELECT * FROM lv WHERE m NOT IN ('open', 'refuse')
 ), refusal AS (
-  SELECT s.d, s.o, s.sp, s.rq, greatest(0, lv.ab - lv.sso)::int AS aq
-    FROM lv JOIN step s ON s.d = lv.d AND s.k = 'refuse' WHERE lv.m = 'refuse'
+  -- what the order could have had of the product: the sellable units over its candidates, summed
+  SELECT s.d, s.o, s.sp, s.rq, coalesce(x.aq, 0) AS aq
+    FROM step s
+    LEFT JOIN (SELECT d, sum(greatest(0, ab - sso))::int AS aq FROM lv WHERE m = 'refuse' GROUP BY d) x ON x.d = s.d
+   WHERE s.k = 'refuse'
 ), tot AS (
-  SELECT b.p, b.x, b.c, b.t, b.sl, b.l, b.new_ss, coalesce(x.da, 0) AS da, coalesce(x.dr, 0) AS dr, coalesce(x.dh, 0) AS dh
+  SELECT b.p, b.lo, b.x, b.c, b.t, b.sl, b.l, b.new_ss, coalesce(x.da, 0) AS da, coalesce(x.dr, 0) AS dr,
+         coalesce(x.dh, 0) AS dh
     FROM base b
-    LEFT JOIN (SELECT p, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh FROM change GROUP BY p) x ON x.p = b.p
+    LEFT JOIN (SELECT p, lo, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh FROM change GROUP BY p, lo) x
+      ON x.p = b.p AND x.lo = b.lo
 ), moves AS (
   SELECT s.d, s.o, s.k, s."to", s.ex, c.version,
          CASE WHEN s.k = 'extend' THEN c.status
@@ -143,13 +155,15 @@ WITH prod AS (
       OR (s.k = 'expire' AND (c.status IS DISTINCT FROM 'reserved' OR c.expires_at IS NULL OR c.expires_at > now()))
   UNION ALL
   SELECT 'line holds less than shipped', s.o FROM step s JOIN item i ON i.d = s.d
-    LEFT JOIN curl l ON l.order_id = s.o AND l.product_id = i.p
+    LEFT JOIN curl l ON l.order_id = s.o AND l.product_id = i.p AND l.location_id = i.lo
    WHERE s.k = 'ship' AND coalesce(l.held, 0) < i.q
   UNION ALL
   SELECT 'status not as decided', m.o FROM moves m WHERE m."to" IS NOT NULL AND m."to" <> m.status
   UNION ALL
   SELECT 'fulfilment rejection no longer stands', s.o FROM step s
-    LEFT JOIN held_now h ON h.order_id = s.o LEFT JOIN curl l ON l.order_id = s.o AND l.product_id = s.rp
+    LEFT JOIN held_now h ON h.order_id = s.o
+    LEFT JOIN LATERAL (SELECT sum(c.held) AS held FROM curl c
+                        WHERE c.order_id = s.o AND c.product_id = s.rp AND (s.rl IS NULL OR c.location_id = s.rl)) l ON true
    WHERE s.k = 'reject' AND NOT CASE s.rr
      WHEN 'not_reserved' THEN coalesce(h.held, 0) = 0
      WHEN 'unknown_line' THEN coalesce(h.held, 0) > 0 AND coalesce(l.held, 0) = 0
@@ -165,17 +179,17 @@ WITH prod AS (
   SELECT 'on hand moved', c.p FROM change c
    WHERE (c.cnt IS NOT NULL AND c.hb + c.dh <> c.cnt) OR (c.eoh IS NOT NULL AND c.hb <> c.eoh)
   UNION ALL
-  SELECT 'product not named', c.p FROM lv c WHERE NOT c.named
+  SELECT 'product not named', c.p || '@' || c.lo FROM lv c WHERE NOT c.named
   UNION ALL
-  SELECT 'product created elsewhere', b.p FROM base b WHERE NOT b.x AND b.present
+  SELECT 'product created elsewhere', b.p || '@' || b.lo FROM base b WHERE NOT b.x AND b.present
   UNION ALL
   SELECT 'partition fenced', f.g || '/' || f.pt FROM fence f
     LEFT JOIN epochs e ON e.group_id = f.g AND e.partition = f.pt WHERE e.epoch IS DISTINCT FROM f.e
 ), created AS (
-  INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock, version,
-                     created_at, updated_at)
-  SELECT p, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1, stamp.at, stamp.at FROM tot CROSS JOIN stamp WHERE c
-  ON CONFLICT (product_id) DO NOTHING RETURNING product_id, version, available, reserved, on_hand
+  INSERT INTO stock (product_id, location_id, available, reserved, on_hand, low_stock_threshold, location, safety_stock,
+                     version, created_at, updated_at)
+  SELECT p, lo, da, dr, dh, coalesce(t, 0), l, coalesce(new_ss, 0), 1, stamp.at, stamp.at FROM tot CROSS JOIN stamp WHERE c
+  ON CONFLICT (product_id, location_id) DO NOTHING RETURNING product_id, location_id, version, available, reserved, on_hand
 ), updated AS (
   UPDATE stock s
      SET available = s.available + t.da, reserved = s.reserved + t.dr, on_hand = s.on_hand + t.dh,
@@ -183,8 +197,8 @@ WITH prod AS (
          location = CASE WHEN t.sl THEN t.l ELSE s.location END, safety_stock = coalesce(t.new_ss, s.safety_stock),
          version = s.version + 1, updated_at = (SELECT at FROM stamp)
     FROM tot t
-   WHERE s.product_id = t.p AND NOT t.c AND t.x
-  RETURNING s.product_id, s.version, s.available, s.reserved, s.on_hand
+   WHERE s.product_id = t.p AND s.location_id = t.lo AND NOT t.c AND t.x
+  RETURNING s.product_id, s.location_id, s.version, s.available, s.reserved, s.on_hand
 ), inserted AS (
   INSERT INTO reservations (order_id, reservation_id, status, short_product_id, requested_qty, available_qty, expires_at,
                             created_at, updated_at)
@@ -196,13 +210,13 @@ WITH prod AS (
   ) x CROSS JOIN stamp
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id
 ), new_lines AS (
-  INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT o, p, q FROM lchg WHERE m = 'reserve'
+  INSERT INTO reservation_lines (order_id, product_id, location_id, quantity) SELECT o, p, lo, q FROM lchg WHERE m = 'reserve'
 ), line_moves AS (
   UPDATE reservation_lines l
      SET fulfilled = l.fulfilled + CASE WHEN x.m = 'fulfil' THEN x.q ELSE 0 END,
          released = l.released + CASE WHEN x.m = 'release' THEN x.q ELSE 0 END
     FROM lchg x
-   WHERE x.m <> 'reserve' AND l.order_id = x.o AND l.product_id = x.p AND l.quantity - l.fulfilled - l.released >= x.q
+   WHERE x.m <> 'reserve' AND l.order_id = x.o AND l.product_id = x.p AND l.location_id = x.lo AND l.quantity - l.fulfilled - l.released >= x.q
   RETURNING 1
 ), moved AS (
   UPDATE reservations r
@@ -216,9 +230,9 @@ WITH prod AS (
     FROM step CROSS JOIN stamp WHERE k IN ('ship', 'ship_all', 'reject')
   ON CONFLICT DO NOTHING RETURNING 1
 ), ledger AS (
-  INSERT INTO stock_ledger (product_id, movement, adjustment_type, quantity, available_before, available_after,
-                            reserved_before, reserved_after, reason, reference_id, created_at)
-  SELECT p, CASE WHEN m = 'correct' THEN 'adjust' ELSE m END, t, q, ab, ab + da, rb, rb + dr, re, rf, stamp.at
+  INSERT INTO stock_ledger (product_id, location_id, movement, adjustment_type, quantity, available_before,
+                            available_after, reserved_before, reserved_after, reason, reference_id, created_at)
+  SELECT p, lo, CASE WHEN m = 'correct' THEN 'adjust' ELSE m END, t, q, ab, ab + da, rb, rb + dr, re, rf, stamp.at
     FROM change CROSS JOIN stamp ORDER BY d, i
 ), derived_events AS (
   SELECT s.d, 0 AS i, 'inventory.released' AS t, ctx.released AS tp, s.o AS k,
@@ -232,9 +246,10 @@ WITH prod AS (
            'items', sl.items, 'remaining', coalesce(r.items, '[]'), 'fulfilled_at', s.at)::text
     FROM step s JOIN cur c ON c.order_id = s.o JOIN step_lines sl ON sl.d = s.d CROSS JOIN ctx
     LEFT JOIN (
-      SELECT s.d, json_agg(json_build_object('product_id', l.product_id, 'quantity', l.held - coalesce(x.q, 0))
-                           ORDER BY l.product_id) AS items
-        FROM step s JOIN curl l ON l.order_id = s.o LEFT JOIN lchg x ON x.d = s.d AND x.p = l.product_id
+      SELECT s.d, json_agg(json_build_object('product_id', l.product_id, 'quantity', l.held - coalesce(x.q, 0),
+                                             'location_id', l.location_id) ORDER BY l.product_id, l.location_id) AS items
+        FROM step s JOIN curl l ON l.order_id = s.o
+        LEFT JOIN lchg x ON x.d = s.d AND x.p = l.product_id AND x.lo = l.location_id
        WHERE s.k IN ('ship', 'ship_all') AND l.held - coalesce(x.q, 0) > 0
        GROUP BY s.d) r ON r.d = s.d
    WHERE s.k IN ('ship', 'ship_all')
@@ -245,12 +260,13 @@ WITH prod AS (
     FROM refusal r CROSS JOIN ctx
   UNION ALL
   SELECT c.d, 1000 + c.i, 'inventory.adjusted', ctx.adjusted, c.p,
-         json_build_object('product_id', c.p, 'adjustment_type', 'correction', 'quantity', c.q,
+         json_build_object('product_id', c.p, 'location_id', c.lo, 'adjustment_type', 'correction', 'quantity', c.q,
            'reason', 'reconciliation', 'timestamp', ctx.at)::text
     FROM change c CROSS JOIN ctx WHERE c.m = 'correct'
   UNION ALL
   SELECT c.d, 1000 + c.i, 'inventory.low_stock', ctx.low, c.p,
-         json_build_object('product_id', c.p, 'available', c.ab + c.da, 'low_stock_threshold', c.tho, 'timestamp', ctx.at)::text
+         json_build_object('product_id', c.p, 'location_id', c.lo, 'available', c.ab + c.da, 'low_stock_threshold', c.tho,
+           'timestamp', ctx.at)::text
     FROM change c CROSS JOIN ctx WHERE c.ab >= c.tho AND c.ab + c.da < c.tho
 ), outbox AS (
   INSERT INTO outbox (event_id, event_type, topic, message_key, payload)
@@ -272,7 +288,8 @@ SELECT CASE
            THEN inventory_commit_conflict('product created elsewhere', NULL)
          WHEN (SELECT count(*) FROM updated) <> (SELECT count(*) FROM prod WHERE NOT c AND x)
            THEN inventory_commit_conflict('stock row missing',
-             (SELECT string_agg(p, ',') FROM prod WHERE NOT c AND x AND p NOT IN (SELECT product_id FROM updated)))
+             (SELECT string_agg(p || '@' || lo, ',') FROM prod
+               WHERE NOT c AND x AND (p, lo) NOT IN (SELECT product_id, location_id FROM updated)))
          WHEN (SELECT count(*) FROM inserted) <> (SELECT count(*) FROM step WHERE k IN ('reserve', 'refuse', 'cancel_first'))
            THEN inventory_commit_conflict('order already decided elsewhere', NULL)
          WHEN (SELECT count(*) FROM moved) <> (SELECT count(*) FROM moves)
@@ -285,7 +302,7 @@ SELECT CASE
            THEN inventory_commit_conflict('idempotency key already used', NULL)
          ELSE true
        END AS ok,
-       (SELECT coalesce(json_agg(json_build_array(product_id, version, available, reserved, on_hand)), '[]')
+       (SELECT coalesce(json_agg(json_build_array(product_id, location_id, version, available, reserved, on_hand)), '[]')
           FROM (SELECT * FROM created UNION ALL SELECT * FROM updated) w)::text AS rows`
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -306,9 +323,9 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
   const items: Array<Record<string, unknown>> = []
   const changes: Array<Record<string, unknown>> = []
   const events: Array<Record<string, unknown>> = []
-  const pushItems = (d: number, lines: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>) => {
+  const pushItems = (d: number, lines: ReadonlyArray<HeldLine>) => {
     lines.forEach((l, i) => {
-      items.push({ d, i, p: l.productId, q: l.quantity })
+      items.push({ d, i, p: l.productId, lo: l.locationId, q: l.quantity })
     })
   }
   batch.decisions.forEach((decision, d) => {
@@ -323,6 +340,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
           break
         case "Refuse":
           row.sp = s.productId
+          row.ls = s.locations
           row.rq = s.requested
           break
         case "Release":
@@ -339,6 +357,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
           row.fid = s.fulfillmentId
           row.rr = s.reason
           row.rp = s.productId ?? null
+          row.rl = s.locationId ?? null
           row.rq = s.requested ?? null
           row.rh = s.held ?? null
           break
@@ -351,13 +370,14 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
     decision.changes.forEach((c, i) => {
       changes.push(
         c._tag === "Initial"
-          ? { d, i, p: c.productId, q: c.quantity, m: "initial", re: "product created" }
+          ? { d, i, p: c.productId, lo: c.locationId, q: c.quantity, m: "initial", re: "product created" }
           : c._tag === "Correct"
-            ? { d, i, p: c.productId, q: 0, m: "correct", re: c.reason }
+            ? { d, i, p: c.productId, lo: c.locationId, q: 0, m: "correct", re: c.reason }
             : {
                 d,
                 i,
                 p: c.productId,
+                lo: c.locationId,
                 q: c.quantity,
                 cnt: c.countedOnHand ?? null,
                 eoh: c.expectedOnHand ?? null,
@@ -376,6 +396,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
     JSON.stringify(
       batch.products.map((p) => ({
         p: p.productId,
+        lo: p.locationId,
         x: p.exists,
         c: p.create,
         t: p.threshold ?? null,

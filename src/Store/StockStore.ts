@@ -2,10 +2,11 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { AppConfig } from "../Config.js"
+import type { Location } from "../Domain/Allocation.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import type { KnownOrder, Line } from "../Domain/Lifecycle.js"
+import { type HeldLine, type KnownOrder, stockKey } from "../Domain/Lifecycle.js"
 import type { StockLevel } from "../Domain/Stock.js"
-import type { CommitBatch, CommittedRow } from "./CommitBatch.js"
+import type { CommitBatch, CommittedRow, ProductWrite } from "./CommitBatch.js"
 import { commitParams, commitStatement } from "./CommitStatement.js"
 import { CommitConflict } from "./Errors.js"
 import { preparedStatement } from "./Prepared.js"
@@ -13,6 +14,7 @@ import { BigintColumn, ReservationStatus } from "./Records.js"
 
 export interface StockRow extends StockLevel {
   readonly productId: ProductId
+  readonly locationId: string
   readonly threshold: number
   readonly location: string | null
   readonly version: number
@@ -23,6 +25,7 @@ export interface StockRow extends StockLevel {
 /** A stock row as the engine loads it (the same columns whether read directly or inside a JSON document). */
 const StockColumns = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.String,
   available: Schema.Number,
   reserved: Schema.Number,
   on_hand: Schema.Number,
@@ -34,6 +37,7 @@ const StockColumns = Schema.Struct({
 
 const rowToStock = (r: typeof StockColumns.Type): StockRow => ({
   productId: r.product_id as ProductId,
+  locationId: r.location_id,
   available: r.available,
   reserved: r.reserved,
   onHand: r.on_hand,
@@ -59,8 +63,8 @@ const LookupRow = Schema.Struct({
   ),
   /** fulfilments refused before their order was seen: [order id, fulfilment id] */
   stray: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String))),
-  /** what held orders still hold: [order id, product id, quantity] */
-  lines: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String, Schema.Number))),
+  /** what held orders still hold: [order id, product id, location id, quantity] */
+  lines: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String, Schema.String, Schema.Number))),
   stock: Schema.parseJson(Schema.Array(StockColumns)),
 })
 
@@ -73,17 +77,21 @@ const lookupStatement = `SELECT
            (SELECT coalesce(json_agg(json_build_array(f.order_id, f.fulfillment_id)), '[]')
               FROM fulfillments f WHERE f.order_id = ANY($3::text[])
                AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
-           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.quantity - l.fulfilled - l.released)
-                      ORDER BY l.order_id, l.product_id), '[]')
+           (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.location_id,
+                      l.quantity - l.fulfilled - l.released) ORDER BY l.order_id, l.product_id, l.location_id), '[]')
               FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
              WHERE r.order_id = ANY($1::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
                -- not written as the held-lines index's predicate: that index is per product, and the
                -- planner would AND all of it (dead entries included) into every order's probe
                AND l.quantity - l.fulfilled - l.released > 0)::text AS lines,
-           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'available', available, 'reserved', reserved,
+           (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'location_id', location_id,
+                        'available', available, 'reserved', reserved,
                         'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
                         'version', version::text, 'safety_stock', safety_stock)), '[]')
               FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`
+
+const byKey = (a: ProductWrite, b: ProductWrite) =>
+  a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : a.locationId < b.locationId ? -1 : 1
 
 /** The engine's view of PostgreSQL: batched loads and one set-based transaction per commit. */
 export class StockStore extends Effect.Service<StockStore>()("StockStore", {
@@ -95,8 +103,8 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       Request: Schema.Array(Schema.String),
       Result: StockColumns,
       execute: (ids) =>
-        sql`SELECT product_id, available, reserved, on_hand, low_stock_threshold, location, version, safety_stock
-              FROM stock WHERE product_id = ANY(${ids}::text[])`,
+        sql`SELECT product_id, location_id, available, reserved, on_hand, low_stock_threshold, location, version,
+                   safety_stock FROM stock WHERE product_id = ANY(${ids}::text[])`,
     })
     const loadStock = Effect.fn("StockStore.loadStock")(function* (ids: ReadonlyArray<ProductId>) {
       if (ids.length === 0) return []
@@ -132,10 +140,10 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       const row = yield* lookupQuery({ orderIds, productIds, fulfilling }).pipe(
         Effect.catchTags({ ParseError: Effect.die, NoSuchElementException: Effect.die }),
       )
-      const lines = new Map<string, Array<Line>>()
-      for (const [orderId, productId, quantity] of row.lines) {
+      const lines = new Map<string, Array<HeldLine>>()
+      for (const [orderId, productId, locationId, quantity] of row.lines) {
         const list = lines.get(orderId) ?? []
-        list.push({ productId: productId as ProductId, quantity })
+        list.push({ productId: productId as ProductId, locationId, quantity })
         lines.set(orderId, list)
       }
       for (const [orderId, status, reservationId, expiresAt, fulfillments] of row.orders) {
@@ -162,24 +170,23 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
 
     // Bulk rows travel as JSON documents: JSON.stringify is native and fast, where pg's array
     // literals escape every element in JavaScript.
-    const commit = (batch: CommitBatch): Effect.Effect<Map<ProductId, CommittedRow>, CommitConflict | SqlError> =>
+    /** The rows the commit wrote, by `stockKey`. */
+    const commit = (batch: CommitBatch): Effect.Effect<Map<string, CommittedRow>, CommitConflict | SqlError> =>
       commitSorted(batch).pipe(
         Effect.withSpan("StockStore.commit", {
           attributes: { products: batch.products.length, decisions: batch.decisions.length },
         }),
       )
     const runCommit = preparedStatement<{ rows: string }>(sql, "inventory_commit", commitStatement)
-    const commitSorted = (
-      batch: CommitBatch,
-    ): Effect.Effect<Map<ProductId, CommittedRow>, CommitConflict | SqlError> => {
-      const sorted = { ...batch, products: [...batch.products].sort((a, b) => (a.productId < b.productId ? -1 : 1)) }
+    const commitSorted = (batch: CommitBatch): Effect.Effect<Map<string, CommittedRow>, CommitConflict | SqlError> => {
+      const sorted = { ...batch, products: [...batch.products].sort(byKey) }
       const params = commitParams(sorted, topics, new Date().toISOString())
       return runCommit(params).pipe(
         Effect.map(([row]) => {
-          const rows = new Map<ProductId, CommittedRow>()
-          const written = JSON.parse(row?.rows ?? "[]") as Array<[ProductId, number, number, number, number]>
-          for (const [id, version, available, reserved, onHand] of written) {
-            rows.set(id, { version: Number(version), available, reserved, onHand })
+          const rows = new Map<string, CommittedRow>()
+          const written = JSON.parse(row?.rows ?? "[]") as Array<[string, string, number, number, number, number]>
+          for (const [id, locationId, version, available, reserved, onHand] of written) {
+            rows.set(stockKey(id, locationId), { version: Number(version), available, reserved, onHand })
           }
           return rows
         }),
@@ -193,6 +200,14 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       )
     }
 
-    return { loadStock, lookup, commit } as const
+    /** Every location, as the engine routes orders over them. */
+    const loadLocations = Effect.map(
+      sql<{ location_id: string; priority: number; channels: Array<string>; active: boolean }>`
+        SELECT location_id, priority, channels, active FROM locations`,
+      (rows): ReadonlyArray<Location> =>
+        rows.map((r) => ({ id: r.location_id, priority: r.priority, channels: r.channels, active: r.active })),
+    ).pipe(Effect.withSpan("StockStore.loadLocations"))
+
+    return { loadStock, lookup, commit, loadLocations } as const
   }),
 }) {}

@@ -2,6 +2,7 @@ import { Effect, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { topicsWithSuffix } from "../../src/Config.js"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
+import { DefaultLocation } from "../../src/Domain/Lifecycle.js"
 import type { OrderMessage } from "../../src/Domain/Orders.js"
 import { makeCommitter } from "../../src/Engine/Committer.js"
 import { type Decision, decision } from "../../src/Engine/Decision.js"
@@ -26,11 +27,23 @@ const committerOver = (store: StockStore, fenced: (fences: ReadonlyArray<Fence>)
     ),
   )
 
+/** Orders served from `default` only, as a shop with one location. */
+const oneLocation = {
+  strategy: "single_first",
+  locations: () => [{ id: DefaultLocation, priority: 100, channels: [], active: true }],
+} as const
+
 /** Product P, created with 10 units. */
 const createP = (store: StockStore) =>
   store.commit({
-    products: [{ productId: P, exists: false, create: true }],
-    decisions: [{ changes: [{ _tag: "Initial", productId: P, quantity: 10 }], events: [], idempotency: [] }],
+    products: [{ productId: P, locationId: DefaultLocation, exists: false, create: true }],
+    decisions: [
+      {
+        changes: [{ _tag: "Initial", productId: P, locationId: DefaultLocation, quantity: 10 }],
+        events: [],
+        idempotency: [],
+      },
+    ],
     fences: [],
   })
 
@@ -107,7 +120,7 @@ describe("the committer", () => {
           return committer.submit(g, d)
         }),
       )
-    const { handle } = makeOrderHandling({ topics: topicsWithSuffix(""), ttlSeconds: 0, submit })
+    const { handle } = makeOrderHandling({ topics: topicsWithSuffix(""), ttlSeconds: 0, ...oneLocation, submit })
     const messages: Array<OrderMessage> = [
       { _tag: "Created", order: order("s603", [["P", 3]]) as never },
       { _tag: "Fulfilled", order: fulfil("s603", "first", [["P", 1]]) as never },
@@ -133,7 +146,12 @@ describe("the committer", () => {
     const instance = async () => {
       const committer = await committerOver(store)
       const generation = await generationWithP(store)
-      const { handle } = makeOrderHandling({ topics: topicsWithSuffix(""), ttlSeconds: 0, submit: committer.submit })
+      const { handle } = makeOrderHandling({
+        topics: topicsWithSuffix(""),
+        ttlSeconds: 0,
+        ...oneLocation,
+        submit: committer.submit,
+      })
       const reserve = (id: string, quantity: number) =>
         run(
           Effect.flatMap(
@@ -141,7 +159,7 @@ describe("the committer", () => {
             (done) => (done === undefined ? Effect.void : Pending.wait(done)),
           ),
         )
-      const level = () => generation.actors.get(P)?.cell.level
+      const level = () => generation.actors.get(P)?.cells.get(DefaultLocation)?.level
       return { reserve, level }
     }
     const a = await instance()

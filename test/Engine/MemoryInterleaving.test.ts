@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
+import { DefaultLocation, stockKey } from "../../src/Domain/Lifecycle.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import { lifecycleMessages, lifecycleOrders, runInterleaved } from "../support/Interleave.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
@@ -61,7 +62,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
     for (const i of [0, 1, 2]) {
       const row = memory.tables.stock.get(product(i))!
       const shipped = memory.tables.ledger
-        .filter((r) => r.productId === product(i) && r.movement === "fulfil")
+        .filter((r) => r.key === stockKey(product(i), DefaultLocation) && r.movement === "fulfil")
         .reduce((n, r) => n + r.quantity, 0)
       expect(row.onHand).toBe(s.stock[i]! + adjusted[i]! - shipped)
       expect(engine.inMemory(product(i))).toEqual({

@@ -35,9 +35,10 @@ layer(
       const [event] = of(events, kafka.topics.reserved, "o-happy")
       expect(Object.keys(event!.body).sort()).toEqual(["items", "order_id", "reservation_id", "reserved_at"])
       expect(event!.body.order_id).toBe("o-happy")
+      // one location: every unit is held at default, as the allocations (an added field) say
       expect(event!.body.items).toEqual([
-        { product_id: "happy-A", quantity: 3 },
-        { product_id: "happy-B", quantity: 1 },
+        { product_id: "happy-A", quantity: 3, allocations: [{ location_id: "default", quantity: 3 }] },
+        { product_id: "happy-B", quantity: 1, allocations: [{ location_id: "default", quantity: 1 }] },
       ])
       expect(event!.body.reserved_at).toMatch(rfc3339Utc)
       expect(event!.body.reservation_id).toMatch(uuid)
@@ -200,8 +201,8 @@ layer(
         reservation_id: reservationId,
         order_id: "o-cancel",
         items: [
-          { product_id: "cancel-A", quantity: 2 },
-          { product_id: "cancel-B", quantity: 3 },
+          { product_id: "cancel-A", quantity: 2, location_id: "default" },
+          { product_id: "cancel-B", quantity: 3, location_id: "default" },
         ],
         reason: "cancelled",
         released_at: expect.stringMatching(rfc3339Utc),
@@ -283,7 +284,7 @@ layer(
       const events = yield* kafka.waitFor((es) => of(es, kafka.topics.lowStock, "low-A").length > 0)
       // 10 -> 7 (not below 5) -> 4 (crosses) -> 3 (already below: no second event)
       expect(of(events, kafka.topics.lowStock, "low-A").map((e) => e.body)).toEqual([
-        { product_id: "low-A", available: 4, low_stock_threshold: 5, timestamp: expect.stringMatching(rfc3339Utc) },
+        { product_id: "low-A", location_id: "default", available: 4, low_stock_threshold: 5, timestamp: expect.stringMatching(rfc3339Utc) },
       ])
     }),
   )

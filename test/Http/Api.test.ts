@@ -171,6 +171,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       expect(restock).toHaveLength(1)
       expect(restock[0]!.body).toEqual({
         product_id: "adj-1",
+        location_id: "default",
         adjustment_type: "restock",
         quantity: 5,
         reason: "delivery 42",

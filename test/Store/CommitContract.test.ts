@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
+import { DefaultLocation, stockKey } from "../../src/Domain/Lifecycle.js"
 import type { CommitBatch, DecisionIntents, Fence, ProductWrite } from "../../src/Store/CommitBatch.js"
 import { DatabaseLive } from "../../src/Store/Database.js"
 import { Fencing } from "../../src/Store/Fencing.js"
@@ -15,9 +16,11 @@ import { freshDatabaseUrl } from "../support/TestDatabase.js"
 // against the rows as committed: a stale or misordered memory gets a conflict and nothing is written.
 
 const pid = (id: string) => id as ProductId
+const here = DefaultLocation
 const oid = (id: string) => id as OrderId
 const product = (id: string, exists = true, create = false): ProductWrite => ({
   productId: pid(id),
+  locationId: here,
   exists,
   create,
 })
@@ -38,7 +41,7 @@ const reserve = (order: string, productId: string, quantity: number) =>
       _tag: "Reserve",
       orderId: oid(order),
       reservationId: crypto.randomUUID(),
-      lines: [{ productId: pid(productId), quantity }],
+      lines: [{ productId: pid(productId), locationId: here, quantity }],
       expiresAt: null,
     },
   })
@@ -48,7 +51,7 @@ const ship = (order: string, items: Array<[string, number]> | undefined, to: "fu
       _tag: "Ship",
       orderId: oid(order),
       fulfillmentId: `${order}-${crypto.randomUUID()}`,
-      items: items?.map(([p, quantity]) => ({ productId: pid(p), quantity })),
+      items: items?.map(([p, quantity]) => ({ productId: pid(p), locationId: here, quantity })),
       to,
       at: new Date().toISOString(),
     },
@@ -71,12 +74,12 @@ const contract = (name: string, store: Layer.Layer<StockStore>) =>
         const created = yield* store.commit(
           batch(
             [product("A", false, true)],
-            decision({ changes: [{ _tag: "Initial", productId: pid("A"), quantity: 10 }] }),
+            decision({ changes: [{ _tag: "Initial", productId: pid("A"), locationId: here, quantity: 10 }] }),
           ),
         )
-        expect(created.get(pid("A"))).toEqual({ version: 1, available: 10, reserved: 0, onHand: 10 })
+        expect(created.get(stockKey("A", here))).toEqual({ version: 1, available: 10, reserved: 0, onHand: 10 })
         const rows = yield* store.commit(batch([product("A")], reserve("o1", "A", 3)))
-        expect(rows.get(pid("A"))).toEqual({ version: 2, available: 7, reserved: 3, onHand: 10 })
+        expect(rows.get(stockKey("A", here))).toEqual({ version: 2, available: 7, reserved: 3, onHand: 10 })
         expect(yield* stockOf("A")).toMatchObject({ available: 7, reserved: 3, onHand: 10, version: 2 })
         expect(yield* orderOf("o1")).toMatchObject({ status: "reserved", lines: [{ productId: "A", quantity: 3 }] })
       }),
@@ -129,7 +132,7 @@ const contract = (name: string, store: Layer.Layer<StockStore>) =>
     it.effect("lets a refusal stand only while the product still cannot sell what was asked", () =>
       Effect.gen(function* () {
         const refuse = (order: string, requested: number) =>
-          decision({ step: { _tag: "Refuse", orderId: oid(order), productId: pid("A"), requested } })
+          decision({ step: { _tag: "Refuse", orderId: oid(order), productId: pid("A"), locations: [here], requested } })
         expect(yield* conflict(batch([product("A")], refuse("o4", 7)))).toBe("refusal no longer stands")
         // after a reservation of 5 in the same batch, 2 are left: a refusal of 3 stands there
         yield* Effect.flatMap(StockStore, (s) =>
@@ -175,6 +178,7 @@ const contract = (name: string, store: Layer.Layer<StockStore>) =>
               {
                 _tag: "Adjust",
                 productId: pid("A"),
+                locationId: here,
                 quantity,
                 countedOnHand,
                 adjustmentType: "count",
@@ -217,7 +221,7 @@ describe("fencing", () => {
           yield* store.commit(
             batch(
               [product("F", false, true)],
-              decision({ changes: [{ _tag: "Initial", productId: pid("F"), quantity: 5 }] }),
+              decision({ changes: [{ _tag: "Initial", productId: pid("F"), locationId: here, quantity: 5 }] }),
             ),
           )
           const mine = (yield* fencing.claim("g", "paused-member", [3])).get(3)!
@@ -250,7 +254,7 @@ describe("writers that share a product", () => {
         yield* store.commit(
           batch(
             [product("W", false, true)],
-            decision({ changes: [{ _tag: "Initial", productId: pid("W"), quantity: 5 }] }),
+            decision({ changes: [{ _tag: "Initial", productId: pid("W"), locationId: here, quantity: 5 }] }),
           ),
         )
         // the first writer's statement has run and its transaction is still open (its row locked)
@@ -266,13 +270,15 @@ describe("writers that share a product", () => {
           .pipe(Effect.fork)
         yield* Deferred.await(wrote)
         // the second asks for 4 of what it saw as 5 and refuses: it stands only on the row as the first left it (2)
-        const refusal = decision({ step: { _tag: "Refuse", orderId: oid("w2"), productId: pid("W"), requested: 4 } })
+        const refusal = decision({
+          step: { _tag: "Refuse", orderId: oid("w2"), productId: pid("W"), locations: [here], requested: 4 },
+        })
         const second = yield* Effect.fork(store.commit(batch([product("W")], refusal)))
         yield* Effect.sleep("200 millis")
         yield* Deferred.succeed(go, undefined)
         yield* Fiber.join(first)
         const rows = yield* Fiber.join(second)
-        expect(rows.get(pid("W"))).toMatchObject({ available: 2, reserved: 3, onHand: 5 })
+        expect(rows.get(stockKey("W", here))).toMatchObject({ available: 2, reserved: 3, onHand: 5 })
         const [row] = yield* sql<{ status: string; available_qty: number }>`
           SELECT status, available_qty FROM reservations WHERE order_id = 'w2'`
         expect(row).toEqual({ status: "rejected", available_qty: 2 })
@@ -283,7 +289,8 @@ describe("writers that share a product", () => {
       Effect.gen(function* () {
         const store = yield* StockStore
         const sql = yield* SqlClient.SqlClient
-        const initial = (id: string) => decision({ changes: [{ _tag: "Initial", productId: pid(id), quantity: 5 }] })
+        const initial = (id: string) =>
+          decision({ changes: [{ _tag: "Initial", productId: pid(id), locationId: here, quantity: 5 }] })
         yield* store.commit(batch([product("K", false, true), product("P", false, true)], initial("K"), initial("P")))
         // K is locked elsewhere: the first writer's statement starts, and waits for K before it reaches P
         const go = yield* Deferred.make<void>()

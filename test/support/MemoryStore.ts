@@ -1,6 +1,13 @@
 import { Effect, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
-import { isHeld, type KnownOrder, type OrderStatus } from "../../src/Domain/Lifecycle.js"
+import {
+  DefaultLocation,
+  type HeldLine,
+  isHeld,
+  type KnownOrder,
+  type OrderStatus,
+  stockKey,
+} from "../../src/Domain/Lifecycle.js"
 import type { StockLevel } from "../../src/Domain/Stock.js"
 import type { CommitBatch, CommittedRow, OrderStep, StockChange } from "../../src/Store/CommitBatch.js"
 import { CommitConflict } from "../../src/Store/Errors.js"
@@ -10,32 +17,43 @@ import { type StockRow, StockStore } from "../../src/Store/StockStore.js"
 // The engine's store in memory (as `Accounts.Test` in Effect's examples), with the contract of the
 // one-statement commit: it derives every row from the intents and judges them against the rows as
 // committed, in decision order; a batch lands whole or not at all. The saga, actor and committer
-// properties run against it in milliseconds without infrastructure.
+// properties run against it in milliseconds without infrastructure. Stock rows and order lines are
+// keyed by product and location (`stockKey`); `tables.stock.get(productId)` reads a product at `default`.
 
 interface Line {
+  readonly productId: ProductId
+  readonly locationId: string
   quantity: number
   fulfilled: number
   released: number
 }
 
 interface LedgerRow {
-  readonly productId: ProductId
+  readonly key: string
   readonly movement: string
   readonly quantity: number
   readonly before: StockLevel
   readonly after: StockLevel
 }
 
+/** A map of stock rows by `stockKey`, whose `get` also takes a bare product id (its row at `default`). */
+class StockRows extends Map<string, StockRow> {
+  override get(key: string): StockRow | undefined {
+    return super.get(key) ?? super.get(stockKey(key, DefaultLocation))
+  }
+}
+
 export interface MemoryTables {
-  readonly stock: Map<ProductId, StockRow>
+  readonly stock: StockRows
   readonly orders: Map<OrderId, { status: OrderStatus; reservationId: string | null; expiresAt: number | null }>
-  readonly lines: Map<OrderId, Map<ProductId, Line>>
+  readonly lines: Map<OrderId, Map<string, Line>>
   readonly ledger: Array<LedgerRow>
   readonly fulfillments: Set<string>
   readonly events: Array<{ readonly eventType: string; readonly key: string; readonly payload: string }>
 }
 
-const heldOf = (l: Line) => l.quantity - l.fulfilled - l.released
+const heldOf = (l: Pick<Line, "quantity" | "fulfilled" | "released">) => l.quantity - l.fulfilled - l.released
+const none = { quantity: 0, fulfilled: 0, released: 0 }
 
 class Refused {
   constructor(readonly reason: string) {}
@@ -43,65 +61,66 @@ class Refused {
 
 export const makeMemoryStore = () => {
   const tables: MemoryTables = {
-    stock: new Map(),
+    stock: new StockRows(),
     orders: new Map(),
     lines: new Map(),
     ledger: [],
     fulfillments: new Set(),
     events: [],
   }
-  const held = (orderId: OrderId) =>
-    [...(tables.lines.get(orderId) ?? new Map<ProductId, Line>())]
-      .map(([productId, l]) => ({ productId, quantity: heldOf(l) }))
+  const held = (orderId: OrderId): Array<HeldLine> =>
+    [...(tables.lines.get(orderId)?.values() ?? [])]
+      .map((l) => ({ productId: l.productId, locationId: l.locationId, quantity: heldOf(l) }))
       .filter((l) => l.quantity > 0)
-      .sort((a, b) => (a.productId < b.productId ? -1 : 1))
+      .sort((a, b) => (stockKey(a.productId, a.locationId) < stockKey(b.productId, b.locationId) ? -1 : 1))
 
   /** Applies the batch to copies of the tables; throws Refused where the statement would abort. */
   const apply = (batch: CommitBatch) => {
     const stock = new Map(tables.stock)
     const orders = new Map([...tables.orders].map(([id, o]) => [id, { ...o }]))
-    const lines = new Map([...tables.lines].map(([id, ls]) => [id, new Map([...ls].map(([p, l]) => [p, { ...l }]))]))
+    const lines = new Map([...tables.lines].map(([id, ls]) => [id, new Map([...ls].map(([k, l]) => [k, { ...l }]))]))
     const fulfillments = new Set(tables.fulfillments)
     const ledger: Array<LedgerRow> = []
     const events: MemoryTables["events"] = []
     const refuse = (reason: string): never => {
       throw new Refused(reason)
     }
-    const named = new Set(batch.products.map((p) => p.productId))
-    const versions = new Map<ProductId, number>()
+    const named = new Set(batch.products.map((p) => stockKey(p.productId, p.locationId)))
+    const versions = new Map<string, number>()
     for (const p of batch.products) {
-      const row = stock.get(p.productId)
+      const key = stockKey(p.productId, p.locationId)
+      const row = stock.get(key)
       if (p.create || !p.exists) {
         if (row !== undefined) refuse("product created elsewhere")
         if (p.create) {
-          stock.set(p.productId, {
+          stock.set(key, {
             productId: p.productId,
+            locationId: p.locationId,
             ...{ available: 0, reserved: 0, onHand: 0 },
             threshold: p.threshold ?? 0,
             location: p.location ?? null,
             safetyStock: p.safetyStock ?? 0,
             version: 1,
           })
-          versions.set(p.productId, 1)
+          versions.set(key, 1)
         }
       } else {
         // judged on the row as it is, whatever version memory saw
         if (row === undefined) refuse("stock row missing")
-        stock.set(p.productId, {
+        stock.set(key, {
           ...row!,
           threshold: p.threshold ?? row!.threshold,
           location: p.location !== undefined ? p.location : row!.location,
           safetyStock: p.safetyStock ?? row!.safetyStock,
           version: row!.version + 1,
         })
-        versions.set(p.productId, row!.version + 1)
+        versions.set(key, row!.version + 1)
       }
     }
-    const levelOf = (productId: ProductId) =>
-      stock.get(productId) ?? { available: 0, reserved: 0, onHand: 0, safetyStock: 0 }
-    const move = (productId: ProductId, movement: string, quantity: number, delta: StockLevel) => {
-      if (!named.has(productId)) refuse("product not named")
-      const row = stock.get(productId)!
+    const levelOf = (key: string) => stock.get(key) ?? { available: 0, reserved: 0, onHand: 0, safetyStock: 0 }
+    const move = (key: string, movement: string, quantity: number, delta: StockLevel) => {
+      if (!named.has(key)) refuse("product not named")
+      const row = stock.get(key)!
       const after = {
         available: row.available + delta.available,
         reserved: row.reserved + delta.reserved,
@@ -109,12 +128,12 @@ export const makeMemoryStore = () => {
       }
       if (after.available < 0 || after.reserved < 0) refuse("not available")
       if (row.available >= row.threshold && after.available < row.threshold) {
-        events.push({ eventType: "inventory.low_stock", key: productId, payload: JSON.stringify(after) })
+        events.push({ eventType: "inventory.low_stock", key: row.productId, payload: JSON.stringify(after) })
       }
-      ledger.push({ productId, movement, quantity, before: row, after })
-      stock.set(productId, { ...row, ...after })
+      ledger.push({ key, movement, quantity, before: row, after })
+      stock.set(key, { ...row, ...after })
     }
-    const orderLines = (o: OrderId) => lines.get(o) ?? new Map<ProductId, Line>()
+    const orderLines = (o: OrderId) => lines.get(o) ?? new Map<string, Line>()
     const step = (s: OrderStep) => {
       const order = orders.get(s.orderId)
       switch (s._tag) {
@@ -123,9 +142,13 @@ export const makeMemoryStore = () => {
         case "CancelFirst": {
           if (order !== undefined) refuse("order already decided elsewhere")
           if (s._tag === "Refuse") {
-            if (!named.has(s.productId)) refuse("refused product not named")
-            const level = levelOf(s.productId)
-            const sellable = Math.max(0, level.available - level.safetyStock)
+            let sellable = 0
+            for (const locationId of s.locations) {
+              const key = stockKey(s.productId, locationId)
+              if (!named.has(key)) refuse("refused product not named")
+              const level = levelOf(key)
+              sellable += Math.max(0, level.available - level.safetyStock)
+            }
             if (sellable >= s.requested) refuse("refusal no longer stands")
             events.push({
               eventType: "inventory.out_of_stock",
@@ -134,9 +157,10 @@ export const makeMemoryStore = () => {
             })
           }
           for (const l of s._tag === "Reserve" ? s.lines : []) {
-            const level = levelOf(l.productId)
+            const key = stockKey(l.productId, l.locationId)
+            const level = levelOf(key)
             if (level.available - l.quantity < level.safetyStock) refuse("not sellable")
-            move(l.productId, "reserve", l.quantity, { available: -l.quantity, reserved: l.quantity, onHand: 0 })
+            move(key, "reserve", l.quantity, { available: -l.quantity, reserved: l.quantity, onHand: 0 })
           }
           const status =
             s._tag === "Reserve" ? "reserved" : s._tag === "Refuse" ? "rejected" : "cancelled_before_create"
@@ -148,18 +172,17 @@ export const makeMemoryStore = () => {
           if (s._tag === "Reserve") {
             lines.set(
               s.orderId,
-              new Map(s.lines.map((l) => [l.productId, { quantity: l.quantity, fulfilled: 0, released: 0 }])),
+              new Map(s.lines.map((l) => [stockKey(l.productId, l.locationId), { ...l, fulfilled: 0, released: 0 }])),
             )
           }
           return
         }
         case "RejectFulfilment": {
-          const all = [...orderLines(s.orderId).entries()]
-          const total = all.reduce((n, [, l]) => n + heldOf(l), 0)
-          const line =
-            s.productId === undefined
-              ? 0
-              : heldOf(orderLines(s.orderId).get(s.productId) ?? { quantity: 0, fulfilled: 0, released: 0 })
+          const all = [...orderLines(s.orderId).values()]
+          const total = all.reduce((n, l) => n + heldOf(l), 0)
+          const line = all
+            .filter((l) => l.productId === s.productId && (s.locationId === undefined || l.locationId === s.locationId))
+            .reduce((n, l) => n + heldOf(l), 0)
           const stands =
             s.reason === "not_reserved"
               ? total === 0
@@ -185,16 +208,19 @@ export const makeMemoryStore = () => {
           const taking =
             s._tag === "Ship" && s.items !== undefined
               ? s.items
-              : [...ls].filter(([, l]) => heldOf(l) > 0).map(([productId, l]) => ({ productId, quantity: heldOf(l) }))
+              : [...ls.values()]
+                  .filter((l) => heldOf(l) > 0)
+                  .map((l) => ({ productId: l.productId, locationId: l.locationId, quantity: heldOf(l) }))
           for (const t of taking) {
-            const line = ls.get(t.productId)
+            const key = stockKey(t.productId, t.locationId)
+            const line = ls.get(key)
             if (line === undefined || heldOf(line) < t.quantity) refuse("line holds less than shipped")
             if (s._tag === "Ship") {
               line!.fulfilled += t.quantity
-              move(t.productId, "fulfil", t.quantity, { available: 0, reserved: -t.quantity, onHand: -t.quantity })
+              move(key, "fulfil", t.quantity, { available: 0, reserved: -t.quantity, onHand: -t.quantity })
             } else {
               line!.released += t.quantity
-              move(t.productId, "release", t.quantity, { available: t.quantity, reserved: -t.quantity, onHand: 0 })
+              move(key, "release", t.quantity, { available: t.quantity, reserved: -t.quantity, onHand: 0 })
             }
           }
           const left = [...ls.values()].reduce((n, l) => n + heldOf(l), 0)
@@ -221,15 +247,14 @@ export const makeMemoryStore = () => {
       }
     }
     const change = (c: StockChange) => {
-      const row = stock.get(c.productId)
+      const key = stockKey(c.productId, c.locationId)
+      const row = stock.get(key)
       if (c._tag === "Correct") {
         let held = 0
-        for (const [o, ls] of lines)
-          if (isHeld(orders.get(o)?.status ?? "unseen"))
-            held += heldOf(ls.get(c.productId) ?? { quantity: 0, fulfilled: 0, released: 0 })
+        for (const [o, ls] of lines) if (isHeld(orders.get(o)?.status ?? "unseen")) held += heldOf(ls.get(key) ?? none)
         const onHand = Math.max(row?.onHand ?? 0, held)
         const after = { available: onHand - held, reserved: held, onHand }
-        move(c.productId, "adjust", onHand - (row?.onHand ?? 0), {
+        move(key, "adjust", onHand - (row?.onHand ?? 0), {
           available: after.available - (row?.available ?? 0),
           reserved: after.reserved - (row?.reserved ?? 0),
           onHand: after.onHand - (row?.onHand ?? 0),
@@ -241,7 +266,7 @@ export const makeMemoryStore = () => {
         if (c.countedOnHand !== undefined && (row?.onHand ?? 0) + c.quantity !== c.countedOnHand)
           refuse("on hand moved")
       }
-      move(c.productId, c._tag === "Initial" ? "initial" : "adjust", c.quantity, {
+      move(key, c._tag === "Initial" ? "initial" : "adjust", c.quantity, {
         available: c.quantity,
         reserved: 0,
         onHand: c.quantity,
@@ -258,12 +283,10 @@ export const makeMemoryStore = () => {
       events.push(...d.events.map((e) => ({ eventType: e.eventType, key: e.key, payload: e.payload })))
     }
     // the balance triggers: reserved is what held lines hold, for every product the batch touched
-    for (const id of versions.keys()) {
+    for (const key of versions.keys()) {
       let holding = 0
-      for (const [o, ls] of lines)
-        if (isHeld(orders.get(o)?.status ?? "unseen"))
-          holding += heldOf(ls.get(id) ?? { quantity: 0, fulfilled: 0, released: 0 })
-      if (stock.get(id)?.reserved !== holding) refuse("books out of balance")
+      for (const [o, ls] of lines) if (isHeld(orders.get(o)?.status ?? "unseen")) holding += heldOf(ls.get(key) ?? none)
+      if (stock.get(key)?.reserved !== holding) refuse("books out of balance")
     }
     return { stock, orders, lines, fulfillments, ledger, events, versions }
   }
@@ -278,10 +301,10 @@ export const makeMemoryStore = () => {
         for (const k of next.fulfillments) tables.fulfillments.add(k)
         tables.ledger.push(...next.ledger)
         tables.events.push(...next.events)
-        const rows = new Map<ProductId, CommittedRow>()
-        for (const [id, version] of next.versions) {
-          const { available, reserved, onHand } = next.stock.get(id)!
-          rows.set(id, { version, available, reserved, onHand })
+        const rows = new Map<string, CommittedRow>()
+        for (const [key, version] of next.versions) {
+          const { available, reserved, onHand } = next.stock.get(key)!
+          rows.set(key, { version, available, reserved, onHand })
         }
         return Effect.succeed(rows)
       } catch (e) {
@@ -290,8 +313,12 @@ export const makeMemoryStore = () => {
       }
     })
 
-  const loadStock = (ids: ReadonlyArray<ProductId>) =>
-    Effect.sync(() => ids.flatMap((id) => (tables.stock.has(id) ? [{ ...tables.stock.get(id)! }] : [])))
+  const rowsOf = (ids: ReadonlyArray<ProductId>) => {
+    const wanted = new Set<string>(ids)
+    return [...tables.stock.values()].filter((r) => wanted.has(r.productId)).map((r) => ({ ...r }))
+  }
+  const loadStock = (ids: ReadonlyArray<ProductId>) => Effect.sync(() => rowsOf(ids))
+  const loadLocations = Effect.succeed([{ id: DefaultLocation, priority: 100, channels: [], active: true }])
 
   const lookup = (orderIds: ReadonlyArray<OrderId>, productIds: ReadonlyArray<ProductId>) =>
     Effect.sync(() => {
@@ -315,25 +342,26 @@ export const makeMemoryStore = () => {
           fulfillments: fulfilmentsOf(id),
         })
       }
-      return { known, stock: productIds.flatMap((id) => (tables.stock.has(id) ? [{ ...tables.stock.get(id)! }] : [])) }
+      return { known, stock: rowsOf(productIds) }
     })
 
   /** The invariants of design.md over the tables: rows balance, reserved is what active orders hold, the ledger replays. */
   const violations = () => {
     const problems: Array<string> = []
-    const holding = new Map<ProductId, number>()
+    const holding = new Map<string, number>()
     for (const [id, order] of tables.orders) {
       if (!isHeld(order.status)) continue
-      for (const l of held(id)) holding.set(l.productId, (holding.get(l.productId) ?? 0) + l.quantity)
+      for (const l of held(id)) {
+        const key = stockKey(l.productId, l.locationId)
+        holding.set(key, (holding.get(key) ?? 0) + l.quantity)
+      }
     }
-    const replay = new Map<ProductId, StockLevel>()
+    const replay = new Map<string, StockLevel>()
     for (const r of tables.ledger) {
-      const before = replay.get(r.productId) ?? { available: 0, reserved: 0, onHand: 0 }
+      const before = replay.get(r.key) ?? { available: 0, reserved: 0, onHand: 0 }
       if (before.available !== r.before.available || before.reserved !== r.before.reserved)
-        problems.push(
-          `${r.productId}: ledger row ${r.movement} ${r.quantity} does not start where the one before ended`,
-        )
-      replay.set(r.productId, r.after)
+        problems.push(`${r.key}: ledger row ${r.movement} ${r.quantity} does not start where the one before ended`)
+      replay.set(r.key, r.after)
     }
     for (const [id, row] of tables.stock) {
       if (row.available < 0 || row.reserved < 0 || row.onHand !== row.available + row.reserved)
@@ -348,7 +376,7 @@ export const makeMemoryStore = () => {
   }
 
   const layer = Layer.mergeAll(
-    Layer.succeed(StockStore, StockStore.make({ loadStock, lookup, commit } as never)),
+    Layer.succeed(StockStore, StockStore.make({ loadStock, lookup, commit, loadLocations } as never)),
     Layer.succeed(
       Outbox,
       Outbox.make({ relayOnce: () => Effect.succeed(0), ring: () => {}, waitForBell: Effect.never } as never),
