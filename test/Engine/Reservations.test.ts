@@ -284,7 +284,13 @@ layer(
       const events = yield* kafka.waitFor((es) => of(es, kafka.topics.lowStock, "low-A").length > 0)
       // 10 -> 7 (not below 5) -> 4 (crosses) -> 3 (already below: no second event)
       expect(of(events, kafka.topics.lowStock, "low-A").map((e) => e.body)).toEqual([
-        { product_id: "low-A", location_id: "default", available: 4, low_stock_threshold: 5, timestamp: expect.stringMatching(rfc3339Utc) },
+        {
+          product_id: "low-A",
+          location_id: "default",
+          available: 4,
+          low_stock_threshold: 5,
+          timestamp: expect.stringMatching(rfc3339Utc),
+        },
       ])
     }),
   )
