@@ -227,6 +227,14 @@ export const requestsOf = <P extends string>(
     readonly location_id?: string | undefined
   }>,
 ): Array<LineRequest & { readonly productId: P }> => {
+  if (items.length === 1) {
+    const [item] = items
+    return [
+      item!.location_id === undefined
+        ? { productId: item!.product_id, quantity: item!.quantity }
+        : { productId: item!.product_id, quantity: item!.quantity, pinned: item!.location_id },
+    ]
+  }
   const totals = new Map<string, { productId: P; quantity: number; pinned?: string | undefined }>()
   for (const item of items) {
     const k = item.location_id === undefined ? item.product_id : `${item.product_id}\u0000${item.location_id}`

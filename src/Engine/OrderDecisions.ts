@@ -12,17 +12,19 @@ import type { Hold, Move } from "./ProductActor.js"
 
 const holdsOf = (moves: ReadonlyArray<Move>): Array<Hold> => moves.map((m) => m.hold)
 
-/** The reserved event's items: one per product, in the order the products first appear, with where they are held. */
+/** The reserved event's items: one per product (a product's lines are adjacent), with where its units are held. */
 const reservedItems = (lines: ReadonlyArray<HeldLine>) => {
   type Item = { product_id: ProductId; quantity: number; allocations: Array<{ location_id: string; quantity: number }> }
-  const items = new Map<ProductId, Item>()
+  const items: Array<Item> = []
   for (const l of lines) {
-    const item = items.get(l.productId) ?? { product_id: l.productId, quantity: 0, allocations: [] }
-    item.quantity += l.quantity
-    item.allocations.push({ location_id: l.locationId, quantity: l.quantity })
-    items.set(l.productId, item)
+    const last = items[items.length - 1]
+    const allocation = { location_id: l.locationId, quantity: l.quantity }
+    if (last?.product_id === l.productId) {
+      last.quantity += l.quantity
+      last.allocations.push(allocation)
+    } else items.push({ product_id: l.productId, quantity: l.quantity, allocations: [allocation] })
   }
-  return [...items.values()]
+  return items
 }
 
 /** Every line was reserved, at the locations `lines` say. */

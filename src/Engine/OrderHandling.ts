@@ -12,7 +12,7 @@ import {
 } from "../Domain/Allocation.js"
 import { planFulfilment } from "../Domain/Fulfilment.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import { type HeldLine, isHeld, type KnownOrder, stockKey } from "../Domain/Lifecycle.js"
+import { type HeldLine, isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
 import type { OrderCancelled, OrderCreated, OrderFulfilled, OrderMessage } from "../Domain/Orders.js"
 import type { Fence } from "../Store/CommitBatch.js"
 import type { Decision } from "./Decision.js"
@@ -80,19 +80,22 @@ const nothingElse = { reservationId: null, lines: [], expiresAt: null, fulfillme
  * committer, and only then the outcome remembered in the generation's order slot and the order's
  * next message let in.
  */
-/** What the moves took, per product and location (a product's pinned and unpinned lines may meet), in taking order. */
+/**
+ * What the moves took, per product and location, in taking order (moves come in product order; a
+ * product's pinned and unpinned lines may take from one location: they are added up).
+ */
 const heldLinesOf = (moves: ReadonlyArray<Move>): Array<HeldLine> => {
-  if (moves.length === 1) {
-    const { cell } = moves[0]!.hold
-    return [{ productId: cell.productId, locationId: cell.locationId, quantity: quantityOf(moves[0]!) }]
-  }
-  const lines = new Map<string, HeldLine>()
+  const lines: Array<HeldLine> = []
+  let first = 0 // where the current product's lines start
   for (const move of moves) {
     const { productId, locationId } = move.hold.cell
-    const k = stockKey(productId, locationId)
-    lines.set(k, { productId, locationId, quantity: (lines.get(k)?.quantity ?? 0) + quantityOf(move) })
+    if (lines[first]?.productId !== productId) first = lines.length
+    let i = first
+    while (i < lines.length && lines[i]!.locationId !== locationId) i++
+    const quantity = quantityOf(move)
+    lines[i] = { productId, locationId, quantity: i < lines.length ? lines[i]!.quantity + quantity : quantity }
   }
-  return [...lines.values()]
+  return lines
 }
 
 export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, submit }: OrderHandlingDeps) => {
@@ -104,11 +107,28 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
       return cell === undefined ? undefined : { sellable: sellable(cell), backorderRoom: 0 }
     }
 
+  // the candidates per channel, worked out once per reading of the locations
+  let candidatesRead: ReadonlyArray<Location> | undefined
+  const candidatesByChannel = new Map<string | undefined, { candidates: Array<Location>; ids: Array<string> }>()
+  const candidatesOf = (channel: string | undefined) => {
+    const all = locations()
+    if (all !== candidatesRead) {
+      candidatesRead = all
+      candidatesByChannel.clear()
+    }
+    let found = candidatesByChannel.get(channel)
+    if (found === undefined) {
+      const candidates = candidatesFor(all, channel)
+      found = { candidates, ids: candidates.map((c) => c.id) }
+      candidatesByChannel.set(channel, found)
+    }
+    return found
+  }
+
   /** Each line with the locations to take it from, in order; or the pinned line no candidate serves. */
   const linesToReserve = (generation: Generation, order: OrderCreated) => {
     const requests = requestsOf(order.items)
-    const candidates = candidatesFor(locations(), order.channel)
-    const ids = candidates.map((c) => c.id)
+    const { candidates, ids } = candidatesOf(order.channel)
     // one place to serve from and nothing pinned: no choice to make
     if (candidates.length <= 1 && requests.every((r) => r.pinned === undefined)) {
       return Either.right(requests.map((r): LineToReserve => ({ ...r, locations: ids })))

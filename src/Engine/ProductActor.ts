@@ -260,7 +260,8 @@ const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
  * orders take only the sellable quantity (safety stock stays on the shelf; the commit judges it again).
  */
 const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve" }>): void => {
-  const cells = command.locations.map((l) => cellAt(actor, l))
+  const { locations } = command
+  const cells = locations.length === 1 ? [cellAt(actor, locations[0]!)] : locations.map((l) => cellAt(actor, l))
   let total = 0
   for (const cell of cells) total += sellable(cell)
   if (total >= command.quantity) {

@@ -4,13 +4,15 @@ import type { ProductId } from "../Domain/Ids.js"
 import { DefaultLocation } from "../Domain/Lifecycle.js"
 import { Engine } from "../Engine/Engine.js"
 import { InventoryQueries } from "../Store/InventoryQueries.js"
+import { Locations } from "../Store/Locations.js"
 import { Reconciliation } from "../Store/Reconciliation.js"
 import { InventoryApi } from "./Api.js"
-import { AdjustmentResult } from "./Bodies.js"
+import { AdjustmentResult, type ProductDefinition } from "./Bodies.js"
 import { bulkAdjust } from "./BulkAdjustments.js"
 import {
   ExpiryNotInFuture,
   InsufficientStock,
+  LocationNotFound,
   QuantityNotDefinedByPut,
   ReservationNotFound,
   ReservationNotHeld,
@@ -25,39 +27,73 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
   Effect.gen(function* () {
     const engine = yield* Engine
     const queries = yield* InventoryQueries
+    const locations = yield* Locations
     const reconciliation = yield* Reconciliation
 
-    const record = (productId: string) =>
+    const record = (productId: string, locationId?: string) =>
       queries
-        .stock(productId)
+        .stock(productId, locationId)
         .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.die("product vanished"), onSome: Effect.succeed })))
 
-    return handlers
-      .handle("define", ({ path, payload }) =>
-        Effect.gen(function* () {
-          // the quantity of an existing product moves only through adjustments (they leave a trace)
-          const existing = yield* queries.stock(path.product_id)
-          if (
-            Option.isSome(existing) &&
-            payload.initial_quantity !== undefined &&
-            payload.initial_quantity !== existing.value.on_hand
+    /** A location named by a request must exist: 404 LocationNotFound naming it otherwise. */
+    const knownLocation = (locationId: string | undefined) =>
+      locationId === undefined || locationId === DefaultLocation
+        ? Effect.void
+        : Effect.flatMap(locations.get(locationId), (found) =>
+            Option.isSome(found)
+              ? Effect.void
+              : Effect.fail(
+                  new LocationNotFound({
+                    message: `location_id: no location with id ${JSON.stringify(locationId)} (PUT /locations/${locationId} creates it)`,
+                    location_id: locationId,
+                  }),
+                ),
           )
-            return yield* new QuantityNotDefinedByPut({
-              message: `${JSON.stringify(path.product_id)} exists with ${existing.value.on_hand} on hand; PUT does not change the quantity of an existing product: POST /inventory/${path.product_id}/adjustments (a count: {"adjustment_type": "count", "counted_on_hand": ${payload.initial_quantity}})`,
-              product_id: path.product_id,
-              on_hand: existing.value.on_hand,
-              initial_quantity: payload.initial_quantity,
-            })
-          const result = yield* engine.define(path.product_id, {
+
+    /** Defines the product at a location: created with its initial quantity, or its settings changed. */
+    const define = (productId: ProductId, locationId: string, payload: typeof ProductDefinition.Type) =>
+      Effect.gen(function* () {
+        // the quantity of an existing product moves only through adjustments (they leave a trace)
+        const existing = yield* queries.stock(productId, locationId)
+        if (
+          Option.isSome(existing) &&
+          payload.initial_quantity !== undefined &&
+          payload.initial_quantity !== existing.value.on_hand
+        )
+          return yield* new QuantityNotDefinedByPut({
+            message: `${JSON.stringify(productId)} exists with ${existing.value.on_hand} on hand${locationId === DefaultLocation ? "" : ` at ${JSON.stringify(locationId)}`}; PUT does not change the quantity of an existing product: POST /inventory/${productId}/adjustments (a count: {"adjustment_type": "count", "counted_on_hand": ${payload.initial_quantity}${locationId === DefaultLocation ? "" : `, "location_id": ${JSON.stringify(locationId)}`}})`,
+            product_id: productId,
+            on_hand: existing.value.on_hand,
+            initial_quantity: payload.initial_quantity,
+          })
+        const result = yield* engine.define(
+          productId,
+          {
             initialQuantity: payload.initial_quantity ?? 0,
             threshold: payload.low_stock_threshold,
             location: payload.location,
             safetyStock: payload.safety_stock,
-          })
-          yield* Effect.logInfo(result.created ? "product created" : "product updated").pipe(
-            Effect.annotateLogs({ product_id: path.product_id }),
-          )
-          return { ...(yield* record(path.product_id)), created: result.created }
+          },
+          locationId,
+        )
+        yield* Effect.logInfo(result.created ? "product created" : "product updated").pipe(
+          Effect.annotateLogs({ product_id: productId, location_id: locationId }),
+        )
+        return result.created
+      })
+
+    return handlers
+      .handle("define", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const created = yield* define(path.product_id, DefaultLocation, payload)
+          return { ...(yield* record(path.product_id)), created }
+        }),
+      )
+      .handle("defineAt", ({ path, payload }) =>
+        Effect.gen(function* () {
+          yield* knownLocation(path.location_id)
+          const created = yield* define(path.product_id, path.location_id, payload)
+          return { ...(yield* record(path.product_id, path.location_id)), created }
         }),
       )
       .handle("bulkAdjust", bulkAdjust(engine, queries))
@@ -115,8 +151,16 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
             const previous = yield* stored(key)
             if (Option.isSome(previous)) return previous.value
           }
-          const render = (after: { available: number; reserved: number; onHand: number; quantity: number }) => ({
+          yield* knownLocation(payload.location_id)
+          const render = (after: {
+            locationId: string
+            available: number
+            reserved: number
+            onHand: number
+            quantity: number
+          }) => ({
             product_id: path.product_id,
+            location_id: after.locationId,
             adjustment_type: payload.adjustment_type,
             quantity: after.quantity,
             available: after.available,
@@ -125,7 +169,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
           })
           const after = yield* engine.adjust({
             productId: path.product_id,
-            locationId: DefaultLocation,
+            locationId: payload.location_id ?? DefaultLocation,
             quantity:
               payload.counted_on_hand !== undefined ? { countedOnHand: payload.counted_on_hand } : payload.quantity!,
             expectedOnHand: payload.expected_on_hand,

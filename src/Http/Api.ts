@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { OrderId, ProductId } from "../Domain/Ids.js"
+import { OpaqueText, OrderId, ProductId } from "../Domain/Ids.js"
 import { Holder, LedgerEntry, Page, ReconcileReport, Reservation, StockAsOf, StockRecord } from "../Store/Records.js"
 import { AdminAuth, admin } from "./AdminAuth.js"
 import {
@@ -19,6 +19,7 @@ import {
   ExpiryNotInFuture,
   IdempotencyKeyReused,
   InsufficientStock,
+  LocationNotFound,
   NotReady,
   ProductNotFound,
   QuantityNotDefinedByPut,
@@ -47,6 +48,8 @@ const Cursor = Schema.String.pipe(Schema.maxLength(400))
 /** An RFC 3339 time in a query parameter */
 const Instant = Schema.DateFromString.pipe(Schema.validDate())
 const productPath = Schema.Struct({ product_id: ProductId })
+/** Narrows a stock read to one location. */
+const AtLocation = Schema.optional(OpaqueText)
 
 // ---- groups
 
@@ -88,10 +91,12 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
         OpenApi.annotations({
           summary: "List stock, page by page",
           description:
-            "Every product's stock record in product id order; pass `next_cursor` back as `cursor` for the next page. 400 for a bad `limit` or `cursor`. Public.",
+            "Every product's stock record (totals and `locations`) in product id order; with `location_id`, the products kept there, with that location's figures; pass `next_cursor` back as `cursor` for the next page. 400 for a bad `limit` or `cursor`. Public.",
         }),
       )
-      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
+      .setUrlParams(
+        Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor), location_id: AtLocation }),
+      )
       .addSuccess(StockPage),
   )
   .add(
@@ -99,10 +104,11 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
       .annotateContext(
         OpenApi.annotations({
           summary: "Products below their low-stock threshold",
-          description: "Lowest available first. Public.",
+          description:
+            "One record per product and location below the location's threshold (`location_id` says which), lowest available first; `location_id` narrows to one location. Public.",
         }),
       )
-      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit) }))
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), location_id: AtLocation }))
       .addSuccess(Schema.Struct({ items: Schema.Array(StockRecord) })),
   )
   .add(
@@ -111,11 +117,11 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
         OpenApi.annotations({
           summary: "A product's stock, now or as of a time",
           description:
-            "The stock record; with `as_of` (RFC 3339) what the product had then, from its ledger. 404 ProductNotFound (also when it did not exist yet at `as_of`), 400 for a malformed time. Public.",
+            "The stock record: totals over the product's locations and each location's figures (`locations`); `location_id` narrows it to one location. With `as_of` (RFC 3339) what the product had then (at that location), from its ledger. 404 ProductNotFound (also when it did not exist, or was not kept there, at `as_of`), 400 for a malformed time. Public.",
         }),
       )
       .setPath(productPath)
-      .setUrlParams(Schema.Struct({ as_of: Schema.optional(Instant) }))
+      .setUrlParams(Schema.Struct({ as_of: Schema.optional(Instant), location_id: AtLocation }))
       .addSuccess(Schema.Union(StockRecord, StockAsOf))
       .addError(ProductNotFound),
   )
@@ -125,11 +131,13 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
         OpenApi.annotations({
           summary: "Who holds a product's stock",
           description:
-            "The reservations still holding some of the product, oldest first, with quantity, age and due time; paged. 404 ProductNotFound. Public.",
+            "The reservations still holding some of the product, oldest first, one entry per location they hold it at (`location_id`; the query parameter narrows to one), with quantity, age and due time; paged. 404 ProductNotFound. Public.",
         }),
       )
       .setPath(productPath)
-      .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }))
+      .setUrlParams(
+        Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Cursor), location_id: AtLocation }),
+      )
       .addSuccess(HolderPage)
       .addError(ProductNotFound),
   )
@@ -149,6 +157,7 @@ export class InventoryGroup extends HttpApiGroup.make("inventory")
           cursor: Schema.optional(Cursor),
           since: Schema.optional(Instant),
           until: Schema.optional(Instant),
+          location_id: AtLocation,
         }),
       )
       .addSuccess(LedgerPage)
@@ -176,6 +185,22 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addError(QuantityNotDefinedByPut),
   )
   .add(
+    HttpApiEndpoint.put("defineAt", "/inventory/:product_id/locations/:location_id")
+      .annotateContext(
+        OpenApi.annotations({
+          summary: "Keep a product at a location, or change its settings there",
+          description: admin(
+            "As PUT /inventory/{product_id}, for one location (PUT /inventory/{product_id} means `default`): creates the product's stock there with `initial_quantity`, or changes threshold, safety stock or label. 404 LocationNotFound for a location that does not exist; 409 QuantityNotDefinedByPut; unknown fields are 400.",
+          ),
+        }),
+      )
+      .setPath(Schema.Struct({ product_id: ProductId, location_id: OpaqueText }))
+      .setPayload(ProductDefinition)
+      .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean }))
+      .addError(QuantityNotDefinedByPut)
+      .addError(LocationNotFound),
+  )
+  .add(
     HttpApiEndpoint.post("adjust", "/inventory/:product_id/adjustments")
       .annotateContext(
         OpenApi.annotations({
@@ -190,6 +215,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .setPayload(AdjustmentRequest)
       .addSuccess(AdjustmentResult, { status: 201 })
       .addError(ProductNotFound)
+      .addError(LocationNotFound)
       .addError(InsufficientStock)
       .addError(StockMovedSinceCount)
       .addError(IdempotencyKeyReused),

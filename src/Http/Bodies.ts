@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { ProductId } from "../Domain/Ids.js"
+import { OpaqueText, ProductId } from "../Domain/Ids.js"
 
 // The bodies admin callers send, and what the adjustment routes answer.
 
@@ -48,6 +48,8 @@ const adjustmentFields = {
   adjustment_type: AdjustmentType,
   reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
   reference_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  /** where the units are counted or moved (default: `default`) */
+  location_id: Schema.optional(OpaqueText),
 }
 
 const oneFigure = <
@@ -91,6 +93,7 @@ export const BulkResult = Schema.Struct({
     Schema.Struct({
       line: Schema.Number,
       product_id: Schema.String,
+      location_id: Schema.String,
       adjustment_type: Schema.String,
       quantity: Schema.Number,
       before: StockFigures,
@@ -101,6 +104,7 @@ export const BulkResult = Schema.Struct({
 
 export const AdjustmentResult = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.String,
   adjustment_type: Schema.String,
   quantity: Schema.Number,
   available: Schema.Number,

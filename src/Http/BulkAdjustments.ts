@@ -1,6 +1,6 @@
 import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
-import { DefaultLocation } from "../Domain/Lifecycle.js"
+import { DefaultLocation, stockKey } from "../Domain/Lifecycle.js"
 import type { Engine } from "../Engine/Engine.js"
 import type { Adjustment, BulkSnapshot } from "../Engine/StockWrites.js"
 import type { InventoryQueries } from "../Store/InventoryQueries.js"
@@ -21,6 +21,7 @@ const csvColumns = [
   "reference_id",
   "counted_on_hand",
   "expected_on_hand",
+  "location_id",
 ]
 const required = ["product_id", "adjustment_type"]
 const numeric = new Set(["quantity", "counted_on_hand", "expected_on_hand"])
@@ -124,7 +125,7 @@ const parseCsv = (text: string): Either.Either<Array<Line>, BulkInvalid> => {
 
 const toAdjustment = (line: Line): Adjustment => ({
   productId: line.product_id as ProductId,
-  locationId: DefaultLocation,
+  locationId: line.location_id ?? DefaultLocation,
   quantity: line.counted_on_hand !== undefined ? { countedOnHand: line.counted_on_hand } : line.quantity!,
   expectedOnHand: line.expected_on_hand,
   adjustmentType: line.adjustment_type,
@@ -152,12 +153,13 @@ const dryRun = (queries: InventoryQueries, lines: ReadonlyArray<Line>, lineNumbe
     const items: Array<Result["items"][number]> = []
     const failures: Array<{ line: number; product_id: string; reason: string }> = []
     for (const [i, line] of lines.entries()) {
-      if (!levels.has(line.product_id))
-        levels.set(line.product_id, Option.getOrUndefined(yield* queries.stock(line.product_id)))
-      const before = levels.get(line.product_id)
+      const locationId = line.location_id ?? DefaultLocation
+      const key = stockKey(line.product_id, locationId)
+      if (!levels.has(key)) levels.set(key, Option.getOrUndefined(yield* queries.stock(line.product_id, locationId)))
+      const before = levels.get(key)
       const fail = (reason: string) => failures.push({ line: lineNumber(i), product_id: line.product_id, reason })
       if (before === undefined) {
-        fail("unknown product")
+        fail(line.location_id === undefined ? "unknown product" : `not kept at location ${JSON.stringify(locationId)}`)
         continue
       }
       if (line.expected_on_hand !== undefined && line.expected_on_hand !== before.on_hand) {
@@ -174,10 +176,11 @@ const dryRun = (queries: InventoryQueries, lines: ReadonlyArray<Line>, lineNumbe
         reserved: before.reserved,
         on_hand: before.on_hand + quantity,
       }
-      levels.set(line.product_id, after)
+      levels.set(key, after)
       items.push({
         line: lineNumber(i),
         product_id: line.product_id,
+        location_id: locationId,
         adjustment_type: line.adjustment_type,
         quantity,
         before,
@@ -218,6 +221,7 @@ export const bulkAdjust =
         items: afters.map((a, i) => ({
           line: lineNumber(i),
           product_id: lines[i]!.product_id,
+          location_id: a.locationId,
           adjustment_type: lines[i]!.adjustment_type,
           quantity: a.quantity,
           before: { available: a.before.available, reserved: a.before.reserved, on_hand: a.before.onHand },

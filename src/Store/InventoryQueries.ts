@@ -32,9 +32,16 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
     const sql = yield* SqlClient.SqlClient
     const utc = (column: string) =>
       sql.literal(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
-    const stockColumns = sql.literal(`product_id, available, reserved, on_hand, low_stock_threshold, safety_stock,
-      GREATEST(available - safety_stock, 0) AS sellable, location, version,
-      to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`)
+    // a product's record: totals over the rows it is grouped from, and each row as a location
+    const stockColumns = sql.literal(`product_id, sum(available)::int AS available, sum(reserved)::int AS reserved,
+      sum(on_hand)::int AS on_hand, sum(low_stock_threshold)::int AS low_stock_threshold,
+      sum(safety_stock)::int AS safety_stock, sum(GREATEST(available - safety_stock, 0))::int AS sellable,
+      max(location) FILTER (WHERE location_id = 'default') AS location, max(version)::text AS version,
+      to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at,
+      json_agg(json_build_object('location_id', location_id, 'available', available, 'reserved', reserved,
+        'on_hand', on_hand, 'backordered', backordered, 'backorder_limit', backorder_limit,
+        'low_stock_threshold', low_stock_threshold, 'safety_stock', safety_stock,
+        'sellable', GREATEST(available - safety_stock, 0)) ORDER BY location_id) AS locations`)
 
     /** A query whose parameters are encoded and whose rows are decoded by schemas; failures are defects. */
     const all =
@@ -54,49 +61,78 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       return (request: RA) => Effect.map(query(request), (rows) => Option.fromNullable(rows[0]))
     }
 
-    const pageQuery = all(
-      Schema.Struct({ after: Text, limit: Schema.Number }),
+    /** One location's row as a record: `location_id` says which. */
+    const narrowed = sql.literal("min(location_id) AS location_id")
+
+    const pageQuery = all(Schema.Struct({ after: Text, limit: Schema.Number, at: Text }), StockRecordRow, (r) =>
+      r.at === null
+        ? sql`SELECT ${stockColumns} FROM stock WHERE (${r.after}::text IS NULL OR product_id > ${r.after})
+                 GROUP BY product_id ORDER BY product_id LIMIT ${r.limit + 1}`
+        : sql`SELECT ${stockColumns}, ${narrowed} FROM stock
+                 WHERE (${r.after}::text IS NULL OR product_id > ${r.after}) AND location_id = ${r.at}
+                 GROUP BY product_id ORDER BY product_id LIMIT ${r.limit + 1}`,
+    )
+    /** A page of products, in id order (with `locationId`, only those kept there, with that location's figures). */
+    const page = (limit: number, after: string | undefined, locationId?: string) =>
+      Effect.map(pageQuery({ after: after ?? null, limit, at: locationId ?? null }), (rows) =>
+        paged(rows, limit, (last) => last.product_id),
+      )
+
+    /** Products below their threshold at a location, lowest first: one record per such location. */
+    const lowStock = all(
+      Schema.Struct({ limit: Schema.Number, at: Text }),
       StockRecordRow,
       (r) =>
-        sql`SELECT ${stockColumns} FROM stock WHERE (${r.after}::text IS NULL OR product_id > ${r.after})
-           ORDER BY product_id LIMIT ${r.limit + 1}`,
-    )
-    const page = (limit: number, after: string | undefined) =>
-      Effect.map(pageQuery({ after: after ?? null, limit }), (rows) => paged(rows, limit, (last) => last.product_id))
-
-    const lowStock = all(
-      Schema.Number,
-      StockRecordRow,
-      (limit) =>
-        sql`SELECT ${stockColumns} FROM stock WHERE available < low_stock_threshold
-           ORDER BY available, product_id LIMIT ${limit}`,
+        sql`SELECT ${stockColumns}, ${narrowed} FROM stock
+             WHERE available < low_stock_threshold AND (${r.at}::text IS NULL OR location_id = ${r.at})
+             GROUP BY product_id, location_id ORDER BY min(available), product_id, location_id LIMIT ${r.limit}`,
     )
 
-    const stock = one(
-      Schema.String,
-      StockRecordRow,
-      (productId) => sql`SELECT ${stockColumns} FROM stock WHERE product_id = ${productId}`,
+    const stockQuery = one(Schema.Struct({ productId: Schema.String, at: Text }), StockRecordRow, (r) =>
+      r.at === null
+        ? sql`SELECT ${stockColumns} FROM stock WHERE product_id = ${r.productId} GROUP BY product_id`
+        : sql`SELECT ${stockColumns}, ${narrowed} FROM stock WHERE product_id = ${r.productId}
+                 AND location_id = ${r.at} GROUP BY product_id`,
     )
+    /** A product's record (totals and locations), or one location's; none if it is not kept (there). */
+    const stock = (productId: string, locationId?: string) => stockQuery({ productId, at: locationId ?? null })
 
-    /** What the product had at `at`, from the last ledger row before it; none if it did not exist yet. */
+    /**
+     * What the product had at `at`: per location, the last ledger row before it, summed (or one
+     * location's); none if it did not exist (there) yet.
+     */
     const stockAsOfQuery = one(
-      Schema.Struct({ productId: Schema.String, at: Schema.Date }),
+      Schema.Struct({ productId: Schema.String, at: Schema.Date, location: Text }),
       StockAsOf,
       (r) =>
-        sql`SELECT product_id, available_after AS available, reserved_after AS reserved,
-                 available_after + reserved_after AS on_hand, ${r.at}::text AS as_of
-            FROM stock_ledger WHERE product_id = ${r.productId} AND created_at <= ${r.at}::timestamptz
-           ORDER BY id DESC LIMIT 1`,
+        sql`SELECT product_id, sum(available_after)::int AS available, sum(reserved_after)::int AS reserved,
+                   sum(available_after + reserved_after)::int AS on_hand, ${r.at}::text AS as_of,
+                   ${r.location}::text AS location_id
+              FROM (SELECT DISTINCT ON (location_id) product_id, available_after, reserved_after
+                      FROM stock_ledger
+                     WHERE product_id = ${r.productId} AND created_at <= ${r.at}::timestamptz
+                       AND (${r.location}::text IS NULL OR location_id = ${r.location})
+                     ORDER BY location_id, id DESC) last
+             GROUP BY product_id`,
     )
-    const stockAsOf = (productId: string, at: Date) => stockAsOfQuery({ productId, at })
+    const stockAsOf = (productId: string, at: Date, locationId?: string) =>
+      stockAsOfQuery({ productId, at, location: locationId ?? null })
 
     const ledgerQuery = all(
-      Schema.Struct({ productId: Schema.String, before: Text, limit: Schema.Number, since: Instant, until: Instant }),
+      Schema.Struct({
+        productId: Schema.String,
+        at: Text,
+        before: Text,
+        limit: Schema.Number,
+        since: Instant,
+        until: Instant,
+      }),
       LedgerEntryRow,
       (r) =>
-        sql`SELECT id, product_id, movement, adjustment_type, quantity, available_before, available_after,
+        sql`SELECT id, product_id, location_id, movement, adjustment_type, quantity, available_before, available_after,
                    reserved_before, reserved_after, reason, reference_id, ${utc("created_at")} AS created_at
               FROM stock_ledger WHERE product_id = ${r.productId} AND (${r.before}::bigint IS NULL OR id < ${r.before}::bigint)
+               AND (${r.at}::text IS NULL OR location_id = ${r.at})
                AND (${r.since}::timestamptz IS NULL OR created_at >= ${r.since}::timestamptz)
                AND (${r.until}::timestamptz IS NULL OR created_at < ${r.until}::timestamptz)
              ORDER BY stock_ledger.id DESC LIMIT ${r.limit + 1}`,
@@ -105,11 +141,16 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       productId: string,
       limit: number,
       before: string | undefined,
-      window: { readonly since?: Date | undefined; readonly until?: Date | undefined } = {},
+      window: {
+        readonly since?: Date | undefined
+        readonly until?: Date | undefined
+        readonly locationId?: string | undefined
+      } = {},
     ) =>
       Effect.map(
         ledgerQuery({
           productId,
+          at: window.locationId ?? null,
           before: before !== undefined && /^\d+$/.test(before) ? before : null,
           limit,
           since: window.since ?? null,
@@ -120,30 +161,41 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
 
     /** The reservations holding some of a product, oldest first; the cursor is the last (time, order) seen. */
     const holdersQuery = all(
-      Schema.Struct({ productId: Schema.String, afterAt: Text, afterOrder: Text, limit: Schema.Number }),
+      Schema.Struct({
+        productId: Schema.String,
+        at: Text,
+        afterAt: Text,
+        afterOrder: Text,
+        afterLocation: Text,
+        limit: Schema.Number,
+      }),
       Holder,
       (r) =>
         sql`SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
-                   l.quantity - l.fulfilled - l.released AS quantity, ${utc("r.created_at")} AS reserved_at,
+                   l.quantity - l.fulfilled - l.released AS quantity, l.location_id, ${utc("r.created_at")} AS reserved_at,
                    round(extract(epoch FROM now() - r.created_at)::numeric, 3)::float8 AS age_seconds,
                    ${utc("r.expires_at")} AS expires_at
               FROM reservation_lines l JOIN reservations r USING (order_id)
              WHERE l.product_id = ${r.productId} AND r.status IN ('reserved', 'partially_fulfilled')
-               AND l.quantity > l.fulfilled + l.released
-               AND (${r.afterAt}::timestamptz IS NULL OR (r.created_at, r.order_id) > (${r.afterAt}::timestamptz, ${r.afterOrder}::text))
-             ORDER BY r.created_at, r.order_id LIMIT ${r.limit + 1}`,
+               AND l.quantity > l.fulfilled + l.released AND (${r.at}::text IS NULL OR l.location_id = ${r.at})
+               AND (${r.afterAt}::timestamptz IS NULL OR (r.created_at, r.order_id, l.location_id)
+                    > (${r.afterAt}::timestamptz, ${r.afterOrder}::text, coalesce(${r.afterLocation}::text, '')))
+             ORDER BY r.created_at, r.order_id, l.location_id LIMIT ${r.limit + 1}`,
     )
-    const holders = (productId: string, limit: number, after: string | undefined) => {
-      const [afterAt, afterOrder] = after?.includes("|") ? after.split("|", 2) : [null, null]
+    /** Who holds a product (at a location), oldest first; the cursor is the last (time, order, location) seen. */
+    const holders = (productId: string, limit: number, after: string | undefined, locationId?: string) => {
+      const [afterAt, afterOrder, afterLocation] = after?.includes("|") ? after.split("|", 3) : [null, null, null]
       const valid = afterAt !== null && !Number.isNaN(Date.parse(afterAt ?? ""))
       return Effect.map(
         holdersQuery({
           productId,
+          at: locationId ?? null,
           afterAt: valid ? (afterAt ?? null) : null,
           afterOrder: valid ? (afterOrder ?? null) : null,
+          afterLocation: valid ? (afterLocation ?? null) : null,
           limit,
         }),
-        (rows) => paged(rows, limit, (last) => `${last.reserved_at}|${last.order_id}`),
+        (rows) => paged(rows, limit, (last) => `${last.reserved_at}|${last.order_id}|${last.location_id}`),
       )
     }
 
@@ -152,10 +204,11 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       Reservation,
       (orderId) =>
         sql`SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
-                 COALESCE((SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity,
+                 COALESCE((SELECT json_agg(json_build_object('product_id', l.product_id, 'location_id', l.location_id,
+                             'quantity', l.quantity,
                              'held', CASE WHEN r.status IN ('reserved', 'partially_fulfilled')
                                           THEN l.quantity - l.fulfilled - l.released ELSE 0 END,
-                             'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id)
+                             'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id, l.location_id)
                       FROM reservation_lines l WHERE l.order_id = r.order_id), '[]') AS items,
                  CASE WHEN r.short_product_id IS NULL THEN NULL
                       ELSE json_build_object('product_id', r.short_product_id, 'requested_qty', COALESCE(r.requested_qty, 0),

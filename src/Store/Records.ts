@@ -7,6 +7,24 @@ import { Schema } from "effect"
 /** A bigint column: pg hands it over as a string, the record carries a number. */
 export const BigintColumn = Schema.NumberFromString.pipe(Schema.int())
 
+/** A product's stock at one location. */
+export const LocationStock = Schema.Struct({
+  location_id: Schema.String,
+  available: Schema.Number,
+  reserved: Schema.Number,
+  on_hand: Schema.Number,
+  /** units promised to orders beyond what was available, within `backorder_limit` */
+  backordered: Schema.Number,
+  backorder_limit: Schema.Number,
+  low_stock_threshold: Schema.Number,
+  safety_stock: Schema.Number,
+  sellable: Schema.Number,
+})
+
+/**
+ * A product's stock: the totals over its locations (thresholds and safety stock summed too), and
+ * each location's own figures; narrowed to one location, that location's row (`location_id` set).
+ */
 export const StockRecord = Schema.Struct({
   product_id: Schema.String,
   available: Schema.Number,
@@ -14,17 +32,27 @@ export const StockRecord = Schema.Struct({
   on_hand: Schema.Number,
   low_stock_threshold: Schema.Number,
   safety_stock: Schema.Number,
-  /** what orders may still reserve: available - safety_stock, never below 0 */
+  /** what orders may still reserve: available - safety_stock, never below 0 (per location, summed) */
   sellable: Schema.Number,
+  /** the free-text label of where the product sits (its `default` row's) */
   location: Schema.NullOr(Schema.String),
   version: Schema.Number,
   updated_at: Schema.String,
+  /** set when the record is one location's */
+  location_id: Schema.optional(Schema.String),
+  locations: Schema.Array(LocationStock),
 })
-export const StockRecordRow = Schema.Struct({ ...StockRecord.fields, version: BigintColumn })
+export const StockRecordRow = Schema.Struct({
+  ...StockRecord.fields,
+  version: BigintColumn,
+  location_id: Schema.optionalWith(Schema.String, { nullable: true, exact: true }),
+})
 
 /** What a product had at a moment (`as_of`), replayed from its ledger. */
 export const StockAsOf = Schema.Struct({
   product_id: Schema.String,
+  /** set when narrowed to one location */
+  location_id: Schema.optionalWith(Schema.String, { nullable: true, exact: true }),
   available: Schema.Number,
   reserved: Schema.Number,
   on_hand: Schema.Number,
@@ -36,8 +64,9 @@ export const Holder = Schema.Struct({
   order_id: Schema.String,
   reservation_id: Schema.NullOr(Schema.String),
   status: Schema.Literal("reserved", "partially_fulfilled"),
-  /** what it still holds of this product */
+  /** what it still holds of this product, at `location_id` */
   quantity: Schema.Number,
+  location_id: Schema.String,
   reserved_at: Schema.String,
   age_seconds: Schema.Number,
   expires_at: Schema.NullOr(Schema.String),
@@ -46,6 +75,7 @@ export const Holder = Schema.Struct({
 export const LedgerEntry = Schema.Struct({
   id: Schema.Number,
   product_id: Schema.String,
+  location_id: Schema.String,
   movement: Schema.String,
   adjustment_type: Schema.NullOr(Schema.String),
   quantity: Schema.Number,
@@ -70,8 +100,10 @@ export const ReservationStatus = Schema.Literal(
 )
 export type ReservationStatus = typeof ReservationStatus.Type
 
+/** An order's line at one location (a line split over locations has one per location). */
 export const ReservationLine = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.String,
   quantity: Schema.Number,
   held: Schema.Number,
   fulfilled: Schema.Number,
