@@ -88,10 +88,12 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
     })
     // where stock is kept: read at start and every few seconds, so a location's changes reach routing
     let locations = yield* store.loadLocations
-    yield* store.loadLocations.pipe(
-      Effect.tap((loaded) => {
+    const refreshLocations = Effect.asVoid(
+      Effect.tap(store.loadLocations, (loaded) => {
         locations = loaded
       }),
+    )
+    yield* refreshLocations.pipe(
       Effect.catchAll((error) => Effect.logWarning("reading locations failed", error)),
       Effect.repeat(Schedule.spaced(Duration.seconds(5))),
       Effect.forkScoped,
@@ -259,6 +261,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,
       correct: stockWrites.correct,
+      /** reads the locations again now (a change made here reaches routing at once, elsewhere within seconds) */
+      refreshLocations,
       refreshGauges,
       /** product actors in memory now */
       activeActors: () => current.actors.size,

@@ -106,8 +106,8 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
         reconciliation
           .run(
             payload.repair === true
-              ? (productId, problems) =>
-                  engine.correct(productId as ProductId, `reconciliation: ${problems.join("; ")}`)
+              ? (productId, locationId, problems) =>
+                  engine.correct(productId as ProductId, `reconciliation: ${problems.join("; ")}`, locationId)
               : undefined,
           )
           .pipe(Effect.orDie),

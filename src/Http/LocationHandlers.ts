@@ -1,5 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
+import { Engine } from "../Engine/Engine.js"
 import { Locations } from "../Store/Locations.js"
 import { InventoryApi } from "./Api.js"
 import { LocationNotFound } from "./Errors.js"
@@ -28,16 +29,17 @@ export const LocationHandlersLive = HttpApiBuilder.group(InventoryApi, "location
 export const LocationAdminHandlersLive = HttpApiBuilder.group(InventoryApi, "locationsAdmin", (handlers) =>
   Effect.gen(function* () {
     const locations = yield* Locations
+    const engine = yield* Engine
     return handlers.handle("put", ({ path, payload }) =>
-      locations
-        .put(path.location_id, payload)
-        .pipe(
-          Effect.tap((l) =>
-            Effect.logInfo(l.created ? "location created" : "location updated").pipe(
-              Effect.annotateLogs({ location_id: l.location_id, priority: l.priority, active: l.active }),
-            ),
+      locations.put(path.location_id, payload).pipe(
+        // routing here sees the change at once (other instances within seconds)
+        Effect.tap(() => Effect.orDie(engine.refreshLocations)),
+        Effect.tap((l) =>
+          Effect.logInfo(l.created ? "location created" : "location updated").pipe(
+            Effect.annotateLogs({ location_id: l.location_id, priority: l.priority, active: l.active }),
           ),
         ),
+      ),
     )
   }),
 )

@@ -3,7 +3,7 @@ import { Duration, Effect, Metric, Schedule, Schema } from "effect"
 import { AppConfig } from "../Config.js"
 import type { Drift, ReconcileReport } from "./Records.js"
 
-// Continuous reconciliation: do the books add up? Per product, in one read of committed rows
+// Continuous reconciliation: do the books add up? Per product and location, in one read of committed rows
 // (a single statement sees one snapshot, and every commit is one statement, so nothing is seen
 // half-written): the row balances (on_hand = available + reserved), the ledger's last row ends
 // at the row, and `reserved` is what active reservations still hold. It never touches an actor
@@ -19,6 +19,7 @@ const lastRun = Metric.gauge("inventory_reconciliation_last_run_timestamp_second
 /** A product whose books may not add up, as the check reads it. */
 const CheckedRow = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.String,
   available: Schema.Number,
   reserved: Schema.Number,
   on_hand: Schema.Number,
@@ -35,17 +36,19 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
     const suspects = SqlSchema.findAll({
       Request: Schema.Void,
       Result: CheckedRow,
-      execute: () => sql`SELECT s.product_id, s.available, s.reserved, s.on_hand,
+      execute: () => sql`SELECT s.product_id, s.location_id, s.available, s.reserved, s.on_hand,
        g.available_after AS ledger_available, g.reserved_after AS ledger_reserved, COALESCE(h.held, 0)::int AS held
   FROM stock s
   LEFT JOIN LATERAL (SELECT available_after, reserved_after FROM stock_ledger l
-                      WHERE l.product_id = s.product_id ORDER BY l.id DESC LIMIT 1) g ON true
-  LEFT JOIN (SELECT l.product_id, sum(l.quantity - l.fulfilled - l.released) AS held
+                      WHERE l.product_id = s.product_id AND l.location_id = s.location_id
+                      ORDER BY l.id DESC LIMIT 1) g ON true
+  LEFT JOIN (SELECT l.product_id, l.location_id, sum(l.quantity - l.fulfilled - l.released) AS held
                FROM reservation_lines l JOIN reservations r USING (order_id)
-              WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY l.product_id) h USING (product_id)
+              WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY l.product_id, l.location_id) h
+    USING (product_id, location_id)
  WHERE s.on_hand <> s.available + s.reserved OR g.available_after IS NULL
     OR g.available_after <> s.available OR g.reserved_after <> s.reserved OR s.reserved <> COALESCE(h.held, 0)
- ORDER BY s.product_id`,
+ ORDER BY s.product_id, s.location_id`,
     })
     const counted = SqlSchema.findAll({
       Request: Schema.Void,
@@ -67,6 +70,7 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
         if (r.reserved !== r.held) problems.push(`reserved ${r.reserved}, active reservations hold ${r.held}`)
         return {
           product_id: r.product_id,
+          location_id: r.location_id,
           problems,
           row: { available: r.available, reserved: r.reserved, on_hand: r.on_hand },
           ledger: r.ledger_available === null ? null : { available: r.ledger_available, reserved: r.ledger_reserved! },
@@ -80,18 +84,24 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
      * Checks every product and, given `repair` (the engine's correction, through the same commit as
      * every other change), corrects those that drift; the report is kept.
      */
-    const run = <E>(repair?: (productId: string, problems: ReadonlyArray<string>) => Effect.Effect<void, E>) =>
+    const run = <E>(
+      repair?: (productId: string, locationId: string, problems: ReadonlyArray<string>) => Effect.Effect<void, E>,
+    ) =>
       Effect.gen(function* () {
         const { drift, checked, ms } = yield* check
         for (const d of drift)
           yield* Effect.logWarning("stock books do not add up").pipe(
-            Effect.annotateLogs({ product_id: d.product_id, problems: d.problems.join("; ") }),
+            Effect.annotateLogs({
+              product_id: d.product_id,
+              location_id: d.location_id,
+              problems: d.problems.join("; "),
+            }),
           )
         const repaired: Array<string> = []
         if (repair !== undefined) {
           for (const d of drift) {
-            yield* repair(d.product_id, d.problems)
-            repaired.push(d.product_id)
+            yield* repair(d.product_id, d.location_id, d.problems)
+            repaired.push(d.location_id === "default" ? d.product_id : `${d.product_id}@${d.location_id}`)
           }
         }
         const report: ReconcileReport = {

@@ -130,6 +130,7 @@ const Level = Schema.Struct({ available: Schema.Number, reserved: Schema.Number 
 /** A product whose books do not add up, and why. */
 export const Drift = Schema.Struct({
   product_id: Schema.String,
+  location_id: Schema.String,
   problems: Schema.Array(Schema.String),
   row: Schema.Struct({ ...Level.fields, on_hand: Schema.Number }),
   ledger: Schema.NullOr(Level),

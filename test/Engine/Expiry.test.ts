@@ -39,7 +39,9 @@ layer(
       const extended = yield* extend("o-kept", { seconds: 3600 })
       expect(extended.status).toBe(200)
       expect(Date.parse(extended.json.expires_at)).toBeGreaterThan(Date.now() + 3_500_000)
-      expect(extended.json.items).toEqual([{ product_id: "ex-A", quantity: 2, held: 2, fulfilled: 0, released: 0 }])
+      expect(extended.json.items).toEqual([
+        { product_id: "ex-A", location_id: "default", quantity: 2, held: 2, fulfilled: 0, released: 0 },
+      ])
 
       const events = yield* kafka.waitFor((es) => of(es, kafka.topics.released, "o-ex").length > 0)
       expect(of(events, kafka.topics.released, "o-ex")[0]!.body).toMatchObject({

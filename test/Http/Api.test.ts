@@ -37,6 +37,20 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
         location: "A-1",
         version: 1,
         updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/),
+        // one location: the totals are its figures
+        locations: [
+          {
+            location_id: "default",
+            available: 12,
+            reserved: 0,
+            on_hand: 12,
+            backordered: 0,
+            backorder_limit: 0,
+            low_stock_threshold: 4,
+            safety_stock: 0,
+            sellable: 12,
+          },
+        ],
         created: true,
       })
       // the quantity of an existing product moves only through adjustments: a different one is refused
@@ -63,6 +77,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       expect(Object.keys(read.json).sort()).toEqual([
         "available",
         "location",
+        "locations",
         "low_stock_threshold",
         "on_hand",
         "product_id",
@@ -140,6 +155,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       expect(first.status).toBe(201)
       expect(first.json).toEqual({
         product_id: "adj-1",
+        location_id: "default",
         adjustment_type: "restock",
         quantity: 5,
         available: 15,
@@ -250,7 +266,7 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       })
       if (reservation.json.status === "reserved")
         expect(reservation.json.items).toEqual([
-          { product_id: "race-1", quantity: 2, held: 2, fulfilled: 0, released: 0 },
+          { product_id: "race-1", location_id: "default", quantity: 2, held: 2, fulfilled: 0, released: 0 },
         ])
       expect(reservation.json.expires_at).toBeNull()
       const after = yield* call("GET", "/metrics")

@@ -32,6 +32,7 @@ layer(harness({ label: "httpnoadmin", env: { SERVICE_PORT: String(closedPort) } 
           "/inventory/low-stock",
           "/inventory/{product_id}",
           "/inventory/{product_id}/adjustments",
+          "/inventory/{product_id}/locations/{location_id}",
           "/inventory/{product_id}/reservations",
           "/locations",
           "/locations/{location_id}",

@@ -117,6 +117,7 @@ layer(harness({ label: "history", env: { SERVICE_PORT: String(port), ADMIN_TOKEN
       expect(counted.status).toBe(201)
       expect(counted.json).toEqual({
         product_id: "cc-P",
+        location_id: "default",
         adjustment_type: "count",
         quantity: -3,
         available: 13,

@@ -102,32 +102,35 @@ export const engineAtRest = Effect.gen(function* () {
 })
 
 /**
- * Stock rows and the invariants of design.md, checked in PostgreSQL; and the ledger replays to
- * the rows: each product's rows, in id order, start where the row before ended, and the last one
+ * Stock rows and the invariants of design.md, checked in PostgreSQL per product and location; and the
+ * ledger replays to the rows: each product's rows at a location, in id order, start where the row before ended, and the last one
  * ends at the stock row; on hand moves only by the initial quantity, adjustments and fulfilments
  * (invariant 6), and what the ledger shipped is what the reservation lines say was fulfilled.
  */
 export const invariantViolations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql<{ product_id: string; problem: string }>`
-    SELECT s.product_id, 'reserved ' || s.reserved || ' but active lines sum to ' || COALESCE(l.held, 0) AS problem
+    SELECT s.product_id, 'reserved ' || s.reserved || ' at ' || s.location_id || ' but active lines there sum to '
+           || COALESCE(l.held, 0) AS problem
       FROM stock s
-      LEFT JOIN (SELECT rl.product_id, sum(rl.quantity - rl.fulfilled - rl.released) AS held
+      LEFT JOIN (SELECT rl.product_id, rl.location_id, sum(rl.quantity - rl.fulfilled - rl.released) AS held
                    FROM reservation_lines rl JOIN reservations r USING (order_id)
-                  WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY rl.product_id) l USING (product_id)
+                  WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY rl.product_id, rl.location_id) l
+        USING (product_id, location_id)
      WHERE s.reserved <> COALESCE(l.held, 0)
         OR s.available < 0 OR s.reserved < 0 OR s.on_hand <> s.available + s.reserved
     UNION ALL
     SELECT product_id, 'ledger row ' || id || ' (' || movement || ' ' || quantity || ') starts from '
            || available_before || '/' || reserved_before || ', the row before ended at ' || prev_a || '/' || prev_r
       FROM (SELECT *, lag(available_after) OVER w AS prev_a, lag(reserved_after) OVER w AS prev_r
-              FROM stock_ledger WINDOW w AS (PARTITION BY product_id ORDER BY id)) g
+              FROM stock_ledger WINDOW w AS (PARTITION BY product_id, location_id ORDER BY id)) g
      WHERE prev_a IS NOT NULL AND (available_before <> prev_a OR reserved_before <> prev_r)
     UNION ALL
-    SELECT s.product_id, 'the ledger ends at ' || g.available_after || '/' || g.reserved_after || ', the row is '
-           || s.available || '/' || s.reserved
+    SELECT s.product_id, 'the ledger at ' || s.location_id || ' ends at ' || g.available_after || '/' || g.reserved_after
+           || ', the row is ' || s.available || '/' || s.reserved
       FROM stock s
-      JOIN (SELECT DISTINCT ON (product_id) * FROM stock_ledger ORDER BY product_id, id DESC) g USING (product_id)
+      JOIN (SELECT DISTINCT ON (product_id, location_id) * FROM stock_ledger ORDER BY product_id, location_id, id DESC) g
+        USING (product_id, location_id)
      WHERE g.available_after <> s.available OR g.reserved_after <> s.reserved
     UNION ALL
     SELECT product_id, 'ledger row ' || id || ' (' || movement || ' ' || quantity || ') changes on hand by '
@@ -136,10 +139,12 @@ export const invariantViolations = Effect.gen(function* () {
      WHERE available_after + reserved_after - available_before - reserved_before
            <> CASE movement WHEN 'fulfil' THEN -quantity WHEN 'adjust' THEN quantity WHEN 'initial' THEN quantity ELSE 0 END
     UNION ALL
-    SELECT product_id, 'lines record ' || COALESCE(lines, 0) || ' fulfilled, the ledger ' || COALESCE(shipped, 0)
-      FROM (SELECT product_id, sum(fulfilled) AS lines FROM reservation_lines GROUP BY product_id) l
-      FULL JOIN (SELECT product_id, sum(quantity) AS shipped FROM stock_ledger WHERE movement = 'fulfil'
-                  GROUP BY product_id) g USING (product_id)
+    SELECT product_id, 'lines record ' || COALESCE(lines, 0) || ' fulfilled at ' || location_id || ', the ledger '
+           || COALESCE(shipped, 0)
+      FROM (SELECT product_id, location_id, sum(fulfilled) AS lines FROM reservation_lines
+             GROUP BY product_id, location_id) l
+      FULL JOIN (SELECT product_id, location_id, sum(quantity) AS shipped FROM stock_ledger WHERE movement = 'fulfil'
+                  GROUP BY product_id, location_id) g USING (product_id, location_id)
      WHERE COALESCE(lines, 0) <> COALESCE(shipped, 0)
     UNION ALL
     SELECT r.order_id, r.status || ' with ' || t.held || ' held, ' || t.shipped || ' shipped, ' || t.released
