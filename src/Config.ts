@@ -69,6 +69,7 @@ export const topicVariables = {
   outOfStock: ["TOPIC_INVENTORY_OUT_OF_STOCK", "inventory.out_of_stock"],
   adjusted: ["TOPIC_INVENTORY_ADJUSTED", "inventory.adjusted"],
   lowStock: ["TOPIC_INVENTORY_LOW_STOCK", "inventory.low_stock"],
+  transferred: ["TOPIC_INVENTORY_TRANSFERRED", "inventory.transferred"],
   deadLetter: ["TOPIC_DEAD_LETTER", "inventory.dead_letter"],
 } as const satisfies Record<string, readonly [string, string]>
 

@@ -65,6 +65,16 @@ export const InventoryLowStock = Schema.Struct({
   low_stock_threshold: Schema.Number,
   timestamp: Schema.String,
 })
+export const InventoryTransferred = Schema.Struct({
+  transfer_id: Schema.String,
+  product_id: Schema.String,
+  from_location_id: Schema.String,
+  to_location_id: Schema.String,
+  /** sent (`in_transit`), or received now (`received`) */
+  quantity: Schema.Number,
+  status: Schema.Literal("in_transit", "received"),
+  timestamp: Schema.String,
+})
 
 /** Each event type with the schema of its body. */
 export const EventBodies = {
@@ -75,6 +85,7 @@ export const EventBodies = {
   "inventory.out_of_stock": InventoryOutOfStock,
   "inventory.adjusted": InventoryAdjusted,
   "inventory.low_stock": InventoryLowStock,
+  "inventory.transferred": InventoryTransferred,
 } as const
 
 export type EventType = keyof typeof EventBodies

@@ -15,6 +15,7 @@ import { type EngineMessage, makeOrderHandling } from "./OrderHandling.js"
 import * as Pending from "./Pending.js"
 import { untilDurable } from "./Retryable.js"
 import { makeStockWrites } from "./StockWrites.js"
+import { makeTransfers } from "./Transfers.js"
 
 /** A partition of the order topics this instance consumes: `fence` is its epoch while it owns it. */
 export interface PartitionOwnership {
@@ -79,13 +80,9 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       committed: outbox.ring,
     })
 
-    const stockWrites = makeStockWrites({
-      discard,
-      topics,
-      current: () => current,
-      submit: committer.submit,
-      retry: untilDurable,
-    })
+    const writeDeps = { discard, topics, current: () => current, submit: committer.submit, retry: untilDurable }
+    const stockWrites = makeStockWrites(writeDeps)
+    const transfers = makeTransfers(writeDeps)
     // where stock is kept: read at start and every few seconds, so a location's changes reach routing
     let locations = yield* store.loadLocations
     const refreshLocations = Effect.asVoid(
@@ -261,6 +258,8 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,
       correct: stockWrites.correct,
+      sendTransfer: transfers.send,
+      receiveTransfer: transfers.receive,
       /** reads the locations again now (a change made here reaches routing at once, elsewhere within seconds) */
       refreshLocations,
       refreshGauges,

@@ -132,6 +132,8 @@ export interface Move {
   readonly hold: Hold
   readonly before: Stock.StockLevel
   readonly after: Stock.StockLevel
+  /** the product was not kept at the cell's location before this change */
+  readonly created?: boolean
 }
 
 export interface Definition {
@@ -174,6 +176,8 @@ export type Command =
       readonly change: number | { readonly countedOnHand: number }
       /** compare-and-set: refused (StockMoved) unless on hand is this figure */
       readonly expectedOnHand?: number | undefined
+      /** units arriving where the product is not kept yet start its stock there (else UnknownProduct) */
+      readonly createIfMissing?: boolean | undefined
       /** undoes an adjustment of the same request that was never handed to the committer: settles its hold */
       readonly givesBack?: Hold | undefined
       readonly reply: Reply<Move, NotEnoughToRemove | StockMoved | UnknownProduct | StaleGeneration>
@@ -252,6 +256,12 @@ const move = (cell: ProductCell, before: Stock.StockLevel, after: Stock.StockLev
   return { hold: givesBack, before, after }
 }
 
+/** The first units at a location where the product was not kept: its stock there starts. */
+const createdBy = (cell: ProductCell, before: Stock.StockLevel, after: Stock.StockLevel): Move => {
+  cell.exists = true
+  return { ...move(cell, before, after), created: true }
+}
+
 const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
   reply(Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left))
 
@@ -312,7 +322,8 @@ export const apply = (actor: Actor, command: Command, generationClosed: boolean)
       return
     }
     case "Adjust": {
-      if (!cell.exists) {
+      const created = !cell.exists
+      if (created && command.createIfMissing !== true) {
         answer(command.reply, Either.left(new UnknownProduct({ productId: cell.productId })))
         return
       }
@@ -328,7 +339,9 @@ export const apply = (actor: Actor, command: Command, generationClosed: boolean)
           ? Either.left(
               new NotEnoughToRemove({ productId: cell.productId, requested: -delta, available: before.available }),
             )
-          : Either.right(move(cell, before, next.right, command.givesBack)),
+          : Either.right(
+              created ? createdBy(cell, before, next.right) : move(cell, before, next.right, command.givesBack),
+            ),
       )
       return
     }

@@ -1,12 +1,11 @@
-import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Metric, type Schedule } from "effect"
-import type { Topics } from "../Config.js"
+import { Effect, Metric } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import { DefaultLocation } from "../Domain/Lifecycle.js"
 import type * as Stock from "../Domain/Stock.js"
 import type { IdempotencyRow } from "../Store/CommitBatch.js"
 import { makeEvent, nowIso } from "../Store/Outbox.js"
 import { type Decision, decision } from "./Decision.js"
+import { makeDurableWrites, type WriteDeps } from "./DurableWrites.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import {
   AlreadyApplied,
@@ -17,10 +16,8 @@ import {
   type StockMoved,
   type UnknownProduct,
 } from "./Errors.js"
-import type { Generation } from "./Generation.js"
 import * as Pending from "./Pending.js"
 import type { Definition, Move, ProductCell } from "./ProductActor.js"
-import { isRetryable, type Retryable } from "./Retryable.js"
 
 export interface StockSnapshot extends Stock.StockLevel {
   readonly productId: ProductId
@@ -70,47 +67,10 @@ const snapshot = (cell: ProductCell, level: Stock.StockLevel): StockSnapshot => 
   location: cell.location,
 })
 
-interface Deps {
-  readonly topics: Topics
-  readonly current: () => Generation
-  /** hands a decision to the committer; what it returns completes once it is durable */
-  readonly submit: (generation: Generation, decision: Decision) => Effect.Effect<Pending.Pending<void, StaleGeneration>>
-  readonly retry: Schedule.Schedule<unknown, { readonly _tag: string }>
-  /** memory can no longer be trusted: reload it from PostgreSQL */
-  readonly discard: (generation: Generation, reason: string) => void
-}
-
 /** Manual stock writes (HTTP), serialized with reservations by going through the product's actor. */
-export const makeStockWrites = ({ topics, current, submit, retry, discard }: Deps) => {
-  // StaleGeneration and database errors are retried (the schedule knows which); refusals are not.
-  // One span per write, retries included.
-  const durably = <A, E extends { readonly _tag: string }>(
-    span: string,
-    body: (generation: Generation) => Effect.Effect<A, E | Retryable>,
-  ): Effect.Effect<A, Exclude<E, Retryable>> =>
-    Effect.suspend(() => body(current())).pipe(
-      Effect.retry(retry),
-      // the schedule retries these for as long as it takes; if one escapes, it is a bug
-      Effect.catchIf((e: E | Retryable): e is Retryable => isRetryable(e), Effect.die),
-      Effect.withSpan(span),
-    )
-
-  /**
-   * Applies a command and hands what it decided to the committer in one step that cannot be
-   * interrupted (an HTTP client going away in between would leave a change in memory that nobody
-   * commits or gives back), then waits until it is durable.
-   */
-  const applyAndCommit = <M, E, A>(
-    generation: Generation,
-    apply: Effect.Effect<M, E | StaleGeneration | SqlError>,
-    decide: (applied: M) => { readonly decision: Decision; readonly result: A },
-  ) =>
-    Effect.uninterruptible(
-      Effect.flatMap(apply, (applied) => {
-        const { decision, result } = decide(applied)
-        return Effect.map(submit(generation, decision), (done) => ({ done, result }))
-      }),
-    ).pipe(Effect.flatMap(({ done, result }) => Effect.as(Pending.wait(done), result)))
+export const makeStockWrites = (deps: WriteDeps) => {
+  const { topics, submit, discard } = deps
+  const { durably, applyAndCommit } = makeDurableWrites(deps)
 
   const adjustment = (input: Adjustment, move: Move, after: AdjustedSnapshot): Decision =>
     decision({

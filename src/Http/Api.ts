@@ -28,6 +28,7 @@ import {
   StockMovedSinceCount,
 } from "./Errors.js"
 import { LocationsAdminGroup, LocationsGroup } from "./LocationsApi.js"
+import { TransfersAdminGroup, TransfersGroup } from "./TransfersApi.js"
 
 /** The OpenAPI document's version is the package's. */
 const packageVersion = (
@@ -310,6 +311,8 @@ export class InventoryApi extends HttpApi.make("inventory")
   .add(ReservationsGroup)
   .add(LocationsGroup)
   .add(LocationsAdminGroup)
+  .add(TransfersGroup)
+  .add(TransfersAdminGroup)
   .annotate(OpenApi.Title, "Inventory service")
   .annotate(OpenApi.Version, packageVersion)
   // OpenAPI 3.1 wants a URL or an SPDX identifier; the platform's type knows only the URL

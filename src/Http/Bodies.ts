@@ -119,6 +119,26 @@ export const ProductDefinition = Schema.Struct({
   location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
 }).annotations(strict)
 
+/** What POST /transfers takes: units of a product from one location to another. */
+export const TransferRequest = Schema.Struct({
+  product_id: ProductId,
+  from_location_id: OpaqueText,
+  to_location_id: OpaqueText,
+  quantity: Schema.Int.pipe(Schema.between(1, 1_000_000)),
+  reference_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+})
+  .annotations(strict)
+  .pipe(
+    Schema.filter(
+      (t) => t.from_location_id !== t.to_location_id || "to_location_id: must differ from from_location_id",
+    ),
+  )
+
+/** What POST /transfers/{transfer_id}/receive takes: how many arrived (default: all still in transit). */
+export const ReceiveRequest = Schema.Struct({
+  quantity: Schema.optional(Schema.Int.pipe(Schema.between(1, 1_000_000))),
+}).annotations(strict)
+
 /** What PUT /locations/{location_id} takes: every field optional, unknown ones refused. */
 export const LocationDefinition = Schema.Struct({
   name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),

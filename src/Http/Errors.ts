@@ -88,6 +88,18 @@ export class BulkRefused extends Schema.TaggedError<BulkRefused>()(
   HttpApiSchema.annotations({ status: 409 }),
 ) {}
 
+export class TransferNotFound extends Schema.TaggedError<TransferNotFound>()(
+  "TransferNotFound",
+  { message: Schema.String, transfer_id: Schema.String },
+  HttpApiSchema.annotations({ status: 404 }),
+) {}
+
+export class NotInTransit extends Schema.TaggedError<NotInTransit>()(
+  "NotInTransit",
+  { message: Schema.String, transfer_id: Schema.String, in_transit: Schema.Number, requested: Schema.Number },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
+
 export class LocationNotFound extends Schema.TaggedError<LocationNotFound>()(
   "LocationNotFound",
   { message: Schema.String, location_id: Schema.String },

@@ -12,6 +12,7 @@ import { HealthHandlersLive } from "./HealthHandlers.js"
 import { InventoryHandlersLive, ReservationHandlersLive } from "./InventoryHandlers.js"
 import { LocationAdminHandlersLive, LocationHandlersLive } from "./LocationHandlers.js"
 import { MetricsRouteLive, requestGuard } from "./Observability.js"
+import { TransferAdminHandlersLive, TransferHandlersLive } from "./TransferHandlers.js"
 
 const ApiLive = HttpApiBuilder.api(InventoryApi).pipe(
   Layer.provide([
@@ -21,6 +22,8 @@ const ApiLive = HttpApiBuilder.api(InventoryApi).pipe(
     AdminHandlersLive,
     LocationHandlersLive,
     LocationAdminHandlersLive,
+    TransferHandlersLive,
+    TransferAdminHandlersLive,
   ]),
   Layer.provide(AdminAuthLive),
 )

@@ -69,6 +69,29 @@ export type StockChange =
       readonly reason: string | null
       readonly referenceId: string | null
     }
+  /**
+   * units sent to another location: off the source's available and on hand, recorded as a transfer
+   * in transit (stands only if the source has them available)
+   */
+  | {
+      readonly _tag: "TransferOut"
+      readonly productId: ProductId
+      /** the source */
+      readonly locationId: string
+      readonly toLocationId: string
+      readonly transferId: string
+      readonly quantity: number
+      readonly referenceId: string | null
+    }
+  /** units of a transfer received at its destination (stands only if that many are still in transit) */
+  | {
+      readonly _tag: "TransferIn"
+      readonly productId: ProductId
+      /** the destination */
+      readonly locationId: string
+      readonly transferId: string
+      readonly quantity: number
+    }
   /** a new product's first stock */
   | { readonly _tag: "Initial"; readonly productId: ProductId; readonly locationId: string; readonly quantity: number }
   /**

@@ -49,7 +49,7 @@ WITH prod AS (
   SELECT * FROM json_to_recordset($3::json) AS d(d int, i int, p text, lo text, q int)
 ), chg AS (
   SELECT * FROM json_to_recordset($4::json)
-    AS d(d int, i int, p text, lo text, q int, cnt int, eoh int, m text, t text, re text, rf text)
+    AS d(d int, i int, p text, lo text, q int, cnt int, eoh int, m text, t text, re text, rf text, tl text)
 ), ctx AS (
   SELECT * FROM json_to_record($8::json) AS d(at text, released text, fulfilled text, low text, oos text, adjusted text)
 ), fence AS (
@@ -275,6 +275,19 @@ WITH prod AS (
     UNION ALL
     SELECT d, i, gen_random_uuid(), t, tp, k, p FROM derived_events) e
    ORDER BY d, i
+), sent AS (
+  -- a transfer's units leave the source: recorded as in transit
+  INSERT INTO transfers (transfer_id, product_id, from_location_id, to_location_id, quantity, reference_id,
+                         created_at, updated_at)
+  SELECT rf::uuid, p, lo, tl, -q, re, stamp.at, stamp.at FROM chg CROSS JOIN stamp WHERE m = 'transfer_out'
+  ON CONFLICT (transfer_id) DO NOTHING RETURNING 1
+), received AS (
+  -- and arrive: no more than is still in transit
+  UPDATE transfers t SET received = t.received + c.q, updated_at = (SELECT at FROM stamp)
+    FROM chg c
+   WHERE c.m = 'transfer_in' AND t.transfer_id = c.rf::uuid AND t.product_id = c.p AND t.to_location_id = c.lo
+     AND t.quantity - t.received >= c.q
+  RETURNING 1
 ), idempotency AS (
   INSERT INTO idempotency_keys (idempotency_key, request_hash, response_status, response_body)
   SELECT k, h, s, b FROM json_to_recordset($6::json) AS d(k text, h text, s int, b text)
@@ -298,6 +311,10 @@ SELECT CASE
            THEN inventory_commit_conflict('reservation lines changed elsewhere', NULL)
          WHEN (SELECT count(*) FROM fulfilments) <> (SELECT count(*) FROM step WHERE k IN ('ship', 'ship_all', 'reject'))
            THEN inventory_commit_conflict('fulfilment already decided elsewhere', NULL)
+         WHEN (SELECT count(*) FROM sent) <> (SELECT count(*) FROM chg WHERE m = 'transfer_out')
+           THEN inventory_commit_conflict('transfer already recorded', NULL)
+         WHEN (SELECT count(*) FROM received) <> (SELECT count(*) FROM chg WHERE m = 'transfer_in')
+           THEN inventory_commit_conflict('transfer no longer in transit as decided', NULL)
          WHEN (SELECT count(*) FROM idempotency) <> json_array_length($6::json)
            THEN inventory_commit_conflict('idempotency key already used', NULL)
          ELSE true
@@ -368,6 +385,14 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
       steps.push(row)
     }
     decision.changes.forEach((c, i) => {
+      if (c._tag === "TransferOut" || c._tag === "TransferIn") {
+        const out = c._tag === "TransferOut"
+        const base = { d, i, p: c.productId, lo: c.locationId, q: out ? -c.quantity : c.quantity, rf: c.transferId }
+        changes.push(
+          out ? { ...base, m: "transfer_out", re: c.referenceId, tl: c.toLocationId } : { ...base, m: "transfer_in" },
+        )
+        return
+      }
       changes.push(
         c._tag === "Initial"
           ? { d, i, p: c.productId, lo: c.locationId, q: c.quantity, m: "initial", re: "product created" }

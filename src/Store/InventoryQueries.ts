@@ -1,7 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import type { Statement } from "@effect/sql/Statement"
 import { Effect, Option, Schema } from "effect"
-import { Holder, LedgerEntryRow, Reservation, StockAsOf, StockRecordRow } from "./Records.js"
+import { Holder, LedgerEntryRow, Reservation, StockAsOf, StockRecordRow, TransferRecord } from "./Records.js"
 
 // Read side for HTTP: committed rows only, never an actor. Every query is a tagged template and
 // every row is decoded by its schema in Records.ts. SQL and decoding errors are defects here: the
@@ -218,6 +218,17 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
             FROM reservations r WHERE r.order_id = ${orderId}`,
     )
 
+    const transfer = one(
+      Schema.String,
+      TransferRecord,
+      (id) =>
+        sql`SELECT transfer_id::text AS transfer_id, product_id, from_location_id, to_location_id, quantity, received,
+                   quantity - received AS in_transit,
+                   CASE WHEN received < quantity THEN 'in_transit' ELSE 'received' END AS status, reference_id,
+                   ${utc("created_at")} AS created_at, ${utc("updated_at")} AS updated_at
+              FROM transfers WHERE transfer_id = ${id}::uuid`,
+    )
+
     const idempotentAnswer = one(
       Schema.String,
       Answer,
@@ -241,6 +252,7 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       ledger,
       holders,
       reservation,
+      transfer,
       idempotentAnswer,
       ping,
       outboxBacklog,

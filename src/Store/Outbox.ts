@@ -42,6 +42,8 @@ const topicOf = (topics: Topics, type: EventType): string => {
       return topics.adjusted
     case "inventory.low_stock":
       return topics.lowStock
+    case "inventory.transferred":
+      return topics.transferred
   }
 }
 

@@ -153,6 +153,21 @@ export type ReconcileReport = typeof ReconcileReport.Type
 export const Page = <A, I, R>(item: Schema.Schema<A, I, R>) =>
   Schema.Struct({ items: Schema.Array(item), next_cursor: Schema.NullOr(Schema.String) })
 
+/** Units of a product sent from one location to another; `in_transit` is what has not arrived yet. */
+export const TransferRecord = Schema.Struct({
+  transfer_id: Schema.String,
+  product_id: Schema.String,
+  from_location_id: Schema.String,
+  to_location_id: Schema.String,
+  quantity: Schema.Number,
+  received: Schema.Number,
+  in_transit: Schema.Number,
+  status: Schema.Literal("in_transit", "received"),
+  reference_id: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  updated_at: Schema.String,
+})
+
 /** A place stock is kept, and how orders are routed to it. */
 export const LocationRecord = Schema.Struct({
   location_id: Schema.String,

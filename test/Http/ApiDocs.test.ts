@@ -39,6 +39,9 @@ layer(harness({ label: "httpnoadmin", env: { SERVICE_PORT: String(closedPort) } 
           "/ready",
           "/reservations/{order_id}",
           "/reservations/{order_id}/extend",
+          "/transfers",
+          "/transfers/{transfer_id}",
+          "/transfers/{transfer_id}/receive",
         ])
         // a standard validator passes it; every operation says what it does; the version is the package's
         yield* Effect.promise(() => SwaggerParser.validate(structuredClone(openapi.json)))

@@ -137,7 +137,18 @@ export const invariantViolations = Effect.gen(function* () {
            || (available_after + reserved_after - available_before - reserved_before)
       FROM stock_ledger
      WHERE available_after + reserved_after - available_before - reserved_before
-           <> CASE movement WHEN 'fulfil' THEN -quantity WHEN 'adjust' THEN quantity WHEN 'initial' THEN quantity ELSE 0 END
+           <> CASE WHEN movement = 'fulfil' THEN -quantity
+                   WHEN movement IN ('adjust', 'initial', 'transfer_out', 'transfer_in') THEN quantity ELSE 0 END
+    UNION ALL
+    -- invariant 9: what left a location for another is in transit or arrived, as the transfers say
+    SELECT product_id, 'transfers sent ' || coalesce(sent, 0) || ' and received ' || coalesce(received, 0)
+           || ', the ledger ' || coalesce(ledger_out, 0) || ' out and ' || coalesce(ledger_in, 0) || ' in'
+      FROM (SELECT product_id, sum(quantity) AS sent, sum(received) AS received FROM transfers GROUP BY product_id) t
+      FULL JOIN (SELECT product_id, -sum(quantity) FILTER (WHERE movement = 'transfer_out') AS ledger_out,
+                        sum(quantity) FILTER (WHERE movement = 'transfer_in') AS ledger_in
+                   FROM stock_ledger WHERE movement IN ('transfer_out', 'transfer_in') GROUP BY product_id) g
+     USING (product_id)
+     WHERE coalesce(sent, 0) <> coalesce(ledger_out, 0) OR coalesce(received, 0) <> coalesce(ledger_in, 0)
     UNION ALL
     SELECT product_id, 'lines record ' || COALESCE(lines, 0) || ' fulfilled at ' || location_id || ', the ledger '
            || COALESCE(shipped, 0)

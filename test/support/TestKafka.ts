@@ -85,6 +85,7 @@ export class TestKafka extends Context.Tag("TestKafka")<
           topics.outOfStock,
           topics.adjusted,
           topics.lowStock,
+          topics.transferred,
           topics.deadLetter,
         ]
         const seenOf = (topic: string, message: KafkaMessage): SeenEvent => {
