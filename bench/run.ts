@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [--orders N] [--products N] [--lines N] [--dist uniform,hot,zipf]
 //                 [--systems service,ceiling,original,rawpipe] [--rates 1000,5000,10000] [--memory] [--runs N]
 //                 [--input-compression none|gzip|snappy|lz4|zstd] [--lifecycle false]
+//                 [--locations 5] [--strategies single_first,priority]
 // End-to-end throughput of the real service (compiled, as the image runs it) against the durable
 // ceiling of its own rows, a port of the original design and the raw Kafka pipe; latency at
 // fixed offered rates; memory; invariants checked after every run.
@@ -26,6 +27,7 @@ import {
   HEAP_DIR,
   INPUT_COMPRESSION,
   LINES,
+  LOCATIONS,
   ORDERS,
   PRODUCTS,
   quick,
@@ -33,6 +35,7 @@ import {
   RATES,
   RAWPIPE_ORDERS,
   RUNS,
+  STRATEGIES,
   SYSTEMS,
   scripts,
   values,
@@ -105,23 +108,53 @@ const prepare = async (label: string, stock: (client: pg.Client) => Promise<void
  * every distribution emits one event per order and events/s compare.
  */
 const seedFor =
-  (demand: Map<number, number>, products: number, share = 0.95) =>
+  (demand: Map<number, number>, products: number, share = 0.95, locations = 1) =>
   async (client: pg.Client) => {
     const quantities = Array.from({ length: products }, (_, i) => Math.floor((demand.get(i) ?? 0) * share))
+    if (locations === 1) {
+      await client.query(
+        `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
+         SELECT 'p' || (t.i - 1), t.q, 0, t.q, 0 FROM unnest($1::int[]) WITH ORDINALITY AS t(q, i)`,
+        [quantities],
+      )
+      return
+    }
+    // locations loc-1 (best priority) to loc-N, each product's stock spread evenly over them
     await client.query(
-      `INSERT INTO stock (product_id, available, reserved, on_hand, low_stock_threshold)
-       SELECT 'p' || (t.i - 1), t.q, 0, t.q, 0 FROM unnest($1::int[]) WITH ORDINALITY AS t(q, i)`,
-      [quantities],
+      `INSERT INTO locations (location_id, priority) SELECT 'loc-' || n, 10 * n FROM generate_series(1, $1) n`,
+      [locations],
+    )
+    await client.query(
+      `INSERT INTO stock (product_id, location_id, available, reserved, on_hand, low_stock_threshold)
+       SELECT 'p' || (t.i - 1), 'loc-' || n, x.q, 0, x.q, 0
+         FROM unnest($1::int[]) WITH ORDINALITY AS t(q, i) CROSS JOIN generate_series(1, $2) n
+        CROSS JOIN LATERAL (SELECT t.q / $2 + CASE WHEN n <= t.q % $2 THEN 1 ELSE 0 END AS q) x`,
+      [quantities, locations],
     )
   }
 
+/** Where a throughput run's stock is kept: one location, or spread over several with a strategy. */
+interface Placement {
+  readonly locations: number
+  readonly strategy?: string
+}
+
 const eventTopics = (topics: Topics) => [topics.reserved, topics.outOfStock, topics.lowStock]
 
-const throughputRun = async (system: string, distribution: Distribution): Promise<ThroughputRow> => {
+const throughputRun = async (
+  system: string,
+  distribution: Distribution,
+  placement: Placement = { locations: 1 },
+): Promise<ThroughputRow> => {
   const orders = system === "rawpipe" ? RAWPIPE_ORDERS : ORDERS
   const workload = makeWorkload({ orders, products: PRODUCTS, maxLines: LINES, distribution, prefix: "o" })
   const lines = workload.orders.reduce((n, o) => n + o.lines, 0)
-  const run = await prepare(system, seedFor(workload.demand, PRODUCTS, system === "ceiling" ? 1 : 0.95))
+  const run = await prepare(
+    system,
+    seedFor(workload.demand, PRODUCTS, system === "ceiling" ? 1 : 0.95, placement.locations),
+  )
+  const label =
+    placement.locations === 1 ? system : `${system} (${placement.locations} locations, ${placement.strategy})`
   const p = await producer()
   for (let i = 0; i < workload.orders.length; i += 2000) {
     await p.send({
@@ -136,7 +169,8 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   const heapDir = system === "service" ? HEAP_DIR : undefined
   const cpuDir = system === "service" ? CPU_DIR : undefined
   const cpuProfile = `service-${distribution}-${Date.now()}.cpuprofile`
-  const service = await startService(run.env, scripts[system], [
+  const env = placement.strategy === undefined ? run.env : { ...run.env, ALLOCATION_STRATEGY: placement.strategy }
+  const service = await startService(env, scripts[system], [
     ...(heapDir ? heapSnapshotFlags(heapDir) : []),
     ...(cpuDir ? cpuProfileFlags(cpuDir, cpuProfile) : []),
   ])
@@ -153,14 +187,14 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
     await new Promise((r) => setTimeout(r, 50))
     if (++tick % 20 === 0) {
       const count = observer.count()
-      log(`${system}/${distribution}: ${count}/${orders} outcomes, ${count - last}/s now`)
+      log(`${label}/${distribution}: ${count}/${orders} outcomes, ${count - last}/s now`)
       last = count
     }
   }
   const completed = observer.count()
   const seconds = (performance.now() - started) / 1000
   const row: Omit<ThroughputRow, "rowsPerOrder" | "walBytesPerOrder"> = {
-    system,
+    system: label,
     distribution,
     ordersPerSecond: completed / seconds,
     linesPerSecond: (lines * completed) / orders / seconds,
@@ -185,7 +219,7 @@ const throughputRun = async (system: string, distribution: Distribution): Promis
   await run.cleanup()
   const result = { ...row, ...writes }
   log(
-    `${system}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, ${Math.round(cpuMicrosPerOrder(result))} µs CPU/order, ` +
+    `${label}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, ${Math.round(cpuMicrosPerOrder(result))} µs CPU/order, ` +
       `${result.rowsPerOrder.toFixed(1)} rows and ${Math.round(result.walBytesPerOrder)} B WAL/order, invariants ${row.invariants}`,
   )
   return result
@@ -347,6 +381,17 @@ for (const distribution of DISTS) {
   for (const system of SYSTEMS) {
     const runs: Array<ThroughputRow> = []
     for (let i = 0; i < RUNS; i++) runs.push(await throughputRun(system, distribution))
+    const mid = median(runs.map((r) => r.ordersPerSecond))
+    throughput.push(runs.find((r) => r.ordersPerSecond === mid) ?? runs[0]!)
+  }
+}
+// stock over several locations: the service alone, uniform, one run per allocation strategy (beside a
+// single-location run of the same source in the same invocation)
+if (LOCATIONS > 1 && SYSTEMS.includes("service")) {
+  for (const strategy of STRATEGIES) {
+    const runs: Array<ThroughputRow> = []
+    for (let i = 0; i < RUNS; i++)
+      runs.push(await throughputRun("service", "uniform", { locations: LOCATIONS, strategy }))
     const mid = median(runs.map((r) => r.ordersPerSecond))
     throughput.push(runs.find((r) => r.ordersPerSecond === mid) ?? runs[0]!)
   }

@@ -9,8 +9,10 @@ export const invariants = async (client: pg.Client, system: string) => {
       ? "SELECT count(*)::int AS n FROM stock WHERE available < 0 OR reserved < 0 OR on_hand <> available + reserved"
       : `
     SELECT count(*)::int AS n FROM stock s
-      LEFT JOIN (SELECT product_id, sum(quantity - fulfilled - released) AS held FROM reservation_lines JOIN reservations USING (order_id)
-                  WHERE status IN ('reserved', 'partially_fulfilled') GROUP BY product_id) l USING (product_id)
+      LEFT JOIN (SELECT product_id, location_id, sum(quantity - fulfilled - released) AS held
+                   FROM reservation_lines JOIN reservations USING (order_id)
+                  WHERE status IN ('reserved', 'partially_fulfilled') GROUP BY product_id, location_id) l
+        USING (product_id, location_id)
      WHERE s.available < 0 OR s.reserved <> COALESCE(l.held, 0) OR s.on_hand <> s.available + s.reserved`
   const { rows } = await client.query(sql)
   return rows[0].n === 0 ? "hold" : `${rows[0].n} products violate`

@@ -21,6 +21,8 @@ export const { values } = parseArgs({
     lifecycle: { type: "string", default: "true" },
     "heap-snapshot": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
+    locations: { type: "string", default: "1" },
+    strategies: { type: "string", default: "single_first,priority" },
   },
 })
 export const INPUT_COMPRESSION = values["input-compression"] as CompressionName
@@ -28,6 +30,13 @@ if (!(INPUT_COMPRESSION in compressionTypes)) {
   throw new Error(`--input-compression must be one of ${Object.keys(compressionTypes).join(", ")}`)
 }
 export const quick = values.quick
+/** `--locations N` (N > 1): the service also runs uniform with every product's stock spread over N locations */
+export const LOCATIONS = Number(values.locations)
+/** the allocation strategies those runs use, one run each */
+export const STRATEGIES = values.strategies.split(",").filter(Boolean)
+if (!Number.isInteger(LOCATIONS) || LOCATIONS < 1) throw new Error("--locations must be a whole number, 1 or more")
+for (const s of STRATEGIES)
+  if (s !== "single_first" && s !== "priority") throw new Error(`--strategies: unknown strategy ${s}`)
 export const ORDERS = Number(values.orders ?? (quick ? 20000 : 200000))
 export const PRODUCTS = Number(values.products ?? (quick ? 10000 : 100000))
 export const LINES = Number(values.lines)
