@@ -121,7 +121,7 @@ const seedFor =
     }
     // locations loc-1 (best priority) to loc-N, each product's stock spread evenly over them
     await client.query(
-      `INSERT INTO locations (location_id, priority) SELECT 'loc-' || n, 10 * n FROM generate_series(1, $1) n`,
+      `INSERT INTO locations (location_id, name, priority) SELECT 'loc-' || n, 'loc-' || n, 10 * n FROM generate_series(1, $1) n`,
       [locations],
     )
     await client.query(

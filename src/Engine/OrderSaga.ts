@@ -17,6 +17,18 @@ export interface LineToReserve {
 const byProduct = (a: LineToReserve, b: LineToReserve) =>
   a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : a.locations.length - b.locations.length
 
+/** A product's lines go to its actor together (a pinned and an unpinned line of it: one all-or-nothing command). */
+const byProductGroups = (ordered: ReadonlyArray<LineToReserve>): Array<ReadonlyArray<LineToReserve>> => {
+  if (ordered.length === 1) return [ordered]
+  const groups: Array<Array<LineToReserve>> = []
+  for (const line of ordered) {
+    const last = groups[groups.length - 1]
+    if (last !== undefined && last[0]!.productId === line.productId) last.push(line)
+    else groups.push([line])
+  }
+  return groups
+}
+
 /** Units a move took from (or gave back to) reserved. */
 export const quantityOf = (move: Move): number => Math.abs(move.after.reserved - move.before.reserved)
 
@@ -58,13 +70,12 @@ export const reserveAll = (
       ),
       () =>
         Effect.forEach(
-          ordered,
-          (line) =>
+          byProductGroups(ordered),
+          (group) =>
             Effect.tap(
-              generation.send<ReadonlyArray<Move>, LineShort | StaleGeneration>(line.productId, (reply) => ({
+              generation.send<ReadonlyArray<Move>, LineShort | StaleGeneration>(group[0]!.productId, (reply) => ({
                 _tag: "Reserve",
-                quantity: line.quantity,
-                locations: line.locations,
+                lines: group,
                 reply,
               })),
               (moves) => {

@@ -149,10 +149,12 @@ export type Reply<A, E> = (result: Effect.Effect<A, E>) => void
 export type Command =
   | {
       readonly _tag: "Reserve"
-      readonly quantity: number
-      /** where the line may be served from, in the order to take from (one location: pinned there) */
-      readonly locations: ReadonlyArray<string>
-      /** one move per location taken from, in that order */
+      /**
+       * the order's lines of this product (pinned ones first), each with where it may be served from,
+       * in the order to take from (one location: pinned there); all of them or none
+       */
+      readonly lines: ReadonlyArray<{ readonly quantity: number; readonly locations: ReadonlyArray<string> }>
+      /** one move per line and location taken from, in that order */
       readonly reply: Reply<ReadonlyArray<Move>, LineShort | StaleGeneration>
     }
   | {
@@ -270,13 +272,23 @@ const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
  * orders take only the sellable quantity (safety stock stays on the shelf; the commit judges it again).
  */
 const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve" }>): void => {
-  const { locations } = command
-  const cells = locations.length === 1 ? [cellAt(actor, locations[0]!)] : locations.map((l) => cellAt(actor, l))
-  let total = 0
-  for (const cell of cells) total += sellable(cell)
-  if (total >= command.quantity) {
-    const moves: Array<Move> = []
-    let left = command.quantity
+  const moves: Array<Move> = []
+  for (const [n, line] of command.lines.entries()) {
+    const { locations, quantity } = line
+    const cells = locations.length === 1 ? [cellAt(actor, locations[0]!)] : locations.map((l) => cellAt(actor, l))
+    let total = 0
+    for (const cell of cells) total += sellable(cell)
+    if (total < quantity) {
+      // the lines taken before it go back (never handed over: nobody else saw them)
+      for (let i = moves.length - 1; i >= 0; i--) moves[i]!.hold.cell.level = moves[i]!.before
+      for (const m of moves) m.hold.settle()
+      // refused only on firm stock: applied again once nothing it could take from is in doubt
+      const inDoubt = cells.find((c) => c.unsettled > 0)
+      if (inDoubt !== undefined) inDoubt.parked.push(command)
+      else command.reply(Effect.fail(shortOver(actor, command.lines.slice(0, n + 1), cells, locations)))
+      return
+    }
+    let left = quantity
     for (const cell of cells) {
       const take = Math.min(left, sellable(cell))
       if (take === 0) continue
@@ -285,16 +297,26 @@ const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve"
       left -= take
       if (left === 0) break
     }
-    command.reply(Effect.succeed(moves))
-    return
   }
-  // refused only on firm stock: applied again once nothing it could take from is in doubt
-  const inDoubt = cells.find((c) => c.unsettled > 0)
-  if (inDoubt !== undefined) inDoubt.parked.push(command)
-  else {
-    const { quantity: requested, locations } = command
-    command.reply(Effect.fail(new LineShort({ productId: actor.productId, requested, available: total, locations })))
-  }
+  command.reply(Effect.succeed(moves))
+}
+
+/**
+ * The refusal of a line, as PostgreSQL can check it on the rows: what the lines of the product served
+ * only from `locations` ask for together (a pinned line before an unpinned one took from the same
+ * places), against what those places can sell.
+ */
+const shortOver = (
+  actor: Actor,
+  lines: ReadonlyArray<{ readonly quantity: number; readonly locations: ReadonlyArray<string> }>,
+  cells: ReadonlyArray<ProductCell>,
+  locations: ReadonlyArray<string>,
+): LineShort => {
+  let requested = 0
+  for (const l of lines) if (l.locations.every((id) => locations.includes(id))) requested += l.quantity
+  let available = 0
+  for (const cell of cells) available += sellable(cell)
+  return new LineShort({ productId: actor.productId, requested, available, locations })
 }
 
 /** Applies one command to the actor's cells. Synchronous: an actor's commands never interleave. */

@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import type { Location } from "../../src/Domain/Allocation.js"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import {
   DefaultLocation,
@@ -50,6 +51,10 @@ export interface MemoryTables {
   readonly ledger: Array<LedgerRow>
   readonly fulfillments: Set<string>
   readonly events: Array<{ readonly eventType: string; readonly key: string; readonly payload: string }>
+  readonly transfers: Map<
+    string,
+    { readonly productId: ProductId; readonly to: string; quantity: number; received: number }
+  >
 }
 
 const heldOf = (l: Pick<Line, "quantity" | "fulfilled" | "released">) => l.quantity - l.fulfilled - l.released
@@ -59,7 +64,9 @@ class Refused {
   constructor(readonly reason: string) {}
 }
 
-export const makeMemoryStore = () => {
+const oneLocation: ReadonlyArray<Location> = [{ id: DefaultLocation, priority: 100, channels: [], active: true }]
+
+export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation) => {
   const tables: MemoryTables = {
     stock: new StockRows(),
     orders: new Map(),
@@ -67,6 +74,7 @@ export const makeMemoryStore = () => {
     ledger: [],
     fulfillments: new Set(),
     events: [],
+    transfers: new Map(),
   }
   const held = (orderId: OrderId): Array<HeldLine> =>
     [...(tables.lines.get(orderId)?.values() ?? [])]
@@ -80,6 +88,7 @@ export const makeMemoryStore = () => {
     const orders = new Map([...tables.orders].map(([id, o]) => [id, { ...o }]))
     const lines = new Map([...tables.lines].map(([id, ls]) => [id, new Map([...ls].map(([k, l]) => [k, { ...l }]))]))
     const fulfillments = new Set(tables.fulfillments)
+    const transfers = new Map([...tables.transfers].map(([id, t]) => [id, { ...t }]))
     const ledger: Array<LedgerRow> = []
     const events: MemoryTables["events"] = []
     const refuse = (reason: string): never => {
@@ -261,6 +270,21 @@ export const makeMemoryStore = () => {
         })
         return
       }
+      if (c._tag === "TransferOut" || c._tag === "TransferIn") {
+        const out = c._tag === "TransferOut"
+        const t = transfers.get(c.transferId)
+        if (out) {
+          if (t !== undefined) refuse("transfer already recorded")
+          transfers.set(c.transferId, { productId: c.productId, to: c.toLocationId, quantity: c.quantity, received: 0 })
+        } else {
+          if (t === undefined || t.to !== c.locationId || t.quantity - t.received < c.quantity)
+            refuse("transfer no longer in transit as decided")
+          t!.received += c.quantity
+        }
+        const q = out ? -c.quantity : c.quantity
+        move(key, out ? "transfer_out" : "transfer_in", q, { available: q, reserved: 0, onHand: q })
+        return
+      }
       if (c._tag === "Adjust") {
         if (c.expectedOnHand !== undefined && row?.onHand !== c.expectedOnHand) refuse("on hand moved")
         if (c.countedOnHand !== undefined && (row?.onHand ?? 0) + c.quantity !== c.countedOnHand)
@@ -288,7 +312,7 @@ export const makeMemoryStore = () => {
       for (const [o, ls] of lines) if (isHeld(orders.get(o)?.status ?? "unseen")) holding += heldOf(ls.get(key) ?? none)
       if (stock.get(key)?.reserved !== holding) refuse("books out of balance")
     }
-    return { stock, orders, lines, fulfillments, ledger, events, versions }
+    return { stock, orders, lines, fulfillments, transfers, ledger, events, versions }
   }
 
   const commit = (batch: CommitBatch) =>
@@ -299,6 +323,7 @@ export const makeMemoryStore = () => {
         for (const [k, v] of next.orders) tables.orders.set(k, v)
         for (const [k, v] of next.lines) tables.lines.set(k, v)
         for (const k of next.fulfillments) tables.fulfillments.add(k)
+        for (const [k, v] of next.transfers) tables.transfers.set(k, v)
         tables.ledger.push(...next.ledger)
         tables.events.push(...next.events)
         const rows = new Map<string, CommittedRow>()
@@ -318,7 +343,7 @@ export const makeMemoryStore = () => {
     return [...tables.stock.values()].filter((r) => wanted.has(r.productId)).map((r) => ({ ...r }))
   }
   const loadStock = (ids: ReadonlyArray<ProductId>) => Effect.sync(() => rowsOf(ids))
-  const loadLocations = Effect.succeed([{ id: DefaultLocation, priority: 100, channels: [], active: true }])
+  const loadLocations = Effect.succeed(locations)
 
   const lookup = (orderIds: ReadonlyArray<OrderId>, productIds: ReadonlyArray<ProductId>) =>
     Effect.sync(() => {
