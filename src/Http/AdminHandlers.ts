@@ -12,7 +12,6 @@ import { bulkAdjust } from "./BulkAdjustments.js"
 import {
   ExpiryNotInFuture,
   InsufficientStock,
-  LocationNotFound,
   QuantityNotDefinedByPut,
   ReservationNotFound,
   ReservationNotHeld,
@@ -20,6 +19,7 @@ import {
 } from "./Errors.js"
 import { requestHash, storedAnswer, withKeyLock } from "./Idempotency.js"
 import { notFound } from "./InventoryHandlers.js"
+import { knownLocation as knownLocationIn } from "./LocationHandlers.js"
 
 const decodeStored = Schema.decodeUnknownSync(Schema.parseJson(AdjustmentResult))
 
@@ -35,20 +35,7 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
         .stock(productId, locationId)
         .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.die("product vanished"), onSome: Effect.succeed })))
 
-    /** A location named by a request must exist: 404 LocationNotFound naming it otherwise. */
-    const knownLocation = (locationId: string | undefined) =>
-      locationId === undefined || locationId === DefaultLocation
-        ? Effect.void
-        : Effect.flatMap(locations.get(locationId), (found) =>
-            Option.isSome(found)
-              ? Effect.void
-              : Effect.fail(
-                  new LocationNotFound({
-                    message: `location_id: no location with id ${JSON.stringify(locationId)} (PUT /locations/${locationId} creates it)`,
-                    location_id: locationId,
-                  }),
-                ),
-          )
+    const knownLocation = (locationId: string | undefined) => knownLocationIn(locations, locationId)
 
     /** Defines the product at a location: created with its initial quantity, or its settings changed. */
     const define = (productId: ProductId, locationId: string, payload: typeof ProductDefinition.Type) =>

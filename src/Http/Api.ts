@@ -10,6 +10,7 @@ import {
   BulkRequest,
   BulkResult,
   ExtendRequest,
+  IdempotencyHeader,
   ProductDefinition,
   ReconcileRequest,
 } from "./Bodies.js"
@@ -36,9 +37,6 @@ const packageVersion = (
 ).version
 
 /** An Idempotency-Key makes a retried admin write harmless. */
-const IdempotencyHeader = Schema.Struct({
-  "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
-})
 
 const StockPage = Page(StockRecord)
 const HolderPage = Page(Holder)

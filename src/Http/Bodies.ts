@@ -119,6 +119,11 @@ export const ProductDefinition = Schema.Struct({
   location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
 }).annotations(strict)
 
+/** The `Idempotency-Key` header of admin writes: a retry with the same key gets the first answer. */
+export const IdempotencyHeader = Schema.Struct({
+  "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+})
+
 /** What POST /transfers takes: units of a product from one location to another. */
 export const TransferRequest = Schema.Struct({
   product_id: ProductId,

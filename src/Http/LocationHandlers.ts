@@ -1,9 +1,25 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
+import { DefaultLocation } from "../Domain/Lifecycle.js"
 import { Engine } from "../Engine/Engine.js"
 import { Locations } from "../Store/Locations.js"
 import { InventoryApi } from "./Api.js"
 import { LocationNotFound } from "./Errors.js"
+
+/** A location a request names must exist (`default` always does): 404 LocationNotFound naming it otherwise. */
+export const knownLocation = (locations: Locations, locationId: string | undefined) =>
+  locationId === undefined || locationId === DefaultLocation
+    ? Effect.void
+    : Effect.flatMap(locations.get(locationId), (found) =>
+        Option.isSome(found)
+          ? Effect.void
+          : Effect.fail(
+              new LocationNotFound({
+                message: `no location with id ${JSON.stringify(locationId)} (PUT /locations/${locationId} creates it)`,
+                location_id: locationId,
+              }),
+            ),
+      )
 
 export const LocationHandlersLive = HttpApiBuilder.group(InventoryApi, "locations", (handlers) =>
   Effect.gen(function* () {

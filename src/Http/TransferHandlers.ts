@@ -8,9 +8,10 @@ import { InventoryQueries } from "../Store/InventoryQueries.js"
 import { Locations } from "../Store/Locations.js"
 import { TransferRecord } from "../Store/Records.js"
 import { InventoryApi } from "./Api.js"
-import { InsufficientStock, LocationNotFound, NotInTransit, TransferNotFound } from "./Errors.js"
+import { InsufficientStock, NotInTransit, TransferNotFound } from "./Errors.js"
 import { requestHash, storedAnswer, withKeyLock } from "./Idempotency.js"
 import { notFound } from "./InventoryHandlers.js"
+import { knownLocation } from "./LocationHandlers.js"
 
 const decodeStored = Schema.decodeUnknownSync(Schema.parseJson(TransferRecord))
 
@@ -42,17 +43,7 @@ export const TransferAdminHandlersLive = HttpApiBuilder.group(InventoryApi, "tra
     const engine = yield* Engine
     const queries = yield* InventoryQueries
     const locations = yield* Locations
-    const located = (locationId: string) =>
-      Effect.flatMap(locations.get(locationId), (found) =>
-        Option.isSome(found)
-          ? Effect.void
-          : Effect.fail(
-              new LocationNotFound({
-                message: `no location with id ${JSON.stringify(locationId)} (PUT /locations/${locationId} creates it)`,
-                location_id: locationId,
-              }),
-            ),
-      )
+    const located = (locationId: string) => knownLocation(locations, locationId)
     const stored = (transferId: string) => Effect.orDie(recorded(queries, transferId))
 
     return handlers

@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { TransferRecord } from "../Store/Records.js"
 import { AdminAuth, admin } from "./AdminAuth.js"
-import { ReceiveRequest, TransferRequest } from "./Bodies.js"
+import { IdempotencyHeader, ReceiveRequest, TransferRequest } from "./Bodies.js"
 import {
   IdempotencyKeyReused,
   InsufficientStock,
@@ -13,9 +13,6 @@ import {
 } from "./Errors.js"
 
 const transferPath = Schema.Struct({ transfer_id: Schema.UUID })
-const IdempotencyHeader = Schema.Struct({
-  "idempotency-key": Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-})
 
 export class TransfersGroup extends HttpApiGroup.make("transfers")
   .annotate(OpenApi.Description, "Stock moving between locations. Public.")

@@ -19,6 +19,14 @@ const levels = (productId: string) =>
       SELECT location_id, available, reserved, on_hand FROM stock WHERE product_id = ${productId} ORDER BY location_id`,
   )
 
+/** Locations east (priority 10) and west (20), known to the engine's routing at once. */
+const eastAndWest = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`INSERT INTO locations (location_id, name, priority) VALUES ('east', 'East', 10), ('west', 'West', 20)
+             ON CONFLICT (location_id) DO NOTHING`
+  yield* Effect.flatMap(Engine, (engine) => engine.refreshLocations)
+})
+
 type Item = { product_id: string; quantity: number; location_id?: string }
 const created = (orderId: string, items: ReadonlyArray<Item>, channel?: string) => ({
   order_id: orderId,
@@ -37,11 +45,7 @@ layer(harness({ label: "locations", env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL
   it.effect("splits an order over two locations, fulfils from each, and releases the rest where it was taken", () =>
     Effect.gen(function* () {
       const kafka = yield* TestKafka
-      const sql = yield* SqlClient.SqlClient
-      const engine = yield* Engine
-      yield* sql`INSERT INTO locations (location_id, name, priority) VALUES ('east', 'East', 10), ('west', 'West', 20)
-                 ON CONFLICT (location_id) DO NOTHING`
-      yield* engine.refreshLocations
+      yield* eastAndWest
       yield* at("split-A", "east", 3)
       yield* at("split-A", "west", 5)
       // single_first: no location can serve 6 alone, so the line splits, best priority first
@@ -103,11 +107,7 @@ layer(harness({ label: "locations", env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL
   it.effect("serves a whole order from one location when one can (single_first), and honours a pin", () =>
     Effect.gen(function* () {
       const kafka = yield* TestKafka
-      const sql = yield* SqlClient.SqlClient
-      const engine = yield* Engine
-      yield* sql`INSERT INTO locations (location_id, name, priority) VALUES ('east', 'East', 10), ('west', 'West', 20)
-                 ON CONFLICT (location_id) DO NOTHING`
-      yield* engine.refreshLocations
+      yield* eastAndWest
       yield* at("one-A", "east", 1)
       yield* at("one-A", "west", 5)
       yield* at("one-B", "east", 5)
@@ -166,11 +166,7 @@ layer(harness({ label: "locations", env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL
   it.effect("rejects a fulfilment that asks a location for more than the order holds there", () =>
     Effect.gen(function* () {
       const kafka = yield* TestKafka
-      const sql = yield* SqlClient.SqlClient
-      const engine = yield* Engine
-      yield* sql`INSERT INTO locations (location_id, name, priority) VALUES ('east', 'East', 10), ('west', 'West', 20)
-                 ON CONFLICT (location_id) DO NOTHING`
-      yield* engine.refreshLocations
+      yield* eastAndWest
       yield* at("ask-A", "east", 2)
       yield* at("ask-A", "west", 2)
       yield* kafka.send(kafka.topics.ordersCreated, "o-ask", created("o-ask", [{ product_id: "ask-A", quantity: 3 }]))
