@@ -1,7 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Duration, Effect, Metric, Schedule, Schema } from "effect"
 import { AppConfig } from "../Config.js"
-import type { Drift, ReconcileReport } from "./Records.js"
+import { type Drift, ReconcileReport } from "./Records.js"
 
 // Continuous reconciliation: do the books add up? Per product and location, in one read of committed rows
 // (a single statement sees one snapshot, and every commit is one statement, so nothing is seen
@@ -50,6 +50,20 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
     OR g.available_after <> s.available OR g.reserved_after <> s.reserved OR s.reserved <> COALESCE(h.held, 0)
  ORDER BY s.product_id, s.location_id`,
     })
+    // units in transit: every transfer's units left a source once and arrived no more than once
+    const transfersOff = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: ReconcileReport.fields.transfer_drift.value,
+      execute: () => sql`SELECT product_id, coalesce(t.sent, 0)::int AS sent, coalesce(t.received, 0)::int AS received,
+       coalesce(g.ledger_out, 0)::int AS ledger_out, coalesce(g.ledger_in, 0)::int AS ledger_in
+  FROM (SELECT product_id, sum(quantity) AS sent, sum(received) AS received FROM transfers GROUP BY product_id) t
+  FULL JOIN (SELECT product_id, -sum(quantity) FILTER (WHERE movement = 'transfer_out') AS ledger_out,
+                    sum(quantity) FILTER (WHERE movement = 'transfer_in') AS ledger_in
+               FROM stock_ledger WHERE movement IN ('transfer_out', 'transfer_in') GROUP BY product_id) g
+ USING (product_id)
+ WHERE coalesce(t.sent, 0) <> coalesce(g.ledger_out, 0) OR coalesce(t.received, 0) <> coalesce(g.ledger_in, 0)
+ ORDER BY product_id`,
+    })
     const counted = SqlSchema.findAll({
       Request: Schema.Void,
       Result: Schema.Struct({ checked: Schema.Number }),
@@ -77,7 +91,8 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
           held: r.held,
         }
       })
-      return { drift, checked, ms: performance.now() - started }
+      const transferDrift = yield* transfersOff(undefined)
+      return { drift, transferDrift, checked, ms: performance.now() - started }
     })
 
     /**
@@ -88,7 +103,7 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
       repair?: (productId: string, locationId: string, problems: ReadonlyArray<string>) => Effect.Effect<void, E>,
     ) =>
       Effect.gen(function* () {
-        const { drift, checked, ms } = yield* check
+        const { drift, transferDrift, checked, ms } = yield* check
         for (const d of drift)
           yield* Effect.logWarning("stock books do not add up").pipe(
             Effect.annotateLogs({
@@ -109,10 +124,13 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
           duration_ms: Math.round(ms),
           products_checked: checked,
           drift,
+          transfer_drift: transferDrift,
           repaired,
         }
         last = report
-        yield* Metric.set(driftProducts, repair !== undefined ? 0 : drift.length)
+        for (const t of transferDrift)
+          yield* Effect.logWarning("transfers and ledger disagree").pipe(Effect.annotateLogs({ ...t }))
+        yield* Metric.set(driftProducts, (repair !== undefined ? 0 : drift.length) + transferDrift.length)
         yield* Metric.set(lastRun, Date.now() / 1000)
         return report
       })

@@ -144,6 +144,19 @@ export const ReconcileReport = Schema.Struct({
   duration_ms: Schema.Number,
   products_checked: Schema.Number,
   drift: Schema.Array(Drift),
+  /**
+   * products whose transfers and ledger disagree: what left the sources (`transfer_out`) is not what the
+   * transfers sent, or what arrived (`transfer_in`) is not what they received (nothing repairs these)
+   */
+  transfer_drift: Schema.Array(
+    Schema.Struct({
+      product_id: Schema.String,
+      sent: Schema.Number,
+      received: Schema.Number,
+      ledger_out: Schema.Number,
+      ledger_in: Schema.Number,
+    }),
+  ),
   /** products corrected by this run (only when repair was asked for) */
   repaired: Schema.Array(Schema.String),
 })

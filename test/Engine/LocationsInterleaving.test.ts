@@ -123,7 +123,11 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
                 adjustmentType: "correction",
               })
               .pipe(
-                Effect.tap(() => Effect.sync(() => void (adjusted[a.product]! += a.quantity))),
+                Effect.tap(() =>
+                  Effect.sync(() => {
+                    adjusted[a.product]! += a.quantity
+                  }),
+                ),
                 Effect.ignore,
               ),
           { concurrency: "unbounded", discard: true },

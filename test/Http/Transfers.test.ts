@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
@@ -111,6 +112,28 @@ layer(harness({ label: "transfers", env: { SERVICE_PORT: String(port), ADMIN_TOK
       expect(unknown.status).toBe(404)
       expect(unknown.json).toMatchObject({ _tag: "TransferNotFound" })
       expect((yield* call("GET", "/inventory/tr-B")).json).toMatchObject({ on_hand: 3 })
+    }),
+  )
+
+  it.effect("the reconciliation finds transfers that disagree with the ledger", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* call("PUT", "/locations/hub", { priority: 10 }, admin)
+      yield* call("PUT", "/inventory/tr-C/locations/hub", { initial_quantity: 5 }, admin)
+      const sent = yield* call(
+        "POST",
+        "/transfers",
+        { product_id: "tr-C", from_location_id: "hub", to_location_id: "default", quantity: 2 },
+        admin,
+      )
+      const clean = yield* call("POST", "/admin/reconcile", {}, admin)
+      expect(clean.json.transfer_drift).toEqual([])
+      // behind the service's back: a unit marked received that never arrived
+      yield* sql`UPDATE transfers SET received = 1 WHERE transfer_id = ${sent.json.transfer_id}::uuid`
+      const report = yield* call("POST", "/admin/reconcile", {}, admin)
+      expect(report.json.transfer_drift).toEqual([
+        { product_id: "tr-C", sent: 2, received: 1, ledger_out: 2, ledger_in: 0 },
+      ])
     }),
   )
 })
