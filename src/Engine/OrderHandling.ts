@@ -2,17 +2,10 @@ import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Either } from "effect"
 import type { Topics } from "../Config.js"
-import {
-  type AllocationStrategy,
-  candidatesFor,
-  type Location,
-  requestsOf,
-  type SupplyOf,
-  servingOrder,
-} from "../Domain/Allocation.js"
+import type { AllocationStrategy, Location } from "../Domain/Allocation.js"
 import { planFulfilment } from "../Domain/Fulfilment.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import { type HeldLine, isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
+import { isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
 import type { OrderCancelled, OrderCreated, OrderFulfilled, OrderMessage } from "../Domain/Orders.js"
 import type { Fence } from "../Store/CommitBatch.js"
 import type { Decision } from "./Decision.js"
@@ -28,9 +21,9 @@ import {
   releasedDecision,
   reservedDecision,
 } from "./OrderDecisions.js"
-import { fulfilAll, type LineToReserve, quantityOf, releaseAll, reserveAll } from "./OrderSaga.js"
+import { heldLinesOf, makeRouting } from "./OrderRouting.js"
+import { fulfilAll, releaseAll, reserveAll } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
-import { type Move, sellable } from "./ProductActor.js"
 
 /** What the engine decides: a message from an order topic, or one the service gives itself. */
 export type EngineMessage =
@@ -80,63 +73,8 @@ const nothingElse = { reservationId: null, lines: [], expiresAt: null, fulfillme
  * committer, and only then the outcome remembered in the generation's order slot and the order's
  * next message let in.
  */
-/**
- * What the moves took, per product and location, in taking order (moves come in product order; a
- * product's pinned and unpinned lines may take from one location: they are added up).
- */
-const heldLinesOf = (moves: ReadonlyArray<Move>): Array<HeldLine> => {
-  const lines: Array<HeldLine> = []
-  let first = 0 // where the current product's lines start
-  for (const move of moves) {
-    const { productId, locationId } = move.hold.cell
-    if (lines[first]?.productId !== productId) first = lines.length
-    let i = first
-    while (i < lines.length && lines[i]!.locationId !== locationId) i++
-    const quantity = quantityOf(move)
-    lines[i] = { productId, locationId, quantity: i < lines.length ? lines[i]!.quantity + quantity : quantity }
-  }
-  return lines
-}
-
 export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, submit }: OrderHandlingDeps) => {
-  /** Units sellable at a location as memory sees them now: a preference for allocation, never a decision. */
-  const supplyIn =
-    (generation: Generation): SupplyOf =>
-    (productId, locationId) => {
-      const cell = generation.actors.get(productId as never)?.cells.get(locationId)
-      return cell === undefined ? undefined : { sellable: sellable(cell), backorderRoom: 0 }
-    }
-
-  // the candidates per channel, worked out once per reading of the locations
-  let candidatesRead: ReadonlyArray<Location> | undefined
-  const candidatesByChannel = new Map<string | undefined, { candidates: Array<Location>; ids: Array<string> }>()
-  const candidatesOf = (channel: string | undefined) => {
-    const all = locations()
-    if (all !== candidatesRead) {
-      candidatesRead = all
-      candidatesByChannel.clear()
-    }
-    let found = candidatesByChannel.get(channel)
-    if (found === undefined) {
-      const candidates = candidatesFor(all, channel)
-      found = { candidates, ids: candidates.map((c) => c.id) }
-      candidatesByChannel.set(channel, found)
-    }
-    return found
-  }
-
-  /** Each line with the locations to take it from, in order; or the pinned line no candidate serves. */
-  const linesToReserve = (generation: Generation, order: OrderCreated) => {
-    const requests = requestsOf(order.items)
-    const { candidates, ids } = candidatesOf(order.channel)
-    // one place to serve from and nothing pinned: no choice to make
-    if (candidates.length <= 1 && requests.every((r) => r.pinned === undefined)) {
-      return Either.right(requests.map((r): LineToReserve => ({ ...r, locations: ids })))
-    }
-    return Either.map(servingOrder(requests, candidates, supplyIn(generation), strategy), (orders) =>
-      requests.map((r, i): LineToReserve => ({ productId: r.productId, quantity: r.quantity, locations: orders[i]! })),
-    )
-  }
+  const { linesToReserve, rank } = makeRouting(strategy, locations)
 
   /** The order is refused on a line short over `locations`: the refusal rests on the product there. */
   const refuse = (
@@ -152,9 +90,6 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
       next: { ...nothingElse, status: "rejected", fulfillments },
     })
   }
-
-  /** Priority of a location for shipping order (best first); unknown ones last. */
-  const rank = (locationId: string) => locations().find((l) => l.id === locationId)?.priority ?? Number.MAX_SAFE_INTEGER
 
   /**
    * Marks the order as being decided, so that other messages of the same order wait; hands what the
