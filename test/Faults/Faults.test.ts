@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
 import { processHarness } from "../support/Harness.js"
-import { makeOrders, seedHot } from "../support/Load.js"
+import { makeOrders, seedHot, seedHotAt } from "../support/Load.js"
 import { kill9, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
 import { broker, conclude, full, lifecycleEnv, printSummary, random, start, steadyLoad, waitReady } from "./FaultKit.js"
@@ -16,8 +16,9 @@ layer(suite("fkill"), { excludeTestServices: true })("fault: kill -9", (it) => {
     `kill -9 of the service ${full ? 12 : 4} times under load`,
     () =>
       Effect.gen(function* () {
-        yield* seedHot(2000)
-        const orders = makeOrders("kill", full ? 8000 : 3000, 1)
+        // stock at two locations, a quarter of the lines pinned to one of them
+        yield* seedHotAt(["east", "west"], 1000)
+        const orders = makeOrders("kill", full ? 8000 : 3000, 1, ["east", "west"])
         const load = yield* steadyLoad(orders, 12, Duration.millis(250), true)
         const kills = full ? 12 : 4
         let lastFault = Date.now()
@@ -115,8 +116,8 @@ layer(suite("frebalance"), { excludeTestServices: true })("fault: rebalance", (i
     "a second instance joins mid-load, then one instance is killed",
     () =>
       Effect.gen(function* () {
-        yield* seedHot(2000)
-        const orders = makeOrders("rebalance", full ? 6000 : 3000, 4)
+        yield* seedHotAt(["east", "west"], 1000)
+        const orders = makeOrders("rebalance", full ? 6000 : 3000, 4, ["east", "west"])
         const a = yield* start("rebalance-a", lifecycleEnv)
         const load = yield* steadyLoad(orders, 10, Duration.millis(300), true)
         yield* Effect.sleep(Duration.seconds(1))
