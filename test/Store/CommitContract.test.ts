@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Layer } from "effect"
+import { Deferred, Effect, Either, Fiber, Layer, Option } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { DefaultLocation, stockKey } from "../../src/Domain/Lifecycle.js"
 import type { CommitBatch, DecisionIntents, Fence, ProductWrite } from "../../src/Store/CommitBatch.js"
@@ -140,6 +140,76 @@ const contract = (name: string, store: Layer.Layer<StockStore>) =>
         )
         expect(yield* orderOf("o4")).toMatchObject({ status: "rejected" })
         expect(yield* stockOf("A")).toMatchObject({ available: 2, reserved: 5 })
+      }),
+    )
+
+    it.effect("judges a refusal over all its candidate locations, and a shipment at the location it names", () =>
+      Effect.gen(function* () {
+        // PostgreSQL keeps stock only at locations it knows
+        const sql = yield* Effect.serviceOption(SqlClient.SqlClient)
+        if (Option.isSome(sql))
+          yield* sql.value`INSERT INTO locations (location_id, name) VALUES ('east', 'east') ON CONFLICT DO NOTHING`
+        const store = yield* StockStore
+        const at = (locationId: string, exists = true, create = false): ProductWrite => ({
+          productId: pid("M"),
+          locationId,
+          exists,
+          create,
+        })
+        const both = [at(here), at("east")]
+        yield* store.commit(
+          batch(
+            [at(here, false, true), at("east", false, true)],
+            decision({ changes: [{ _tag: "Initial", productId: pid("M"), locationId: here, quantity: 3 }] }),
+            decision({ changes: [{ _tag: "Initial", productId: pid("M"), locationId: "east", quantity: 4 }] }),
+          ),
+        )
+        const refuse = (order: string, requested: number) =>
+          decision({
+            step: { _tag: "Refuse", orderId: oid(order), productId: pid("M"), locations: [here, "east"], requested },
+          })
+        // 3 + 4 can serve 7: no refusal stands; 8 it cannot
+        expect(yield* conflict(batch(both, refuse("m1", 7)))).toBe("refusal no longer stands")
+        yield* store.commit(batch(both, refuse("m1", 8)))
+        expect(yield* orderOf("m1")).toMatchObject({ status: "rejected" })
+        yield* store.commit(
+          batch(
+            both,
+            decision({
+              step: {
+                _tag: "Reserve",
+                orderId: oid("m2"),
+                reservationId: crypto.randomUUID(),
+                lines: [
+                  { productId: pid("M"), locationId: here, quantity: 2 },
+                  { productId: pid("M"), locationId: "east", quantity: 4 },
+                ],
+                expiresAt: null,
+              },
+            }),
+          ),
+        )
+        const shipAt = (locationId: string, quantity: number, to: "fulfilled" | "partially_fulfilled") =>
+          decision({
+            step: {
+              _tag: "Ship",
+              orderId: oid("m2"),
+              fulfillmentId: `m2-${crypto.randomUUID()}`,
+              items: [{ productId: pid("M"), locationId, quantity }],
+              to,
+              at: new Date().toISOString(),
+            },
+          })
+        // default holds 2 of the order: 3 cannot ship from there, though the order holds 6 in all
+        expect(yield* conflict(batch(both, shipAt(here, 3, "partially_fulfilled")))).toBe(
+          "line holds less than shipped",
+        )
+        yield* store.commit(batch(both, shipAt("east", 4, "partially_fulfilled")))
+        const rows = yield* store.loadStock([pid("M")])
+        expect(rows.map((r) => [r.locationId, r.available, r.reserved, r.onHand]).sort()).toEqual([
+          ["default", 1, 2, 3],
+          ["east", 0, 0, 0],
+        ])
       }),
     )
 
