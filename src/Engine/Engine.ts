@@ -90,9 +90,11 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         locations = loaded
       }),
     )
+    // read once above; again every 5 s from then on
     yield* refreshLocations.pipe(
       Effect.catchAll((error) => Effect.logWarning("reading locations failed", error)),
-      Effect.repeat(Schedule.spaced(Duration.seconds(5))),
+      Effect.delay(Duration.seconds(5)),
+      Effect.forever,
       Effect.forkScoped,
     )
     const { handle } = makeOrderHandling({

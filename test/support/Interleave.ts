@@ -13,7 +13,8 @@ export const runInterleaved = (
   options: {
     readonly seed: number
     readonly chunks: number
-    readonly adjustments: ReadonlyArray<{ readonly product: number; readonly quantity: number }>
+    /** at a location (default: `default`) */
+    readonly adjustments: ReadonlyArray<{ readonly product: number; readonly quantity: number; readonly at?: string }>
     readonly product: (index: number) => ProductId
   },
 ) =>
@@ -35,7 +36,12 @@ export const runInterleaved = (
           options.adjustments,
           (a) =>
             engine
-              .adjust({ productId: options.product(a.product), quantity: a.quantity, adjustmentType: "correction" })
+              .adjust({
+                productId: options.product(a.product),
+                locationId: a.at,
+                quantity: a.quantity,
+                adjustmentType: "correction",
+              })
               .pipe(
                 Effect.tap(() =>
                   Effect.sync(() => {
