@@ -70,6 +70,7 @@ export const topicVariables = {
   adjusted: ["TOPIC_INVENTORY_ADJUSTED", "inventory.adjusted"],
   lowStock: ["TOPIC_INVENTORY_LOW_STOCK", "inventory.low_stock"],
   transferred: ["TOPIC_INVENTORY_TRANSFERRED", "inventory.transferred"],
+  backorderFilled: ["TOPIC_INVENTORY_BACKORDER_FILLED", "inventory.backorder_filled"],
   deadLetter: ["TOPIC_DEAD_LETTER", "inventory.dead_letter"],
 } as const satisfies Record<string, readonly [string, string]>
 
@@ -156,6 +157,8 @@ export const AppConfigSchema = Config.all({
     )("ALLOCATION_STRATEGY").pipe(Config.withDefault("single_first" as const)),
     /** how often due reservations are looked for */
     expirySweepMs: positiveInt("EXPIRY_SWEEP_MS", 1000),
+    /** how often places owing backorders are looked at for stock that can fill them */
+    backorderFillMs: positiveInt("BACKORDER_FILL_MS", 500),
     /** how often the books are checked (stock rows, ledger, reservations) */
     reconcileIntervalSeconds: positiveInt("RECONCILE_INTERVAL_SECONDS", 300),
   }),

@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { ConsumerStatus } from "./ConsumerStatus.js"
+import { BackorderFiller } from "./Engine/BackorderFiller.js"
 import { Engine } from "./Engine/Engine.js"
 import { ExpirySweeper } from "./Engine/ExpirySweeper.js"
 import { HttpServerLive } from "./Http/Server.js"
@@ -10,9 +11,13 @@ import { OutboxRelay } from "./Kafka/OutboxRelay.js"
 import { DatabaseLive } from "./Store/Database.js"
 import { Reconciliation } from "./Store/Reconciliation.js"
 
-/** The engine and what it stands on: migrated database, Kafka client, outbox relay; the expiry sweeper and reconciliation. */
+/**
+ * The engine and what it stands on: migrated database, Kafka client, outbox relay; the expiry
+ * sweeper, the backorder filler and reconciliation.
+ */
 export const EngineLive = Layer.mergeAll(
   ExpirySweeper.Default,
+  BackorderFiller.Default,
   Reconciliation.Default,
   OutboxRelay.Default,
   DeadLetters.Default,
@@ -32,7 +37,7 @@ export const ServiceLive = Layer.merge(
   ),
 ).pipe(
   Layer.provideMerge(
-    Layer.mergeAll(ExpirySweeper.Default, Reconciliation.Default, ConsumerStatus.Default).pipe(
+    Layer.mergeAll(ExpirySweeper.Default, BackorderFiller.Default, Reconciliation.Default, ConsumerStatus.Default).pipe(
       Layer.provideMerge(Engine.Default),
     ),
   ),

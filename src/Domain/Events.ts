@@ -4,15 +4,31 @@ import { Schema } from "effect"
 // schemas only (pure). Events are made into outbox rows, with their ids, topics and times, in Store/Outbox.ts.
 const Item = Schema.Struct({ product_id: Schema.String, quantity: Schema.Number })
 /** Units of a product at one location (released, shipped, still held). */
-const LocatedItem = Schema.Struct({ ...Item.fields, location_id: Schema.optional(Schema.String) })
+const LocatedItem = Schema.Struct({
+  ...Item.fields,
+  location_id: Schema.optional(Schema.String),
+  /** a release: promised units dropped (besides `quantity` returned to stock) */
+  backordered: Schema.optional(Schema.Number),
+})
 /** Part of a reserved line held at one location. */
-const Allocation = Schema.Struct({ location_id: Schema.String, quantity: Schema.Number })
+const Allocation = Schema.Struct({
+  location_id: Schema.String,
+  quantity: Schema.Number,
+  backordered: Schema.optional(Schema.Number),
+})
 
 export const InventoryReserved = Schema.Struct({
   reservation_id: Schema.String,
   order_id: Schema.String,
   /** one per product; `allocations`: where its units are held, in taking order */
-  items: Schema.Array(Schema.Struct({ ...Item.fields, allocations: Schema.optional(Schema.Array(Allocation)) })),
+  items: Schema.Array(
+    Schema.Struct({
+      ...Item.fields,
+      allocations: Schema.optional(Schema.Array(Allocation)),
+      /** units of `quantity` promised rather than reserved (only when there are any) */
+      backordered: Schema.optional(Schema.Number),
+    }),
+  ),
   reserved_at: Schema.String,
 })
 export const InventoryReleased = Schema.Struct({
@@ -35,7 +51,7 @@ export const InventoryFulfilled = Schema.Struct({
 export const InventoryFulfillmentRejected = Schema.Struct({
   order_id: Schema.String,
   fulfillment_id: Schema.String,
-  reason: Schema.Literal("not_reserved", "exceeds_held", "unknown_line"),
+  reason: Schema.Literal("not_reserved", "exceeds_held", "unknown_line", "backordered"),
   product_id: Schema.optional(Schema.String),
   location_id: Schema.optional(Schema.String),
   requested_qty: Schema.optional(Schema.Number),
@@ -76,6 +92,14 @@ export const InventoryTransferred = Schema.Struct({
   timestamp: Schema.String,
 })
 
+export const InventoryBackorderFilled = Schema.Struct({
+  order_id: Schema.String,
+  reservation_id: Schema.String,
+  /** the units that became reserved now, per product and location */
+  items: Schema.Array(Schema.Struct({ ...Item.fields, location_id: Schema.String })),
+  timestamp: Schema.String,
+})
+
 /** Each event type with the schema of its body. */
 export const EventBodies = {
   "inventory.reserved": InventoryReserved,
@@ -86,6 +110,7 @@ export const EventBodies = {
   "inventory.adjusted": InventoryAdjusted,
   "inventory.low_stock": InventoryLowStock,
   "inventory.transferred": InventoryTransferred,
+  "inventory.backorder_filled": InventoryBackorderFilled,
 } as const
 
 export type EventType = keyof typeof EventBodies

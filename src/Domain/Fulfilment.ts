@@ -1,8 +1,9 @@
 import { Either } from "effect"
 import type { ProductId } from "./Ids.js"
-import type { HeldLine } from "./Lifecycle.js"
+import { type HeldLine, reservedOf } from "./Lifecycle.js"
 
-export type RejectionReason = "not_reserved" | "exceeds_held" | "unknown_line"
+/** `backordered`: more asked for than is reserved, the rest being only promised so far */
+export type RejectionReason = "not_reserved" | "exceeds_held" | "unknown_line" | "backordered"
 
 export interface FulfilmentRejected {
   readonly reason: RejectionReason
@@ -33,7 +34,8 @@ const key = (productId: string, locationId: string) => `${productId}\u0000${loca
  * `items`, those quantities. An item naming `location_id` ships from that location, within what the
  * line holds there; one without ships from the line's allocations in the order `rank` gives (best
  * priority first), and a product's items together stay within what its line holds over all
- * locations. Anything else is refused as a whole and changes nothing.
+ * locations. Only reserved units ship: asking for promised (backordered) ones is refused with
+ * `backordered`. Anything else is refused as a whole and changes nothing.
  */
 export const planFulfilment = (
   held: ReadonlyArray<HeldLine>,
@@ -42,12 +44,21 @@ export const planFulfilment = (
 ): Either.Either<FulfilmentPlan, FulfilmentRejected> => {
   const holding = held.filter((l) => l.quantity > 0)
   if (holding.length === 0) return Either.left({ reason: "not_reserved" })
-  if (items === undefined) return Either.right({ shipped: holding, remaining: [] })
+  if (items === undefined) {
+    const waiting = holding.find((l) => (l.backordered ?? 0) > 0)
+    if (waiting === undefined) return Either.right({ shipped: holding, remaining: [] })
+    const { productId, locationId, quantity } = waiting
+    return Either.left({ reason: "backordered", productId, locationId, requested: quantity, held: reservedOf(waiting) })
+  }
+  // what may ship (reserved) and what is held at all, per line and per product
   const left = new Map<string, number>()
-  const perProduct = new Map<ProductId, number>()
+  const onLineAt = new Map<string, number>()
+  const perProduct = new Map<ProductId, { reserved: number; held: number }>()
   for (const l of holding) {
-    left.set(key(l.productId, l.locationId), l.quantity)
-    perProduct.set(l.productId, (perProduct.get(l.productId) ?? 0) + l.quantity)
+    left.set(key(l.productId, l.locationId), reservedOf(l))
+    onLineAt.set(key(l.productId, l.locationId), l.quantity)
+    const sum = perProduct.get(l.productId) ?? { reserved: 0, held: 0 }
+    perProduct.set(l.productId, { reserved: sum.reserved + reservedOf(l), held: sum.held + l.quantity })
   }
   const wantedAt = new Map<string, HeldLine>()
   const wanted = new Map<ProductId, number>()
@@ -58,17 +69,34 @@ export const planFulfilment = (
     const before = wantedAt.get(k)?.quantity ?? 0
     wantedAt.set(k, { productId: item.product_id, locationId: item.location_id, quantity: before + item.quantity })
   }
+  const beyond = (requested: number, reserved: number, held: number) =>
+    requested <= reserved ? undefined : requested <= held ? ("backordered" as const) : ("exceeds_held" as const)
   for (const [k, want] of wantedAt) {
-    const onLine = left.get(k) ?? 0
+    const onLine = onLineAt.get(k) ?? 0
     const { productId, locationId, quantity: requested } = want
     if (onLine === 0) return Either.left({ reason: "unknown_line", productId, locationId, requested, held: 0 })
-    if (requested > onLine)
-      return Either.left({ reason: "exceeds_held", productId, locationId, requested, held: onLine })
+    const reserved = left.get(k)!
+    const reason = beyond(requested, reserved, onLine)
+    if (reason !== undefined)
+      return Either.left({
+        reason,
+        productId,
+        locationId,
+        requested,
+        held: reason === "backordered" ? reserved : onLine,
+      })
   }
   for (const [productId, requested] of wanted) {
     const onLine = perProduct.get(productId)
     if (onLine === undefined) return Either.left({ reason: "unknown_line", productId, requested, held: 0 })
-    if (requested > onLine) return Either.left({ reason: "exceeds_held", productId, requested, held: onLine })
+    const reason = beyond(requested, onLine.reserved, onLine.held)
+    if (reason !== undefined)
+      return Either.left({
+        reason,
+        productId,
+        requested,
+        held: reason === "backordered" ? onLine.reserved : onLine.held,
+      })
   }
   // what ships: named locations first, then the rest of each product from its allocations by rank
   const shipped = new Map<string, HeldLine>()
@@ -94,7 +122,7 @@ export const planFulfilment = (
   return Either.right({
     shipped: [...shipped.values()],
     remaining: holding
-      .map((l) => ({ ...l, quantity: left.get(key(l.productId, l.locationId))! }))
+      .map((l) => ({ ...l, quantity: left.get(key(l.productId, l.locationId))! + (l.backordered ?? 0) }))
       .filter((l) => l.quantity > 0),
   })
 }

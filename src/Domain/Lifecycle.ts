@@ -16,7 +16,12 @@ export const DefaultLocation = "default"
 /** What an order holds (or ships) of one product at one location: a line's allocation there. */
 export interface HeldLine extends Line {
   readonly locationId: string
+  /** units of `quantity` promised, not reserved (filled once stock arrives there) */
+  readonly backordered?: number | undefined
 }
+
+/** Units of a held line that are reserved (not promised). */
+export const reservedOf = (line: HeldLine): number => line.quantity - (line.backordered ?? 0)
 
 /** The key of one stock row in memory: a product at a location (ids never hold control characters). */
 export const stockKey = (productId: string, locationId: string): string => `${productId}\u0000${locationId}`

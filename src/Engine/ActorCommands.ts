@@ -1,6 +1,7 @@
 import type { Effect } from "effect"
 import type * as Stock from "../Domain/Stock.js"
 import type {
+  BackorderLimitBelowPromised,
   InconsistentMemory,
   LineShort,
   NotEnoughToRemove,
@@ -19,6 +20,8 @@ export interface Move {
   readonly after: Stock.StockLevel
   /** the product was not kept at the cell's location before this change */
   readonly created?: boolean
+  /** units promised by this change (negative: promises dropped or filled); none when absent */
+  readonly promised?: number
 }
 
 export interface Definition {
@@ -26,6 +29,7 @@ export interface Definition {
   readonly threshold?: number | undefined
   readonly location?: string | null | undefined
   readonly safetyStock?: number | undefined
+  readonly backorderLimit?: number | undefined
 }
 
 /** How an actor answers: the resume callback of the asking fiber. */
@@ -45,10 +49,21 @@ export type Command =
   | {
       readonly _tag: "Release"
       readonly location: string
+      /** reserved units given back */
       readonly quantity: number
+      /** promised units dropped */
+      readonly drops?: number | undefined
       /** a saga giving back its own reservation, never handed to the committer: settles that hold */
       readonly givesBack?: Hold | undefined
       readonly reply: Reply<Move, InconsistentMemory | StaleGeneration>
+    }
+  | {
+      /** promised units there become reserved, as many as can be (none: no move) */
+      readonly _tag: "Fill"
+      readonly location: string
+      /** the units an order's line promises there */
+      readonly quantity: number
+      readonly reply: Reply<Move | undefined, StaleGeneration>
     }
   | {
       readonly _tag: "Fulfil"
@@ -73,5 +88,8 @@ export type Command =
       readonly _tag: "Define"
       readonly location: string
       readonly definition: Definition
-      readonly reply: Reply<{ readonly move: Move; readonly created: boolean }, StaleGeneration>
+      readonly reply: Reply<
+        { readonly move: Move; readonly created: boolean },
+        BackorderLimitBelowPromised | StaleGeneration
+      >
     }

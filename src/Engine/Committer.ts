@@ -50,6 +50,7 @@ const productWrites = (decisions: ReadonlyArray<Decision>): Array<ProductWrite &
       ...(s.threshold !== undefined ? { threshold: s.threshold } : {}),
       ...(s.location !== undefined ? { location: s.location } : {}),
       ...(s.safetyStock !== undefined ? { safetyStock: s.safetyStock } : {}),
+      ...(s.backorderLimit !== undefined ? { backorderLimit: s.backorderLimit } : {}),
     })
   }
   return [...writes.values()]

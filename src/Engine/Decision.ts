@@ -8,6 +8,7 @@ export interface Settings {
   readonly threshold?: number | undefined
   readonly location?: string | null | undefined
   readonly safetyStock?: number | undefined
+  readonly backorderLimit?: number | undefined
 }
 
 /**

@@ -234,6 +234,18 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
     const expire = (orderIds: ReadonlyArray<OrderId>) =>
       process(orderIds.map((order_id) => ({ _tag: "Expire", order: { order_id } }) as const))
 
+    /**
+     * Fills the backorders of these lines, one order after another in the order given (oldest first,
+     * as the commit judges them): each is decided after the one before it is durable.
+     */
+    const fillBackorders = (waiting: ReadonlyArray<{ orderId: OrderId; productId: ProductId; locationId: string }>) =>
+      Effect.forEach(
+        waiting,
+        ({ orderId, productId, locationId }) =>
+          process([{ _tag: "Fill", order: { order_id: orderId }, productId, locationId }]),
+        { discard: true },
+      )
+
     /** Moves the due time of a held reservation; false when it is no longer held (or never was). */
     const extend = (orderId: OrderId, expiresAt: Date) =>
       Effect.suspend(() => {
@@ -256,6 +268,7 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       decide: decideOnce,
       expire,
       extend,
+      fillBackorders,
       adjust: stockWrites.adjust,
       adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,

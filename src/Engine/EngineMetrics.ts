@@ -10,6 +10,7 @@ const outcomes = [
   "fulfillment_rejected",
   "expired",
   "extended",
+  "backorder_filled",
 ] as const
 type Outcome = (typeof outcomes)[number]
 

@@ -36,6 +36,14 @@ export class StockMoved extends Data.TaggedError("StockMoved")<{
 /** Memory disagrees with itself (release of more than is reserved): the generation must be reloaded. */
 export class InconsistentMemory extends Data.TaggedError("InconsistentMemory")<{ readonly productId: ProductId }> {}
 
+/** A backorder limit set below what is already promised at that location. */
+export class BackorderLimitBelowPromised extends Data.TaggedError("BackorderLimitBelowPromised")<{
+  readonly productId: ProductId
+  readonly locationId: string
+  readonly backordered: number
+  readonly limit: number
+}> {}
+
 export class UnknownProduct extends Data.TaggedError("UnknownProduct")<{ readonly productId: ProductId }> {}
 
 /** The request's idempotency key was used meanwhile: its stored answer is the answer. */

@@ -12,17 +12,28 @@ import type { Hold, Move } from "./ProductActor.js"
 
 const holdsOf = (moves: ReadonlyArray<Move>): Array<Hold> => moves.map((m) => m.hold)
 
-/** The reserved event's items: one per product (a product's lines are adjacent), with where its units are held. */
+/**
+ * The reserved event's items: one per product (a product's lines are adjacent), with where its units
+ * are held and, when some are only promised, how many (per item and per allocation).
+ */
 const reservedItems = (lines: ReadonlyArray<HeldLine>) => {
-  type Item = { product_id: ProductId; quantity: number; allocations: Array<{ location_id: string; quantity: number }> }
+  type Allocation = { location_id: string; quantity: number; backordered?: number }
+  type Item = { product_id: ProductId; quantity: number; allocations: Array<Allocation>; backordered?: number }
   const items: Array<Item> = []
   for (const l of lines) {
     const last = items[items.length - 1]
-    const allocation = { location_id: l.locationId, quantity: l.quantity }
+    const promised = l.backordered ?? 0
+    const allocation: Allocation = { location_id: l.locationId, quantity: l.quantity }
+    if (promised > 0) allocation.backordered = promised
     if (last?.product_id === l.productId) {
       last.quantity += l.quantity
       last.allocations.push(allocation)
-    } else items.push({ product_id: l.productId, quantity: l.quantity, allocations: [allocation] })
+      if (promised > 0) last.backordered = (last.backordered ?? 0) + promised
+    } else {
+      const item: Item = { product_id: l.productId, quantity: l.quantity, allocations: [allocation] }
+      if (promised > 0) item.backordered = promised
+      items.push(item)
+    }
   }
   return items
 }
@@ -115,6 +126,17 @@ export const fulfilmentRejectedDecision = (
       }),
     ],
   })
+
+/**
+ * Stock arrived where the order's lines wait for it: `lines` (what each now reserves) become reserved
+ * (`inventory.backorder_filled`, built by the commit); `expiresAt` once nothing is promised any more.
+ */
+export const filledDecision = (
+  orderId: OrderId,
+  lines: ReadonlyArray<HeldLine>,
+  moves: ReadonlyArray<Move>,
+  expiresAt: number | null,
+): Decision => decision({ holds: holdsOf(moves), step: { _tag: "Fill", orderId, lines, expiresAt } })
 
 /** The due time of a held reservation moves. */
 export const extendedDecision = (orderId: OrderId, expiresAt: number): Decision =>

@@ -5,7 +5,7 @@ import type { Topics } from "../Config.js"
 import type { AllocationStrategy, Location } from "../Domain/Allocation.js"
 import { planFulfilment } from "../Domain/Fulfilment.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import { isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
+import { type HeldLine, isHeld, type KnownOrder } from "../Domain/Lifecycle.js"
 import type { OrderCancelled, OrderCreated, OrderFulfilled, OrderMessage } from "../Domain/Orders.js"
 import type { Fence } from "../Store/CommitBatch.js"
 import type { Decision } from "./Decision.js"
@@ -15,6 +15,7 @@ import type { Generation } from "./Generation.js"
 import {
   cancelledBeforeCreateDecision,
   extendedDecision,
+  filledDecision,
   fulfilledDecision,
   fulfilmentRejectedDecision,
   rejectedDecision,
@@ -24,12 +25,20 @@ import {
 import { heldLinesOf, makeRouting } from "./OrderRouting.js"
 import { fulfilAll, releaseAll, reserveAll } from "./OrderSaga.js"
 import * as Pending from "./Pending.js"
+import type { Move } from "./ProductActor.js"
 
 /** What the engine decides: a message from an order topic, or one the service gives itself. */
 export type EngineMessage =
   | OrderMessage
   /** the sweeper found the reservation due */
   | { readonly _tag: "Expire"; readonly order: { readonly order_id: OrderId } }
+  /** stock waits where the order's line has promised units: the filler found it */
+  | {
+      readonly _tag: "Fill"
+      readonly order: { readonly order_id: OrderId }
+      readonly productId: ProductId
+      readonly locationId: string
+    }
   /** an operator moves the due time; `answer` says whether the reservation was still held */
   | {
       readonly _tag: "Extend"
@@ -75,6 +84,7 @@ const nothingElse = { reservationId: null, lines: [], expiresAt: null, fulfillme
  */
 export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, submit }: OrderHandlingDeps) => {
   const { linesToReserve, rank } = makeRouting(strategy, locations)
+  const dueTime = () => (ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null)
 
   /** The order is refused on a line short over `locations`: the refusal rests on the product there. */
   const refuse = (
@@ -144,7 +154,8 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
       onSuccess: (moves) => {
         const lines = heldLinesOf(moves)
         const reservationId = randomUUID()
-        const expiresAt = ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null
+        // the time to live starts once every unit is reserved (nothing only promised)
+        const expiresAt = lines.some((l) => l.backordered) ? null : dueTime()
         return Effect.as(EngineMetrics.countOrder("reserved"), {
           decision: reservedDecision(topics, order, reservationId, lines, moves, expiresAt),
           next: { status: "reserved", reservationId, lines, expiresAt, fulfillments },
@@ -199,6 +210,45 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
     ).pipe(Effect.tap(() => EngineMetrics.countOrder("fulfilled")))
   }
 
+  /** Promised units of the order's line at a place become reserved, as many as are there now. */
+  const fillOrder = (
+    generation: Generation,
+    message: Extract<EngineMessage, { _tag: "Fill" }>,
+    known: KnownOrder | undefined,
+  ): Decided => {
+    const { productId, locationId } = message
+    const line = known?.lines.find((l) => l.productId === productId && l.locationId === locationId)
+    if (known === undefined || !isHeld(known.status) || !line?.backordered) return Effect.succeed(undefined)
+    return Effect.map(
+      generation.send<Move | undefined, StaleGeneration>(productId, (reply) => ({
+        _tag: "Fill",
+        location: locationId,
+        quantity: line.backordered!,
+        reply,
+      })),
+      (move): Outcome | undefined => {
+        if (move === undefined) return undefined
+        const filled = -(move.promised ?? 0)
+        const lines = known.lines.map((l): HeldLine => {
+          if (l !== line) return l
+          const { backordered: _, ...rest } = l
+          return filled < line.backordered! ? { ...rest, backordered: line.backordered! - filled } : rest
+        })
+        const whole = lines.every((l) => !l.backordered)
+        const expiresAt = whole ? dueTime() : null
+        return {
+          decision: filledDecision(
+            message.order.order_id,
+            [{ productId, locationId, quantity: filled }],
+            [move],
+            expiresAt,
+          ),
+          next: { ...known, lines, expiresAt },
+        }
+      },
+    ).pipe(Effect.tap((o) => (o === undefined ? Effect.void : EngineMetrics.countOrder("backorder_filled"))))
+  }
+
   /** Due: still reserved with nothing fulfilled, and the due time memory knows has passed. */
   const expireOrder = (generation: Generation, orderId: OrderId, known: KnownOrder | undefined): Decided =>
     known?.status === "reserved" && known.expiresAt !== null && known.expiresAt <= Date.now()
@@ -250,7 +300,9 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
               ? fulfilOrder(generation, message.order, known)
               : message._tag === "Expire"
                 ? expireOrder(generation, orderId, known)
-                : extendOrder(message, known),
+                : message._tag === "Fill"
+                  ? fillOrder(generation, message, known)
+                  : extendOrder(message, known),
       )
       return Effect.map(deciding(generation, orderId, known, fence, body), (pending) => pending ?? inFlight)
     })

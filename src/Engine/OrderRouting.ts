@@ -11,14 +11,15 @@ import type { HeldLine } from "../Domain/Lifecycle.js"
 import type { OrderCreated } from "../Domain/Orders.js"
 import type { Generation } from "./Generation.js"
 import { type LineToReserve, quantityOf } from "./OrderSaga.js"
-import { type Move, sellable } from "./ProductActor.js"
+import type { Move } from "./ProductActor.js"
+import { backorderRoom, sellable } from "./ProductCell.js"
 
 // Where an order is served from: its lines with the locations to take each from (the candidates
 // for its channel, in the order the strategy prefers), and what the reservation then holds where.
 
 /**
- * What the moves took, per product and location, in taking order (moves come in product order; a
- * product's pinned and unpinned lines may take from one location: they are added up).
+ * What the moves took (and promised), per product and location, in taking order (moves come in
+ * product order; a product's pinned and unpinned lines may take from one location: they are added up).
  */
 export const heldLinesOf = (moves: ReadonlyArray<Move>): Array<HeldLine> => {
   const lines: Array<HeldLine> = []
@@ -28,8 +29,10 @@ export const heldLinesOf = (moves: ReadonlyArray<Move>): Array<HeldLine> => {
     if (lines[first]?.productId !== productId) first = lines.length
     let i = first
     while (i < lines.length && lines[i]!.locationId !== locationId) i++
-    const quantity = quantityOf(move)
-    lines[i] = { productId, locationId, quantity: i < lines.length ? lines[i]!.quantity + quantity : quantity }
+    const promised = (move.promised ?? 0) + (lines[i]?.backordered ?? 0)
+    const quantity = quantityOf(move) + (move.promised ?? 0) + (i < lines.length ? lines[i]!.quantity : 0)
+    lines[i] =
+      promised > 0 ? { productId, locationId, quantity, backordered: promised } : { productId, locationId, quantity }
   }
   return lines
 }
@@ -41,7 +44,7 @@ export const makeRouting = (strategy: AllocationStrategy, locations: () => Reado
     (generation: Generation): SupplyOf =>
     (productId, locationId) => {
       const cell = generation.actors.get(productId as never)?.cells.get(locationId)
-      return cell === undefined ? undefined : { sellable: sellable(cell), backorderRoom: 0 }
+      return cell === undefined ? undefined : { sellable: sellable(cell), backorderRoom: backorderRoom(cell) }
     }
 
   // the candidates per channel, worked out once per reading of the locations

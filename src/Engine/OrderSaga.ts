@@ -1,7 +1,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Exit, Scope } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
-import type { HeldLine } from "../Domain/Lifecycle.js"
+import { type HeldLine, reservedOf } from "../Domain/Lifecycle.js"
 import type { InconsistentMemory, LineShort, StaleGeneration } from "./Errors.js"
 import type { Generation } from "./Generation.js"
 import type { Move } from "./ProductActor.js"
@@ -56,6 +56,7 @@ export const reserveAll = (
             _tag: "Release",
             location: move.hold.cell.locationId,
             quantity: quantityOf(move),
+            drops: move.promised,
             givesBack: move.hold,
             reply,
           }))
@@ -88,13 +89,17 @@ export const reserveAll = (
     ).pipe(Effect.map(() => taken))
   })
 
-/** Releases what an order holds (a cancellation): every allocation goes back to available where it was taken. */
+/**
+ * Releases what an order holds (a cancellation): every allocation goes back to available where it was
+ * taken, and its promises there are dropped.
+ */
 export const releaseAll = (generation: Generation, lines: ReadonlyArray<HeldLine>) =>
   Effect.forEach(lines, (line) =>
     generation.send<Move, InconsistentMemory | StaleGeneration>(line.productId, (reply) => ({
       _tag: "Release",
       location: line.locationId,
-      quantity: line.quantity,
+      quantity: reservedOf(line),
+      drops: line.backordered,
       reply,
     })),
   )

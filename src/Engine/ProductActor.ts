@@ -1,10 +1,10 @@
 import { Effect, Either } from "effect"
 import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
-import type { CommittedRow } from "../Store/CommitBatch.js"
 import type { StockRow } from "../Store/StockStore.js"
 import type { Command, Move, Reply } from "./ActorCommands.js"
 import {
+  BackorderLimitBelowPromised,
   InconsistentMemory,
   LineShort,
   NotEnoughToRemove,
@@ -12,61 +12,9 @@ import {
   StockMoved,
   UnknownProduct,
 } from "./Errors.js"
+import { backorderRoom, cellFromRow, fillable, type ProductCell, sellable } from "./ProductCell.js"
 
-/**
- * What one actor knows about its product at one location: a prediction of the row. Only this file
- * changes it: the actor's commands, and `adopt` once a commit has landed. The level is always the
- * row as last committed plus `inFlight`.
- */
-export interface ProductCell {
-  readonly actor: Actor
-  readonly productId: ProductId
-  readonly locationId: string
-  exists: boolean
-  level: Stock.StockLevel
-  threshold: number
-  location: string | null
-  /** never reserved by orders */
-  safetyStock: number
-  /** the row's version as last read or committed (0: not in PostgreSQL yet) */
-  version: number
-  /** the changes applied and not yet committed or given back, summed */
-  inFlight: Stock.StockLevel
-  /** holds given out and not yet settled: the actor is not passivated while there are any */
-  holds: number
-  /**
-   * changes applied and neither handed to the committer nor given back: while there are any, the
-   * level may include one about to be undone, so a short reservation waits (parked) rather than
-   * being refused on it (the commit would find the refusal does not stand)
-   */
-  unsettled: number
-  parked: Array<Command>
-}
-
-export const cellFromRow = (actor: Actor, locationId: string, row: StockRow | undefined): ProductCell => ({
-  actor,
-  productId: actor.productId,
-  locationId,
-  exists: row !== undefined,
-  level: row ? { available: row.available, reserved: row.reserved, onHand: row.onHand } : Stock.emptyStock,
-  threshold: row?.threshold ?? 0,
-  location: row?.location ?? null,
-  safetyStock: row?.safetyStock ?? 0,
-  version: row?.version ?? 0,
-  inFlight: Stock.emptyStock,
-  holds: 0,
-  unsettled: 0,
-  parked: [],
-})
-
-/**
- * A commit that wrote the product landed, its holds taken off `inFlight` (`land`): memory adopts the
- * row as committed (another writer's changes included) plus what is still in flight.
- */
-export const adopt = (cell: ProductCell, row: CommittedRow): void => {
-  cell.version = row.version
-  cell.level = Stock.plus(row, cell.inFlight)
-}
+export { adopt, type ProductCell, sellable } from "./ProductCell.js"
 
 /**
  * What a decision took from an actor: a change applied in memory (or, with no change, a product a
@@ -80,6 +28,8 @@ export class Hold {
   constructor(
     readonly cell: ProductCell,
     readonly change: Stock.StockLevel | undefined,
+    /** units promised (negative: promises dropped or filled) */
+    readonly promised = 0,
   ) {
     cell.holds++
     this.#state = change !== undefined ? "applied" : "handedOver"
@@ -87,6 +37,7 @@ export class Hold {
     if (change !== undefined) {
       cell.unsettled++
       cell.inFlight = Stock.plus(cell.inFlight, change)
+      cell.backorderedInFlight += promised
     }
   }
   /** Its change is committed (or given back): no longer in flight. */
@@ -94,6 +45,7 @@ export class Hold {
     if (!this.#inFlight) return
     this.#inFlight = false
     this.cell.inFlight = Stock.minus(this.cell.inFlight, this.change!)
+    this.cell.backorderedInFlight -= this.promised
   }
   /** Its decision is queued for commit: a refusal decided from now on rests on it. */
   handOver(): void {
@@ -162,10 +114,6 @@ export const cellAt = (actor: Actor, locationId: string): ProductCell => {
   return cell
 }
 
-/** Units orders may take at a cell: available beyond safety stock. */
-export const sellable = (cell: ProductCell): number =>
-  cell.exists ? Math.max(0, cell.level.available - cell.safetyStock) : 0
-
 /** Queues a command; true when the actor has no fiber running and one must be started. */
 export const post = (actor: Actor, command: Command, capacity: number): boolean => {
   if (actor.mailbox.length < capacity && actor.overflow.length === 0) actor.mailbox.push(command)
@@ -189,12 +137,23 @@ export const depth = (actor: Actor): number => actor.mailbox.length + actor.over
 
 const stale = new StaleGeneration()
 
-/** Moves the cell to `after`: a new hold, or (giving back) the settling of an old one. */
-const move = (cell: ProductCell, before: Stock.StockLevel, after: Stock.StockLevel, givesBack?: Hold): Move => {
+/**
+ * Moves the cell to `after` (and its promises by `promised`): a new hold, or (giving back) the
+ * settling of an old one.
+ */
+const move = (
+  cell: ProductCell,
+  before: Stock.StockLevel,
+  after: Stock.StockLevel,
+  givesBack?: Hold,
+  promised = 0,
+): Move => {
   cell.level = after
-  if (givesBack === undefined) return { hold: new Hold(cell, Stock.difference(before, after)), before, after }
+  cell.backordered += promised
+  const base = { before, after, ...(promised !== 0 ? { promised } : {}) }
+  if (givesBack === undefined) return { hold: new Hold(cell, Stock.difference(before, after), promised), ...base }
   givesBack.settle()
-  return { hold: givesBack, before, after }
+  return { hold: givesBack, ...base }
 }
 
 /** The first units at a location where the product was not kept: its stock there starts. */
@@ -207,8 +166,10 @@ const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
   reply(Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left))
 
 /**
- * Takes a line from the cells in the order given, as much as each can sell, all of it or nothing:
- * orders take only the sellable quantity (safety stock stays on the shelf; the commit judges it again).
+ * Takes a line from the cells in the order given, as much as each can sell, and promises what is
+ * still missing where backorders have room (in the same order); all of it or nothing. Orders take
+ * only the sellable quantity (safety stock stays on the shelf, units owed to backorders go to them;
+ * the commit judges it again).
  */
 const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve" }>): void => {
   const moves: Array<Move> = []
@@ -216,24 +177,38 @@ const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve"
     const { locations, quantity } = line
     const cells = locations.length === 1 ? [cellAt(actor, locations[0]!)] : locations.map((l) => cellAt(actor, l))
     let total = 0
-    for (const cell of cells) total += sellable(cell)
-    if (total < quantity) {
+    let room = 0
+    for (const cell of cells) {
+      total += sellable(cell)
+      room += backorderRoom(cell)
+    }
+    // short, or short enough to promise: refused or promised only on firm stock (parked until then)
+    if (total + room < quantity || (total < quantity && cells.some((c) => c.unsettled > 0))) {
       // the lines taken before it go back (never handed over: nobody else saw them)
-      for (let i = moves.length - 1; i >= 0; i--) moves[i]!.hold.cell.level = moves[i]!.before
+      for (let i = moves.length - 1; i >= 0; i--) {
+        const m = moves[i]!
+        m.hold.cell.level = m.before
+        m.hold.cell.backordered -= m.promised ?? 0
+      }
       for (const m of moves) m.hold.settle()
-      // refused only on firm stock: applied again once nothing it could take from is in doubt
+      // in doubt once those are given back: applied again once nothing it could take from is
       const inDoubt = cells.find((c) => c.unsettled > 0)
       if (inDoubt !== undefined) inDoubt.parked.push(command)
-      else command.reply(Effect.fail(shortOver(actor, command.lines.slice(0, n + 1), cells, locations)))
+      else if (total + room < quantity)
+        command.reply(Effect.fail(shortOver(actor, command.lines.slice(0, n + 1), cells, locations)))
+      else reserveAcross(actor, command)
       return
     }
     let left = quantity
+    let promise = Math.max(0, quantity - total)
     for (const cell of cells) {
-      const take = Math.min(left, sellable(cell))
-      if (take === 0) continue
+      const take = Math.min(left - promise, sellable(cell))
+      const promised = Math.min(promise, backorderRoom(cell))
+      if (take + promised === 0) continue
       const before = cell.level
-      moves.push(move(cell, before, Either.getOrThrow(Stock.reserve(before, take))))
-      left -= take
+      moves.push(move(cell, before, Either.getOrThrow(Stock.reserve(before, take)), undefined, promised))
+      left -= take + promised
+      promise -= promised
       if (left === 0) break
     }
   }
@@ -273,12 +248,24 @@ export const apply = (actor: Actor, command: Command, generationClosed: boolean)
   switch (command._tag) {
     case "Release":
     case "Fulfil": {
+      const drops = command._tag === "Release" ? (command.drops ?? 0) : 0
       const next = (command._tag === "Release" ? Stock.release : Stock.fulfil)(before, command.quantity)
       answer(
         command.reply,
-        Either.isLeft(next)
+        Either.isLeft(next) || drops > cell.backordered
           ? Either.left(new InconsistentMemory({ productId: cell.productId }))
-          : Either.right(move(cell, before, next.right, command._tag === "Release" ? command.givesBack : undefined)),
+          : Either.right(
+              move(cell, before, next.right, command._tag === "Release" ? command.givesBack : undefined, -drops),
+            ),
+      )
+      return
+    }
+    case "Fill": {
+      const fill = Math.min(command.quantity, fillable(cell), cell.backordered)
+      command.reply(
+        Effect.succeed(
+          fill === 0 ? undefined : move(cell, before, Either.getOrThrow(Stock.reserve(before, fill)), undefined, -fill),
+        ),
       )
       return
     }
@@ -308,12 +295,22 @@ export const apply = (actor: Actor, command: Command, generationClosed: boolean)
     }
     case "Define": {
       const { definition } = command
+      const limit = definition.backorderLimit
+      if (limit !== undefined && limit < cell.backordered) {
+        const { productId, locationId, backordered } = cell
+        answer(
+          command.reply,
+          Either.left(new BackorderLimitBelowPromised({ productId, locationId, backordered, limit })),
+        )
+        return
+      }
       const created = !cell.exists
       if (created) cell.level = Stock.stockOf(definition.initialQuantity)
       cell.exists = true
       if (definition.threshold !== undefined) cell.threshold = definition.threshold
       if (definition.location !== undefined) cell.location = definition.location
       if (definition.safetyStock !== undefined) cell.safetyStock = definition.safetyStock
+      if (limit !== undefined) cell.backorderLimit = limit
       const move = { hold: new Hold(cell, Stock.difference(before, cell.level)), before, after: cell.level }
       command.reply(Effect.succeed({ move, created }))
       return

@@ -9,6 +9,7 @@ import { makeDurableWrites, type WriteDeps } from "./DurableWrites.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import {
   AlreadyApplied,
+  type BackorderLimitBelowPromised,
   BulkRefused,
   type LineRefused,
   type NotEnoughToRemove,
@@ -229,6 +230,7 @@ export const makeStockWrites = (deps: WriteDeps) => {
         threshold: definition.threshold,
         location: definition.location,
         safetyStock: definition.safetyStock,
+        backorderLimit: definition.backorderLimit,
       },
       changes: created ? [{ _tag: "Initial", productId, locationId, quantity: definition.initialQuantity }] : [],
       events: created
@@ -249,20 +251,25 @@ export const makeStockWrites = (deps: WriteDeps) => {
    * or safety stock of an existing one.
    */
   const define = (productId: ProductId, input: Definition, locationId: string = DefaultLocation) =>
-    durably<StockSnapshot & { readonly created: boolean }, never>("StockWrites.define", (generation) =>
-      applyAndCommit(
-        generation,
-        generation.send<{ move: Move; created: boolean }, StaleGeneration>(productId, (reply) => ({
-          _tag: "Define",
-          location: locationId,
-          definition: input,
-          reply,
-        })),
-        ({ move, created }) => ({
-          decision: definition(productId, locationId, input, move, created),
-          result: { ...snapshot(move.hold.cell, move.after), created },
-        }),
-      ),
+    durably<StockSnapshot & { readonly created: boolean }, BackorderLimitBelowPromised>(
+      "StockWrites.define",
+      (generation) =>
+        applyAndCommit(
+          generation,
+          generation.send<{ move: Move; created: boolean }, BackorderLimitBelowPromised | StaleGeneration>(
+            productId,
+            (reply) => ({
+              _tag: "Define",
+              location: locationId,
+              definition: input,
+              reply,
+            }),
+          ),
+          ({ move, created }) => ({
+            decision: definition(productId, locationId, input, move, created),
+            result: { ...snapshot(move.hold.cell, move.after), created },
+          }),
+        ),
     )
 
   /**

@@ -10,6 +10,7 @@ import { InventoryApi } from "./Api.js"
 import { AdjustmentResult, type ProductDefinition } from "./Bodies.js"
 import { bulkAdjust } from "./BulkAdjustments.js"
 import {
+  BackorderLimitBelowPromised,
   ExpiryNotInFuture,
   InsufficientStock,
   QuantityNotDefinedByPut,
@@ -53,16 +54,31 @@ export const AdminHandlersLive = HttpApiBuilder.group(InventoryApi, "admin", (ha
             on_hand: existing.value.on_hand,
             initial_quantity: payload.initial_quantity,
           })
-        const result = yield* engine.define(
-          productId,
-          {
-            initialQuantity: payload.initial_quantity ?? 0,
-            threshold: payload.low_stock_threshold,
-            location: payload.location,
-            safetyStock: payload.safety_stock,
-          },
-          locationId,
-        )
+        const result = yield* engine
+          .define(
+            productId,
+            {
+              initialQuantity: payload.initial_quantity ?? 0,
+              threshold: payload.low_stock_threshold,
+              location: payload.location,
+              safetyStock: payload.safety_stock,
+              backorderLimit: payload.backorder_limit,
+            },
+            locationId,
+          )
+          .pipe(
+            Effect.catchTag("BackorderLimitBelowPromised", (e) =>
+              Effect.fail(
+                new BackorderLimitBelowPromised({
+                  message: `${JSON.stringify(productId)} at ${JSON.stringify(locationId)} has ${e.backordered} backordered; backorder_limit ${e.limit} is below that (it may drop to ${e.backordered} now, lower once they are filled or cancelled)`,
+                  product_id: productId,
+                  location_id: locationId,
+                  backordered: e.backordered,
+                  backorder_limit: e.limit,
+                }),
+              ),
+            ),
+          )
         yield* Effect.logInfo(result.created ? "product created" : "product updated").pipe(
           Effect.annotateLogs({ product_id: productId, location_id: locationId }),
         )

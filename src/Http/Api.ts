@@ -15,6 +15,7 @@ import {
   ReconcileRequest,
 } from "./Bodies.js"
 import {
+  BackorderLimitBelowPromised,
   BulkInvalid,
   BulkRefused,
   ExpiryNotInFuture,
@@ -174,14 +175,15 @@ export class AdminGroup extends HttpApiGroup.make("admin")
         OpenApi.annotations({
           summary: "Create a product, or change its settings",
           description: admin(
-            "Creates the product with `initial_quantity`, or changes threshold, safety stock or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); unknown fields are 400.",
+            "Creates the product with `initial_quantity`, or changes threshold, safety stock, backorder limit or location of an existing one. A different `initial_quantity` for an existing product is 409 QuantityNotDefinedByPut (quantities move through adjustments); a `backorder_limit` below what is already backordered is 409 BackorderLimitBelowPromised; a negative figure or an unknown field is 400.",
           ),
         }),
       )
       .setPath(productPath)
       .setPayload(ProductDefinition)
       .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean }))
-      .addError(QuantityNotDefinedByPut),
+      .addError(QuantityNotDefinedByPut)
+      .addError(BackorderLimitBelowPromised),
   )
   .add(
     HttpApiEndpoint.put("defineAt", "/inventory/:product_id/locations/:location_id")
@@ -189,7 +191,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
         OpenApi.annotations({
           summary: "Keep a product at a location, or change its settings there",
           description: admin(
-            "As PUT /inventory/{product_id}, for one location (PUT /inventory/{product_id} means `default`): creates the product's stock there with `initial_quantity`, or changes threshold, safety stock or label. 404 LocationNotFound for a location that does not exist; 409 QuantityNotDefinedByPut; unknown fields are 400.",
+            "As PUT /inventory/{product_id}, for one location (PUT /inventory/{product_id} means `default`): creates the product's stock there with `initial_quantity`, or changes threshold, safety stock, backorder limit or label. 404 LocationNotFound for a location that does not exist; 409 QuantityNotDefinedByPut or BackorderLimitBelowPromised; a negative figure or an unknown field is 400.",
           ),
         }),
       )
@@ -197,6 +199,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .setPayload(ProductDefinition)
       .addSuccess(Schema.Struct({ ...StockRecord.fields, created: Schema.Boolean }))
       .addError(QuantityNotDefinedByPut)
+      .addError(BackorderLimitBelowPromised)
       .addError(LocationNotFound),
   )
   .add(

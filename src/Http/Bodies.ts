@@ -116,6 +116,8 @@ export const ProductDefinition = Schema.Struct({
   initial_quantity: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   low_stock_threshold: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   safety_stock: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
+  /** the most units orders may be promised here beyond what is available (default 0: no backorders) */
+  backorder_limit: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000_000))),
   location: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
 }).annotations(strict)
 

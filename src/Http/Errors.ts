@@ -34,6 +34,18 @@ export class QuantityNotDefinedByPut extends Schema.TaggedError<QuantityNotDefin
   HttpApiSchema.annotations({ status: 409 }),
 ) {}
 
+export class BackorderLimitBelowPromised extends Schema.TaggedError<BackorderLimitBelowPromised>()(
+  "BackorderLimitBelowPromised",
+  {
+    message: Schema.String,
+    product_id: Schema.String,
+    location_id: Schema.String,
+    backordered: Schema.Number,
+    backorder_limit: Schema.Number,
+  },
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
+
 export class InsufficientStock extends Schema.TaggedError<InsufficientStock>()(
   "InsufficientStock",
   { message: Schema.String, product_id: Schema.String, available: Schema.Number, requested: Schema.Number },

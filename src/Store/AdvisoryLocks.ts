@@ -8,3 +8,6 @@ export const relayLockKey = 0x1f_4e_27_01
 
 /** Held by the one instance sweeping due reservations. */
 export const expirySweepLockKey = 7_246_301_016
+
+/** Held by the one instance filling backorders. */
+export const backorderFillLockKey = 7_246_301_017

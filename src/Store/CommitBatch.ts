@@ -50,6 +50,17 @@ export type OrderStep =
       readonly requested?: number | undefined
       readonly held?: number | undefined
     }
+  /**
+   * promised units of the order's lines become reserved ones (stands only if the lines promise that
+   * many, the product can sell them there, and no older order's promise there is left unfilled);
+   * `expiresAt`: its due time once nothing is promised any more
+   */
+  | {
+      readonly _tag: "Fill"
+      readonly orderId: OrderId
+      readonly lines: ReadonlyArray<HeldLine>
+      readonly expiresAt: number | null
+    }
   /** move the due time of a held reservation */
   | { readonly _tag: "Extend"; readonly orderId: OrderId; readonly expiresAt: number }
 
@@ -112,11 +123,13 @@ export interface ProductWrite {
   readonly threshold?: number | undefined
   readonly location?: string | null | undefined
   readonly safetyStock?: number | undefined
+  readonly backorderLimit?: number | undefined
 }
 
 /** A stock row as the commit left it (memory adopts it). */
 export interface CommittedRow extends StockLevel {
   readonly version: number
+  readonly backordered: number
 }
 
 export interface IdempotencyRow {

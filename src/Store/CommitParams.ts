@@ -14,6 +14,7 @@ const stepKind = {
   Ship: "ship",
   RejectFulfilment: "reject",
   Extend: "extend",
+  Fill: "fill",
 } as const
 
 /** The statement's parameters: every document is JSON (native and fast to build), positions `d`/`i` keep decision order. */
@@ -24,7 +25,11 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
   const events: Array<Record<string, unknown>> = []
   const pushItems = (d: number, lines: ReadonlyArray<HeldLine>) => {
     lines.forEach((l, i) => {
-      items.push({ d, i, p: l.productId, lo: l.locationId, q: l.quantity })
+      items.push(
+        l.backordered
+          ? { d, i, p: l.productId, lo: l.locationId, q: l.quantity, b: l.backordered }
+          : { d, i, p: l.productId, lo: l.locationId, q: l.quantity },
+      )
     })
   }
   batch.decisions.forEach((decision, d) => {
@@ -62,6 +67,10 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
           break
         case "Extend":
           row.ex = iso(s.expiresAt)
+          break
+        case "Fill":
+          row.ex = iso(s.expiresAt)
+          pushItems(d, s.lines)
           break
       }
       steps.push(row)
@@ -110,6 +119,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
         sl: p.location !== undefined,
         l: p.location ?? null,
         ss: p.safetyStock ?? null,
+        bl: p.backorderLimit ?? null,
       })),
     ),
     JSON.stringify(steps),
@@ -129,6 +139,7 @@ export const commitParams = (batch: CommitBatch, topics: Topics, at: string) => 
       low: topics.lowStock,
       oos: topics.outOfStock,
       adjusted: topics.adjusted,
+      filled: topics.backorderFilled,
     }),
   ] as const
 }

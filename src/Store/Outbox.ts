@@ -44,6 +44,8 @@ const topicOf = (topics: Topics, type: EventType): string => {
       return topics.lowStock
     case "inventory.transferred":
       return topics.transferred
+    case "inventory.backorder_filled":
+      return topics.backorderFilled
   }
 }
 

@@ -21,6 +21,10 @@ export interface StockRow extends StockLevel {
   readonly version: number
   /** never reserved by orders: they take only available - safetyStock */
   readonly safetyStock: number
+  /** units promised to orders here (0 when absent) */
+  readonly backordered?: number | undefined
+  /** the most that may be promised here (0 when absent) */
+  readonly backorderLimit?: number | undefined
 }
 
 /** A stock row as the engine loads it (the same columns whether read directly or inside a JSON document). */
@@ -34,6 +38,8 @@ const StockColumns = Schema.Struct({
   location: Schema.NullOr(Schema.String),
   version: BigintColumn,
   safety_stock: Schema.Number,
+  backordered: Schema.Number,
+  backorder_limit: Schema.Number,
 })
 
 const rowToStock = (r: typeof StockColumns.Type): StockRow => ({
@@ -46,6 +52,8 @@ const rowToStock = (r: typeof StockColumns.Type): StockRow => ({
   location: r.location,
   version: r.version,
   safetyStock: r.safety_stock,
+  backordered: r.backordered,
+  backorderLimit: r.backorder_limit,
 })
 
 /** What `lookup` reads in one round trip: four JSON documents, each decoded by its schema. */
@@ -64,8 +72,10 @@ const LookupRow = Schema.Struct({
   ),
   /** fulfilments refused before their order was seen: [order id, fulfilment id] */
   stray: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String))),
-  /** what held orders still hold: [order id, product id, location id, quantity] */
-  lines: Schema.parseJson(Schema.Array(Schema.Tuple(Schema.String, Schema.String, Schema.String, Schema.Number))),
+  /** what held orders still hold: [order id, product id, location id, quantity, of which backordered] */
+  lines: Schema.parseJson(
+    Schema.Array(Schema.Tuple(Schema.String, Schema.String, Schema.String, Schema.Number, Schema.Number)),
+  ),
   stock: Schema.parseJson(Schema.Array(StockColumns)),
 })
 
@@ -79,7 +89,7 @@ const lookupStatement = `SELECT
               FROM fulfillments f WHERE f.order_id = ANY($3::text[])
                AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = f.order_id))::text AS stray,
            (SELECT coalesce(json_agg(json_build_array(l.order_id, l.product_id, l.location_id,
-                      l.quantity - l.fulfilled - l.released) ORDER BY l.order_id, l.product_id, l.location_id), '[]')
+                      l.quantity - l.fulfilled - l.released, l.backordered) ORDER BY l.order_id, l.product_id, l.location_id), '[]')
               FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
              WHERE r.order_id = ANY($1::text[]) AND r.status IN ('reserved', 'partially_fulfilled')
                -- not written as the held-lines index's predicate: that index is per product, and the
@@ -88,7 +98,8 @@ const lookupStatement = `SELECT
            (SELECT coalesce(json_agg(json_build_object('product_id', product_id, 'location_id', location_id,
                         'available', available, 'reserved', reserved,
                         'on_hand', on_hand, 'low_stock_threshold', low_stock_threshold, 'location', location,
-                        'version', version::text, 'safety_stock', safety_stock)), '[]')
+                        'version', version::text, 'safety_stock', safety_stock, 'backordered', backordered,
+                        'backorder_limit', backorder_limit)), '[]')
               FROM stock WHERE product_id = ANY($2::text[]))::text AS stock`
 
 const byKey = (a: ProductWrite, b: ProductWrite) =>
@@ -105,7 +116,7 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       Result: StockColumns,
       execute: (ids) =>
         sql`SELECT product_id, location_id, available, reserved, on_hand, low_stock_threshold, location, version,
-                   safety_stock FROM stock WHERE product_id = ANY(${ids}::text[])`,
+                   safety_stock, backordered, backorder_limit FROM stock WHERE product_id = ANY(${ids}::text[])`,
     })
     const loadStock = Effect.fn("StockStore.loadStock")(function* (ids: ReadonlyArray<ProductId>) {
       if (ids.length === 0) return []
@@ -142,9 +153,10 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
         Effect.catchTags({ ParseError: Effect.die, NoSuchElementException: Effect.die }),
       )
       const lines = new Map<string, Array<HeldLine>>()
-      for (const [orderId, productId, locationId, quantity] of row.lines) {
+      for (const [orderId, productId, locationId, quantity, backordered] of row.lines) {
         const list = lines.get(orderId) ?? []
-        list.push({ productId: productId as ProductId, locationId, quantity })
+        const line = { productId: productId as ProductId, locationId, quantity }
+        list.push(backordered > 0 ? { ...line, backordered } : line)
         lines.set(orderId, list)
       }
       for (const [orderId, status, reservationId, expiresAt, fulfillments] of row.orders) {
@@ -185,9 +197,11 @@ export class StockStore extends Effect.Service<StockStore>()("StockStore", {
       return runCommit(params).pipe(
         Effect.map(([row]) => {
           const rows = new Map<string, CommittedRow>()
-          const written = JSON.parse(row?.rows ?? "[]") as Array<[string, string, number, number, number, number]>
-          for (const [id, locationId, version, available, reserved, onHand] of written) {
-            rows.set(stockKey(id, locationId), { version: Number(version), available, reserved, onHand })
+          const written = JSON.parse(row?.rows ?? "[]") as Array<
+            [string, string, number, number, number, number, number]
+          >
+          for (const [id, locationId, version, available, reserved, onHand, backordered] of written) {
+            rows.set(stockKey(id, locationId), { version: Number(version), available, reserved, onHand, backordered })
           }
           return rows
         }),

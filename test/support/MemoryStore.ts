@@ -27,6 +27,8 @@ interface Line {
   quantity: number
   fulfilled: number
   released: number
+  /** units of what it holds that are promised, not reserved */
+  backordered: number
 }
 
 interface LedgerRow {
@@ -46,6 +48,7 @@ class StockRows extends Map<string, StockRow> {
 
 export interface MemoryTables {
   readonly stock: StockRows
+  /** in the order they were recorded (oldest first: the order backorders are filled in) */
   readonly orders: Map<OrderId, { status: OrderStatus; reservationId: string | null; expiresAt: number | null }>
   readonly lines: Map<OrderId, Map<string, Line>>
   readonly ledger: Array<LedgerRow>
@@ -58,7 +61,8 @@ export interface MemoryTables {
 }
 
 const heldOf = (l: Pick<Line, "quantity" | "fulfilled" | "released">) => l.quantity - l.fulfilled - l.released
-const none = { quantity: 0, fulfilled: 0, released: 0 }
+const reservedOf = (l: Line) => heldOf(l) - l.backordered
+const none = { quantity: 0, fulfilled: 0, released: 0, backordered: 0 }
 
 class Refused {
   constructor(readonly reason: string) {}
@@ -78,7 +82,11 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
   }
   const held = (orderId: OrderId): Array<HeldLine> =>
     [...(tables.lines.get(orderId)?.values() ?? [])]
-      .map((l) => ({ productId: l.productId, locationId: l.locationId, quantity: heldOf(l) }))
+      .map((l) =>
+        l.backordered > 0
+          ? { productId: l.productId, locationId: l.locationId, quantity: heldOf(l), backordered: l.backordered }
+          : { productId: l.productId, locationId: l.locationId, quantity: heldOf(l) },
+      )
       .filter((l) => l.quantity > 0)
       .sort((a, b) => (stockKey(a.productId, a.locationId) < stockKey(b.productId, b.locationId) ? -1 : 1))
 
@@ -109,6 +117,8 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
             threshold: p.threshold ?? 0,
             location: p.location ?? null,
             safetyStock: p.safetyStock ?? 0,
+            backordered: 0,
+            backorderLimit: p.backorderLimit ?? 0,
             version: 1,
           })
           versions.set(key, 1)
@@ -121,12 +131,28 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
           threshold: p.threshold ?? row!.threshold,
           location: p.location !== undefined ? p.location : row!.location,
           safetyStock: p.safetyStock ?? row!.safetyStock,
+          backorderLimit: p.backorderLimit ?? row!.backorderLimit ?? 0,
           version: row!.version + 1,
         })
         versions.set(key, row!.version + 1)
       }
     }
-    const levelOf = (key: string) => stock.get(key) ?? { available: 0, reserved: 0, onHand: 0, safetyStock: 0 }
+    const levelOf = (key: string) => {
+      const row = stock.get(key)
+      return {
+        available: row?.available ?? 0,
+        safetyStock: row?.safetyStock ?? 0,
+        backordered: row?.backordered ?? 0,
+        backorderLimit: row?.backorderLimit ?? 0,
+      }
+    }
+    /** promises made (negative: dropped or filled) at a place */
+    const promise = (key: string, units: number) => {
+      if (units === 0) return
+      if (!named.has(key)) refuse("product not named")
+      const row = stock.get(key)!
+      stock.set(key, { ...row, backordered: (row.backordered ?? 0) + units })
+    }
     const move = (key: string, movement: string, quantity: number, delta: StockLevel) => {
       if (!named.has(key)) refuse("product not named")
       const row = stock.get(key)!
@@ -136,6 +162,9 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
         onHand: row.onHand + delta.onHand,
       }
       if (after.available < 0 || after.reserved < 0) refuse("not available")
+      // a promise alone moves no stock: no ledger row
+      const still = delta.available === 0 && delta.reserved === 0 && delta.onHand === 0
+      if (still && (movement === "reserve" || movement === "release")) return
       if (row.available >= row.threshold && after.available < row.threshold) {
         events.push({ eventType: "inventory.low_stock", key: row.productId, payload: JSON.stringify(after) })
       }
@@ -152,13 +181,15 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
           if (order !== undefined) refuse("order already decided elsewhere")
           if (s._tag === "Refuse") {
             let sellable = 0
+            let room = 0
             for (const locationId of s.locations) {
               const key = stockKey(s.productId, locationId)
               if (!named.has(key)) refuse("refused product not named")
               const level = levelOf(key)
-              sellable += Math.max(0, level.available - level.safetyStock)
+              sellable += Math.max(0, level.available - level.safetyStock - level.backordered)
+              room += Math.max(0, level.backorderLimit - level.backordered)
             }
-            if (sellable >= s.requested) refuse("refusal no longer stands")
+            if (sellable + room >= s.requested) refuse("refusal no longer stands")
             events.push({
               eventType: "inventory.out_of_stock",
               key: s.orderId,
@@ -168,8 +199,13 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
           for (const l of s._tag === "Reserve" ? s.lines : []) {
             const key = stockKey(l.productId, l.locationId)
             const level = levelOf(key)
-            if (level.available - l.quantity < level.safetyStock) refuse("not sellable")
-            move(key, "reserve", l.quantity, { available: -l.quantity, reserved: l.quantity, onHand: 0 })
+            const promised = l.backordered ?? 0
+            const taken = l.quantity - promised
+            if (level.available - taken < level.safetyStock + level.backordered) refuse("not sellable")
+            if (promised > 0 && level.available - taken > level.safetyStock + level.backordered)
+              refuse("backordered while sellable")
+            move(key, "reserve", taken, { available: -taken, reserved: taken, onHand: 0 })
+            promise(key, promised)
           }
           const status =
             s._tag === "Reserve" ? "reserved" : s._tag === "Refuse" ? "rejected" : "cancelled_before_create"
@@ -181,7 +217,19 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
           if (s._tag === "Reserve") {
             lines.set(
               s.orderId,
-              new Map(s.lines.map((l) => [stockKey(l.productId, l.locationId), { ...l, fulfilled: 0, released: 0 }])),
+              new Map(
+                s.lines.map((l) => [
+                  stockKey(l.productId, l.locationId),
+                  {
+                    productId: l.productId,
+                    locationId: l.locationId,
+                    quantity: l.quantity,
+                    fulfilled: 0,
+                    released: 0,
+                    backordered: l.backordered ?? 0,
+                  },
+                ]),
+              ),
             )
           }
           return
@@ -189,15 +237,20 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
         case "RejectFulfilment": {
           const all = [...orderLines(s.orderId).values()]
           const total = all.reduce((n, l) => n + heldOf(l), 0)
-          const line = all
-            .filter((l) => l.productId === s.productId && (s.locationId === undefined || l.locationId === s.locationId))
-            .reduce((n, l) => n + heldOf(l), 0)
+          const ofProduct = all.filter(
+            (l) => l.productId === s.productId && (s.locationId === undefined || l.locationId === s.locationId),
+          )
+          const line = ofProduct.reduce((n, l) => n + heldOf(l), 0)
+          const reserved = ofProduct.reduce((n, l) => n + reservedOf(l), 0)
+          const requested = s.requested ?? 0
           const stands =
             s.reason === "not_reserved"
               ? total === 0
               : s.reason === "unknown_line"
                 ? total > 0 && line === 0
-                : line > 0 && line === s.held && s.held < (s.requested ?? 0)
+                : s.reason === "backordered"
+                  ? line >= requested && reserved === s.held && reserved < requested
+                  : line > 0 && line === s.held && s.held < requested
           if (!stands) refuse("fulfilment rejection no longer stands")
           if (fulfillments.has(`${s.orderId}/${s.fulfillmentId}`)) refuse("fulfilment already decided elsewhere")
           fulfillments.add(`${s.orderId}/${s.fulfillmentId}`)
@@ -209,27 +262,55 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
             order!.expiresAt = s.expiresAt
             return
           }
+          if (s._tag === "Fill") {
+            const ls = orderLines(s.orderId)
+            for (const f of s.lines) {
+              const key = stockKey(f.productId, f.locationId)
+              const line = ls.get(key)
+              if (line === undefined || line.backordered < f.quantity) refuse("reservation lines changed elsewhere")
+              const level = levelOf(key)
+              if (level.available - f.quantity < level.safetyStock) refuse("not sellable")
+              // oldest order first: no older held order still waits there (releases in this batch aside)
+              for (const [o, other] of orders) {
+                if (o === s.orderId) break
+                const waiting = lines.get(o)?.get(key)
+                if (isHeld(other.status) && waiting !== undefined && waiting.backordered > 0 && !releasing.has(o))
+                  refuse("backorder filled out of turn")
+              }
+              line!.backordered -= f.quantity
+              move(key, "reserve", f.quantity, { available: -f.quantity, reserved: f.quantity, onHand: 0 })
+              promise(key, -f.quantity)
+            }
+            if (s.expiresAt !== null) order!.expiresAt = s.expiresAt
+            events.push({ eventType: "inventory.backorder_filled", key: s.orderId, payload: JSON.stringify(s.lines) })
+            return
+          }
           if (s._tag === "Release" && s.reason === "expired") {
             if (order!.status !== "reserved" || order!.expiresAt === null || order!.expiresAt > Date.now())
               refuse("order not held as decided")
           }
           const ls = orderLines(s.orderId)
+          if (s._tag === "Ship" && s.items === undefined && [...ls.values()].some((l) => l.backordered > 0))
+            refuse("backordered units shipped")
           const taking =
             s._tag === "Ship" && s.items !== undefined
               ? s.items
               : [...ls.values()]
                   .filter((l) => heldOf(l) > 0)
-                  .map((l) => ({ productId: l.productId, locationId: l.locationId, quantity: heldOf(l) }))
+                  .map((l) => ({ productId: l.productId, locationId: l.locationId, quantity: reservedOf(l) }))
           for (const t of taking) {
             const key = stockKey(t.productId, t.locationId)
             const line = ls.get(key)
-            if (line === undefined || heldOf(line) < t.quantity) refuse("line holds less than shipped")
+            if (line === undefined || reservedOf(line) < t.quantity) refuse("line holds less than shipped")
             if (s._tag === "Ship") {
               line!.fulfilled += t.quantity
               move(key, "fulfil", t.quantity, { available: 0, reserved: -t.quantity, onHand: -t.quantity })
             } else {
-              line!.released += t.quantity
+              const dropped = line!.backordered
+              line!.released += t.quantity + dropped
+              line!.backordered = 0
               move(key, "release", t.quantity, { available: t.quantity, reserved: -t.quantity, onHand: 0 })
+              promise(key, -dropped)
             }
           }
           const left = [...ls.values()].reduce((n, l) => n + heldOf(l), 0)
@@ -255,12 +336,19 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
         }
       }
     }
+    const releasing = new Set(batch.decisions.flatMap((d) => (d.step?._tag === "Release" ? [d.step.orderId] : [])))
     const change = (c: StockChange) => {
       const key = stockKey(c.productId, c.locationId)
       const row = stock.get(key)
       if (c._tag === "Correct") {
         let held = 0
-        for (const [o, ls] of lines) if (isHeld(orders.get(o)?.status ?? "unseen")) held += heldOf(ls.get(key) ?? none)
+        let promised = 0
+        for (const [o, ls] of lines) {
+          if (!isHeld(orders.get(o)?.status ?? "unseen")) continue
+          const l = ls.get(key) ?? none
+          held += heldOf(l) - l.backordered
+          promised += l.backordered
+        }
         const onHand = Math.max(row?.onHand ?? 0, held)
         const after = { available: onHand - held, reserved: held, onHand }
         move(key, "adjust", onHand - (row?.onHand ?? 0), {
@@ -268,6 +356,7 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
           reserved: after.reserved - (row?.reserved ?? 0),
           onHand: after.onHand - (row?.onHand ?? 0),
         })
+        promise(key, promised - (row?.backordered ?? 0))
         return
       }
       if (c._tag === "TransferOut" || c._tag === "TransferIn") {
@@ -306,11 +395,20 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
       for (const c of d.changes) change(c)
       events.push(...d.events.map((e) => ({ eventType: e.eventType, key: e.key, payload: e.payload })))
     }
-    // the balance triggers: reserved is what held lines hold, for every product the batch touched
+    // the balance triggers: reserved and backordered are what held lines reserve and promise, for
+    // every product the batch touched; and the promises within the limit
     for (const key of versions.keys()) {
       let holding = 0
-      for (const [o, ls] of lines) if (isHeld(orders.get(o)?.status ?? "unseen")) holding += heldOf(ls.get(key) ?? none)
-      if (stock.get(key)?.reserved !== holding) refuse("books out of balance")
+      let promised = 0
+      for (const [o, ls] of lines) {
+        if (!isHeld(orders.get(o)?.status ?? "unseen")) continue
+        const l = ls.get(key) ?? none
+        holding += heldOf(l) - l.backordered
+        promised += l.backordered
+      }
+      const row = stock.get(key)
+      if (row?.reserved !== holding || (row?.backordered ?? 0) !== promised) refuse("books out of balance")
+      if ((row?.backordered ?? 0) > (row?.backorderLimit ?? 0)) refuse("backorders over limit")
     }
     return { stock, orders, lines, fulfillments, transfers, ledger, events, versions }
   }
@@ -328,8 +426,8 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
         tables.events.push(...next.events)
         const rows = new Map<string, CommittedRow>()
         for (const [key, version] of next.versions) {
-          const { available, reserved, onHand } = next.stock.get(key)!
-          rows.set(key, { version, available, reserved, onHand })
+          const { available, reserved, onHand, backordered } = next.stock.get(key)!
+          rows.set(key, { version, available, reserved, onHand, backordered: backordered ?? 0 })
         }
         return Effect.succeed(rows)
       } catch (e) {
@@ -374,11 +472,13 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
   const violations = () => {
     const problems: Array<string> = []
     const holding = new Map<string, number>()
+    const promising = new Map<string, number>()
     for (const [id, order] of tables.orders) {
       if (!isHeld(order.status)) continue
       for (const l of held(id)) {
         const key = stockKey(l.productId, l.locationId)
-        holding.set(key, (holding.get(key) ?? 0) + l.quantity)
+        holding.set(key, (holding.get(key) ?? 0) + l.quantity - (l.backordered ?? 0))
+        promising.set(key, (promising.get(key) ?? 0) + (l.backordered ?? 0))
       }
     }
     const replay = new Map<string, StockLevel>()
@@ -393,6 +493,10 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
         problems.push(`${id}: row does not balance`)
       if (row.reserved !== (holding.get(id) ?? 0))
         problems.push(`${id}: reserved ${row.reserved}, held ${holding.get(id) ?? 0}`)
+      // invariant 7: promises add up and stay within the limit
+      const promised = promising.get(id) ?? 0
+      if ((row.backordered ?? 0) !== promised || (row.backordered ?? 0) > (row.backorderLimit ?? 0))
+        problems.push(`${id}: backordered ${row.backordered}, promised ${promised}, limit ${row.backorderLimit}`)
       const end = replay.get(id)
       if (end === undefined || end.available !== row.available || end.reserved !== row.reserved)
         problems.push(`${id}: the ledger does not replay to the row`)

@@ -86,6 +86,7 @@ export class TestKafka extends Context.Tag("TestKafka")<
           topics.adjusted,
           topics.lowStock,
           topics.transferred,
+          topics.backorderFilled,
           topics.deadLetter,
         ]
         const seenOf = (topic: string, message: KafkaMessage): SeenEvent => {
