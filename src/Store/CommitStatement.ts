@@ -196,7 +196,7 @@ WITH prod AS (
   UNION ALL
   -- an order takes only what is sellable beyond the backorders owed there; a fill, what is sellable
   SELECT 'not sellable', c.p FROM change c
-   WHERE (c.m = 'reserve' AND c.ab - c.q < c.sso + c.bb) OR (c.m = 'fill' AND c.ab - c.q < c.sso)
+   WHERE (c.m = 'reserve' AND c.q > 0 AND c.ab - c.q < c.sso + c.bb) OR (c.m = 'fill' AND c.ab - c.q < c.sso)
   UNION ALL
   SELECT 'backordered while sellable', c.p FROM change c WHERE c.m = 'reserve' AND c.db > 0 AND c.ab - c.q > c.sso + c.bb
   UNION ALL

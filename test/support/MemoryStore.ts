@@ -201,7 +201,7 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
             const level = levelOf(key)
             const promised = l.backordered ?? 0
             const taken = l.quantity - promised
-            if (level.available - taken < level.safetyStock + level.backordered) refuse("not sellable")
+            if (taken > 0 && level.available - taken < level.safetyStock + level.backordered) refuse("not sellable")
             if (promised > 0 && level.available - taken > level.safetyStock + level.backordered)
               refuse("backordered while sellable")
             move(key, "reserve", taken, { available: -taken, reserved: taken, onHand: 0 })
