@@ -285,6 +285,9 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       /** what memory holds for a product, if its actor is alive (diagnostics and tests) */
       inMemory: (productId: ProductId, locationId: string = DefaultLocation): Stock.StockLevel | undefined =>
         current.actors.get(productId)?.cells.get(locationId)?.level,
+      /** units memory believes promised at a place, if the product's actor is alive (tests) */
+      promisedInMemory: (productId: ProductId, locationId: string = DefaultLocation): number | undefined =>
+        current.actors.get(productId)?.cells.get(locationId)?.backordered,
     } as const
   }),
   dependencies: [StockStore.Default, Outbox.Default],

@@ -249,9 +249,12 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
     ).pipe(Effect.tap((o) => (o === undefined ? Effect.void : EngineMetrics.countOrder("backorder_filled"))))
   }
 
-  /** Due: still reserved with nothing fulfilled, and the due time memory knows has passed. */
+  /** Due: still reserved with nothing fulfilled or promised, and the due time memory knows has passed. */
   const expireOrder = (generation: Generation, orderId: OrderId, known: KnownOrder | undefined): Decided =>
-    known?.status === "reserved" && known.expiresAt !== null && known.expiresAt <= Date.now()
+    known?.status === "reserved" &&
+    known.expiresAt !== null &&
+    known.expiresAt <= Date.now() &&
+    known.lines.every((l) => !l.backordered)
       ? release(generation, orderId, known, "expired")
       : Effect.succeed(undefined)
 

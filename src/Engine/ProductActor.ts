@@ -165,6 +165,13 @@ const createdBy = (cell: ProductCell, before: Stock.StockLevel, after: Stock.Sto
 const answer = <A, E>(reply: Reply<A, E>, result: Either.Either<A, E>): void =>
   reply(Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left))
 
+/** Changes in doubt at a cell that a command made itself. */
+const ownMoves = (moves: ReadonlyArray<Move>, cell: ProductCell): number => {
+  let n = 0
+  for (const m of moves) if (m.hold.cell === cell) n++
+  return n
+}
+
 /**
  * Takes a line from the cells in the order given, as much as each can sell, and promises what is
  * still missing where backorders have room (in the same order); all of it or nothing. Orders take
@@ -182,8 +189,10 @@ const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve"
       total += sellable(cell)
       room += backorderRoom(cell)
     }
-    // short, or short enough to promise: refused or promised only on firm stock (parked until then)
-    if (total + room < quantity || (total < quantity && cells.some((c) => c.unsettled > 0))) {
+    // short, or short enough to promise: refused or promised only on firm stock (parked until then);
+    // the command's own earlier lines are not in doubt
+    const inDoubt = total < quantity ? cells.find((c) => c.unsettled > ownMoves(moves, c)) : undefined
+    if (total + room < quantity || inDoubt !== undefined) {
       // the lines taken before it go back (never handed over: nobody else saw them)
       for (let i = moves.length - 1; i >= 0; i--) {
         const m = moves[i]!
@@ -191,12 +200,8 @@ const reserveAcross = (actor: Actor, command: Extract<Command, { _tag: "Reserve"
         m.hold.cell.backordered -= m.promised ?? 0
       }
       for (const m of moves) m.hold.settle()
-      // in doubt once those are given back: applied again once nothing it could take from is
-      const inDoubt = cells.find((c) => c.unsettled > 0)
       if (inDoubt !== undefined) inDoubt.parked.push(command)
-      else if (total + room < quantity)
-        command.reply(Effect.fail(shortOver(actor, command.lines.slice(0, n + 1), cells, locations)))
-      else reserveAcross(actor, command)
+      else command.reply(Effect.fail(shortOver(actor, command.lines.slice(0, n + 1), cells, locations)))
       return
     }
     let left = quantity

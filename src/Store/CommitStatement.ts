@@ -171,7 +171,8 @@ WITH prod AS (
 ), bad AS (
   SELECT 'order not held as decided' AS reason, s.o AS key FROM step s LEFT JOIN cur c ON c.order_id = s.o
    WHERE (s.k IN ('release', 'ship', 'ship_all', 'extend', 'fill') AND c.held IS NOT TRUE)
-      OR (s.k = 'expire' AND (c.status IS DISTINCT FROM 'reserved' OR c.expires_at IS NULL OR c.expires_at > now()))
+      OR (s.k = 'expire' AND (c.status IS DISTINCT FROM 'reserved' OR c.expires_at IS NULL OR c.expires_at > now()
+                              OR EXISTS (SELECT 1 FROM curl l WHERE l.order_id = s.o AND l.b > 0)))
   UNION ALL
   SELECT 'line holds less than shipped', s.o FROM step s JOIN item i ON i.d = s.d
     LEFT JOIN curl l ON l.order_id = s.o AND l.product_id = i.p AND l.location_id = i.lo

@@ -26,8 +26,11 @@ export class DueReservations extends Effect.Service<DueReservations>()("DueReser
           connection.executeRaw("SELECT pg_advisory_unlock($1)", [expirySweepLockKey]).pipe(Effect.ignore),
         )
         const due: ReadonlyArray<{ order_id: OrderId }> = yield* connection.execute(
-          `SELECT order_id FROM reservations
-            WHERE status = 'reserved' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
+          `SELECT order_id FROM reservations r
+            WHERE status = 'reserved' AND expires_at <= now()
+              -- a reservation still waiting for promised units does not expire
+              AND NOT EXISTS (SELECT 1 FROM reservation_lines l WHERE l.order_id = r.order_id AND l.backordered > 0)
+            ORDER BY expires_at LIMIT $1`,
           [limit],
           undefined,
         )

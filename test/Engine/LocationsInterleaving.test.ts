@@ -10,9 +10,11 @@ import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 
 // Random lifecycles with stock at several locations, lines pinned (to a real location or to none that
-// exists), transfers sent and received, adjustments at either place, all at once, over the in-memory
-// store: invariants 1-6 per product and location, 8 (a line's allocations add up to it), 9 (on hand over
-// the locations plus what is in transit is what came in less what shipped), and memory = the store.
+// exists), backorders within random limits, transfers sent and received, adjustments at either place,
+// and the filler turning promises into reservations, all at once, over the in-memory store: invariants
+// 1-6 per product and location, 7 (promises add up and stay within the limit), 8 (a line's allocations
+// add up to it), 9 (on hand over the locations plus what is in transit is what came in less what
+// shipped), no promise left where stock could fill it, and memory = the store.
 
 const locations: ReadonlyArray<Location> = [
   { id: "a", priority: 10, channels: [], active: true },
@@ -24,6 +26,7 @@ const places = ["a", "b"] as const
 const scenario = fc.record({
   strategy: fc.constantFrom("single_first", "priority"),
   stock: fc.array(fc.nat(8), { minLength: 6, maxLength: 6 }),
+  limits: fc.array(fc.oneof(fc.constant(0), fc.nat(4)), { minLength: 6, maxLength: 6 }),
   orders: lifecycleOrders(10),
   pins: fc.array(fc.option(fc.constantFrom("a", "b", "nowhere"), { nil: undefined, freq: 3 }), { maxLength: 30 }),
   adjustments: fc.array(
@@ -54,7 +57,9 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
   const memory = makeMemoryStore(locations)
   const engineLayer = Engine.DefaultWithoutDependencies.pipe(
     Layer.provide(memory.layer),
-    Layer.provide(testConfigLayer({ LOG_LEVEL: "none", ALLOCATION_STRATEGY: s.strategy })),
+    Layer.provide(
+      testConfigLayer({ LOG_LEVEL: "none", ALLOCATION_STRATEGY: s.strategy, RESERVATION_TTL_SECONDS: "3600" }),
+    ),
   )
   return Effect.gen(function* () {
     const engine = yield* Engine
@@ -62,7 +67,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
     for (const i of [0, 1, 2])
       for (const [k, at] of places.entries()) {
         const quantity = s.stock[i * 2 + k]!
-        yield* engine.define(product(i), { initialQuantity: quantity }, at)
+        yield* engine.define(product(i), { initialQuantity: quantity, backorderLimit: s.limits[i * 2 + k]! }, at)
         initial[i]! += quantity
       }
     const messages = lifecycleMessages(s.orders, (n) => `o${n}` as OrderId, product)
@@ -116,14 +121,37 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
           product,
         }),
         Effect.forEach(s.transfers, transfer, { concurrency: "unbounded", discard: true }),
+        // the filler, meanwhile
+        Effect.repeatN(
+          Effect.suspend(() => engine.fillBackorders(memory.waiting())),
+          3,
+        ),
       ],
       { concurrency: "unbounded" },
     )
+    // a delivery at every place where promises wait, then the filler until nothing it could fill is left
+    for (const row of [...memory.tables.stock.values()].filter((r) => (r.backordered ?? 0) > 1)) {
+      const quantity = (row.backordered ?? 0) - 1
+      yield* engine.adjust({
+        productId: row.productId,
+        locationId: row.locationId,
+        quantity,
+        adjustmentType: "received",
+      })
+      adjusted[Number(row.productId.slice(1))]! += quantity
+    }
+    for (let round = 0; round < 5 && memory.waiting().length > 0; round++)
+      yield* engine.fillBackorders(memory.waiting())
+    expect(memory.waiting()).toEqual([])
     expect(memory.violations()).toEqual([])
     expect(memory.tables.orders.size).toBe(s.orders.length)
     for (const [id, order] of memory.tables.orders) {
       const lines = [...(memory.tables.lines.get(id)?.values() ?? [])]
       const held = lines.reduce((n, l) => n + l.quantity - l.fulfilled - l.released, 0)
+      // a reservation with promises has no due time (unless extended); a fully reserved one has one
+      const extended = s.orders[Number(id.slice(1))]!.steps.some((step) => step === "extend" || step === "expire")
+      if (lines.some((l) => l.backordered > 0) && !extended) expect(order.expiresAt).toBeNull()
+      if (order.status === "reserved" && lines.every((l) => l.backordered === 0)) expect(order.expiresAt).not.toBeNull()
       if (order.status === "rejected" || order.status === "cancelled_before_create") expect(lines).toEqual([])
       if (order.status === "fulfilled" || order.status === "released" || order.status === "expired")
         expect(held).toBe(0)
@@ -149,10 +177,12 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
         .reduce((n, r) => n + r.quantity, 0)
       // invariant 9
       expect(onHand + inTransit).toBe(initial[i]! + adjusted[i]! - shipped)
-      for (const r of rows)
+      for (const r of rows) {
         expect(Option.some(engine.inMemory(product(i), r.locationId))).toEqual(
           Option.some({ available: r.available, reserved: r.reserved, onHand: r.onHand }),
         )
+        expect(engine.promisedInMemory(product(i), r.locationId)).toBe(r.backordered)
+      }
       expect(memory.tables.stock.get(stockKey(product(i), "nowhere"))).toBeUndefined()
     }
   }).pipe(
@@ -163,14 +193,16 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
 }
 
 describe("random lifecycles at several locations over the in-memory store", () => {
-  it.live("keep invariants 1-6 per location, 8 and 9, and memory = the store, over 500 interleavings", () =>
-    Effect.flatMap(Effect.runtime<never>(), () =>
-      Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(scenario, (s) => Effect.runPromise(check(s))),
-          { numRuns: 500, endOnFailure: true },
+  it.live(
+    "keep invariants 1-9 per location, fill every promise they can, and memory = the store, over 500 interleavings",
+    () =>
+      Effect.flatMap(Effect.runtime<never>(), () =>
+        Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(scenario, (s) => Effect.runPromise(check(s))),
+            { numRuns: 500, endOnFailure: true },
+          ),
         ),
       ),
-    ),
   )
 })

@@ -77,9 +77,21 @@ const contract = (name: string, store: Layer.Layer<StockStore>) =>
             decision({ changes: [{ _tag: "Initial", productId: pid("A"), locationId: here, quantity: 10 }] }),
           ),
         )
-        expect(created.get(stockKey("A", here))).toEqual({ version: 1, available: 10, reserved: 0, onHand: 10, backordered: 0 })
+        expect(created.get(stockKey("A", here))).toEqual({
+          version: 1,
+          available: 10,
+          reserved: 0,
+          onHand: 10,
+          backordered: 0,
+        })
         const rows = yield* store.commit(batch([product("A")], reserve("o1", "A", 3)))
-        expect(rows.get(stockKey("A", here))).toEqual({ version: 2, available: 7, reserved: 3, onHand: 10, backordered: 0 })
+        expect(rows.get(stockKey("A", here))).toEqual({
+          version: 2,
+          available: 7,
+          reserved: 3,
+          onHand: 10,
+          backordered: 0,
+        })
         expect(yield* stockOf("A")).toMatchObject({ available: 7, reserved: 3, onHand: 10, version: 2 })
         expect(yield* orderOf("o1")).toMatchObject({ status: "reserved", lines: [{ productId: "A", quantity: 3 }] })
       }),

@@ -286,7 +286,8 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
             return
           }
           if (s._tag === "Release" && s.reason === "expired") {
-            if (order!.status !== "reserved" || order!.expiresAt === null || order!.expiresAt > Date.now())
+            const promised = [...orderLines(s.orderId).values()].some((l) => l.backordered > 0)
+            if (order!.status !== "reserved" || order!.expiresAt === null || order!.expiresAt > Date.now() || promised)
               refuse("order not held as decided")
           }
           const ls = orderLines(s.orderId)
@@ -504,6 +505,20 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
     return problems
   }
 
+  /** The lines stock could fill now, oldest order first (as the filler reads them from PostgreSQL). */
+  const waiting = () => {
+    const found: Array<{ orderId: OrderId; productId: ProductId; locationId: string }> = []
+    for (const [orderId, order] of tables.orders) {
+      if (!isHeld(order.status)) continue
+      for (const l of tables.lines.get(orderId)?.values() ?? []) {
+        const row = tables.stock.get(stockKey(l.productId, l.locationId))
+        if (l.backordered > 0 && row !== undefined && row.available > row.safetyStock)
+          found.push({ orderId, productId: l.productId, locationId: l.locationId })
+      }
+    }
+    return found.sort((a, b) => (stockKey(a.productId, a.locationId) < stockKey(b.productId, b.locationId) ? -1 : 1))
+  }
+
   const layer = Layer.mergeAll(
     Layer.succeed(StockStore, StockStore.make({ loadStock, lookup, commit, loadLocations } as never)),
     Layer.succeed(
@@ -511,5 +526,5 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
       Outbox.make({ relayOnce: () => Effect.succeed(0), ring: () => {}, waitForBell: Effect.never } as never),
     ),
   )
-  return { tables, layer, violations } as const
+  return { tables, layer, violations, waiting } as const
 }
