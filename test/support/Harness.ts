@@ -110,14 +110,19 @@ export const engineAtRest = Effect.gen(function* () {
 export const invariantViolations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql<{ product_id: string; problem: string }>`
-    SELECT s.product_id, 'reserved ' || s.reserved || ' at ' || s.location_id || ' but active lines there sum to '
-           || COALESCE(l.held, 0) AS problem
+    SELECT s.product_id, 'reserved ' || s.reserved || ', backordered ' || s.backordered || ' (limit '
+           || s.backorder_limit || ') at ' || s.location_id || ' but active lines there reserve '
+           || COALESCE(l.held, 0) || ' and promise ' || COALESCE(l.promised, 0) AS problem
       FROM stock s
-      LEFT JOIN (SELECT rl.product_id, rl.location_id, sum(rl.quantity - rl.fulfilled - rl.released) AS held
+      LEFT JOIN (SELECT rl.product_id, rl.location_id,
+                        sum(rl.quantity - rl.fulfilled - rl.released - rl.backordered) AS held,
+                        sum(rl.backordered) AS promised
                    FROM reservation_lines rl JOIN reservations r USING (order_id)
                   WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY rl.product_id, rl.location_id) l
         USING (product_id, location_id)
      WHERE s.reserved <> COALESCE(l.held, 0)
+        -- invariant 7: promises add up and stay within the limit
+        OR s.backordered <> COALESCE(l.promised, 0) OR s.backordered > s.backorder_limit
         OR s.available < 0 OR s.reserved < 0 OR s.on_hand <> s.available + s.reserved
     UNION ALL
     SELECT product_id, 'ledger row ' || id || ' (' || movement || ' ' || quantity || ') starts from '
