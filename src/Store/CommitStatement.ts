@@ -57,7 +57,7 @@ WITH prod AS (
    WHERE (group_id, partition) IN (SELECT g, pt FROM fence) FOR SHARE
 ), base AS (
   -- the committed row of every product the batch names, with what the batch sets on it
-  SELECT p.p, p.lo, p.x, p.c, p.t, p.sl, p.l, p.ss AS new_ss, p.bl AS new_bl, s.product_id IS NOT NULL AS present,
+  SELECT p.p, p.lo, p.x, p.c, p.t, p.sl, p.l, p.ss AS new_ss, s.product_id IS NOT NULL AS present,
          coalesce(s.available, 0) AS a, coalesce(s.reserved, 0) AS r, coalesce(s.on_hand, 0) AS h,
          coalesce(s.backordered, 0) AS bo, coalesce(p.bl, s.backorder_limit, 0) AS bl,
          coalesce(p.ss, s.safety_stock, 0) AS ss, coalesce(p.t, s.low_stock_threshold, 0) AS th
@@ -152,8 +152,11 @@ WITH prod AS (
                  FROM lv WHERE m = 'refuse' GROUP BY d) x ON x.d = s.d
    WHERE s.k = 'refuse'
 ), tot AS (
-  SELECT b.p, b.lo, b.x, b.c, b.t, b.sl, b.l, b.new_ss, b.new_bl, b.bo, b.bl, coalesce(x.da, 0) AS da,
-         coalesce(x.dr, 0) AS dr, coalesce(x.dh, 0) AS dh, coalesce(x.db, 0) AS db
+  -- a repair keeps the limit at least at what the lines promise (it cannot drop promises)
+  SELECT b.p, b.lo, b.x, b.c, b.t, b.sl, b.l, b.new_ss, b.bo, coalesce(x.da, 0) AS da,
+         coalesce(x.dr, 0) AS dr, coalesce(x.dh, 0) AS dh, coalesce(x.db, 0) AS db,
+         CASE WHEN EXISTS (SELECT 1 FROM corrected c WHERE c.p = b.p AND c.lo = b.lo)
+              THEN greatest(b.bl, b.bo + coalesce(x.db, 0)) ELSE b.bl END AS bl
     FROM base b
     LEFT JOIN (SELECT p, lo, sum(da)::int AS da, sum(dr)::int AS dr, sum(dh)::int AS dh, sum(db)::int AS db
                  FROM change GROUP BY p, lo) x
@@ -227,14 +230,14 @@ WITH prod AS (
 ), created AS (
   INSERT INTO stock (product_id, location_id, available, reserved, on_hand, backordered, low_stock_threshold, location,
                      safety_stock, backorder_limit, version, created_at, updated_at)
-  SELECT p, lo, da, dr, dh, db, coalesce(t, 0), l, coalesce(new_ss, 0), coalesce(new_bl, 0), 1, stamp.at, stamp.at
+  SELECT p, lo, da, dr, dh, db, coalesce(t, 0), l, coalesce(new_ss, 0), bl, 1, stamp.at, stamp.at
     FROM tot CROSS JOIN stamp WHERE c
   ON CONFLICT (product_id, location_id) DO NOTHING
   RETURNING product_id, location_id, version, available, reserved, on_hand, backordered
 ), updated AS (
   UPDATE stock s
      SET available = s.available + t.da, reserved = s.reserved + t.dr, on_hand = s.on_hand + t.dh,
-         backordered = s.backordered + t.db, backorder_limit = coalesce(t.new_bl, s.backorder_limit),
+         backordered = s.backordered + t.db, backorder_limit = t.bl,
          low_stock_threshold = coalesce(t.t, s.low_stock_threshold),
          location = CASE WHEN t.sl THEN t.l ELSE s.location END, safety_stock = coalesce(t.new_ss, s.safety_stock),
          version = s.version + 1, updated_at = (SELECT at FROM stamp)

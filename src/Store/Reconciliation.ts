@@ -26,6 +26,9 @@ const CheckedRow = Schema.Struct({
   ledger_available: Schema.NullOr(Schema.Number),
   ledger_reserved: Schema.NullOr(Schema.Number),
   held: Schema.Number,
+  backordered: Schema.Number,
+  backorder_limit: Schema.Number,
+  promised: Schema.Number,
 })
 export class Reconciliation extends Effect.Service<Reconciliation>()("Reconciliation", {
   scoped: Effect.gen(function* () {
@@ -37,17 +40,20 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
       Request: Schema.Void,
       Result: CheckedRow,
       execute: () => sql`SELECT s.product_id, s.location_id, s.available, s.reserved, s.on_hand,
-       g.available_after AS ledger_available, g.reserved_after AS ledger_reserved, COALESCE(h.held, 0)::int AS held
+       g.available_after AS ledger_available, g.reserved_after AS ledger_reserved, COALESCE(h.held, 0)::int AS held,
+       s.backordered, s.backorder_limit, COALESCE(h.promised, 0)::int AS promised
   FROM stock s
   LEFT JOIN LATERAL (SELECT available_after, reserved_after FROM stock_ledger l
                       WHERE l.product_id = s.product_id AND l.location_id = s.location_id
                       ORDER BY l.id DESC LIMIT 1) g ON true
-  LEFT JOIN (SELECT l.product_id, l.location_id, sum(l.quantity - l.fulfilled - l.released) AS held
+  LEFT JOIN (SELECT l.product_id, l.location_id, sum(l.quantity - l.fulfilled - l.released - l.backordered) AS held,
+                    sum(l.backordered) AS promised
                FROM reservation_lines l JOIN reservations r USING (order_id)
               WHERE r.status IN ('reserved', 'partially_fulfilled') GROUP BY l.product_id, l.location_id) h
     USING (product_id, location_id)
  WHERE s.on_hand <> s.available + s.reserved OR g.available_after IS NULL
     OR g.available_after <> s.available OR g.reserved_after <> s.reserved OR s.reserved <> COALESCE(h.held, 0)
+    OR s.backordered <> COALESCE(h.promised, 0) OR s.backordered > s.backorder_limit
  ORDER BY s.product_id, s.location_id`,
     })
     // units in transit: every transfer's units left a source once and arrived no more than once
@@ -82,6 +88,10 @@ export class Reconciliation extends Effect.Service<Reconciliation>()("Reconcilia
             `the ledger ends at ${r.ledger_available}/${r.ledger_reserved}, the row is ${r.available}/${r.reserved}`,
           )
         if (r.reserved !== r.held) problems.push(`reserved ${r.reserved}, active reservations hold ${r.held}`)
+        if (r.backordered !== r.promised)
+          problems.push(`backordered ${r.backordered}, active reservations promise ${r.promised}`)
+        if (r.backordered > r.backorder_limit)
+          problems.push(`backordered ${r.backordered} over the backorder limit ${r.backorder_limit}`)
         return {
           product_id: r.product_id,
           location_id: r.location_id,

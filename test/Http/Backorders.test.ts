@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/Env.js"
@@ -132,6 +133,24 @@ layer(
         expect(after.locations).toEqual([
           expect.objectContaining({ location_id: "shop", available: 1, reserved: 0, on_hand: 1, backordered: 0 }),
         ])
+        expect(yield* invariantViolations).toEqual([])
+
+        // the reconciliation checks promises: a line changed behind the service's back is found and repaired
+        yield* kafka.send(kafka.topics.ordersCreated, "bo-4", created("bo-4", 3))
+        yield* kafka.waitFor((es) => of(es, kafka.topics.reserved, "bo-4").length > 0)
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`UPDATE reservation_lines SET backordered = backordered - 1 WHERE order_id = 'bo-4'`
+        const found = yield* call("POST", "/admin/reconcile", {}, admin)
+        expect(found.json.drift).toEqual([
+          expect.objectContaining({
+            product_id: "bo-A",
+            location_id: "shop",
+            problems: ["reserved 1, active reservations hold 2", "backordered 2, active reservations promise 1"],
+          }),
+        ])
+        const repaired = yield* call("POST", "/admin/reconcile", { repair: true }, admin)
+        expect(repaired.json.repaired).toEqual(["bo-A@shop"])
+        expect((yield* call("POST", "/admin/reconcile", {}, admin)).json.drift).toEqual([])
         expect(yield* invariantViolations).toEqual([])
       }),
   )

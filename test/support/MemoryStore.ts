@@ -358,6 +358,9 @@ export const makeMemoryStore = (locations: ReadonlyArray<Location> = oneLocation
           onHand: after.onHand - (row?.onHand ?? 0),
         })
         promise(key, promised - (row?.backordered ?? 0))
+        // a repair keeps the limit at least at what the lines promise
+        const repaired = stock.get(key)!
+        stock.set(key, { ...repaired, backorderLimit: Math.max(repaired.backorderLimit ?? 0, promised) })
         return
       }
       if (c._tag === "TransferOut" || c._tag === "TransferIn") {
