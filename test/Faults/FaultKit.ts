@@ -5,6 +5,7 @@ import { expect } from "@effect/vitest"
 import { Duration, Effect, Schedule } from "effect"
 import { freePort } from "../support/Env.js"
 import { invariantViolations, SuiteEnv } from "../support/Harness.js"
+import { restockBackorders } from "../support/Load.js"
 import { waitForDrain } from "../support/Outcomes.js"
 import { type ServiceProcess, startService, stop } from "../support/ServiceProcess.js"
 import { TestKafka } from "../support/TestKafka.js"
@@ -66,7 +67,15 @@ export const broker = (command: "start" | "stop" | "kill") =>
   })
 
 /** Services whose reservations expire 3 s after they are made: every reserved order ends fulfilled or expired. */
-export const lifecycleEnv = { RESERVATION_TTL_SECONDS: "3", EXPIRY_SWEEP_MS: "200" }
+/** The admin token of the instances a lifecycle scenario starts (the restock goes through the API). */
+export const faultAdminToken = "fault-admin-token"
+
+export const lifecycleEnv = {
+  RESERVATION_TTL_SECONDS: "3",
+  EXPIRY_SWEEP_MS: "200",
+  BACKORDER_FILL_MS: "200",
+  ADMIN_TOKEN: faultAdminToken,
+}
 
 type Messages = ReadonlyArray<{ key: string; value: string }>
 
@@ -110,13 +119,15 @@ export const waitReady = (port: number) =>
   )
 
 /**
- * Waits until no reservation is held any more (each was fulfilled or expired) and everything is
+ * Waits until no reservation is held any more (each was fulfilled or expired; promises waiting for
+ * stock get a delivery through the instance at `port`, and are filled, then expire) and everything is
  * published; then every reserved order has exactly one ending on Kafka (fulfilled or released).
  */
-const settleLifecycle = (orderIds: ReadonlyArray<string>) =>
+const settleLifecycle = (orderIds: ReadonlyArray<string>, port: number | undefined) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const kafka = yield* TestKafka
+    if (port !== undefined) yield* restockBackorders(port, faultAdminToken)
     yield* sql<{ n: number }>`
       SELECT (SELECT count(*) FROM reservations WHERE status IN ('reserved', 'partially_fulfilled'))
            + (SELECT count(*) FROM outbox) AS n`.pipe(
@@ -151,11 +162,15 @@ export const settle = (
   lastFaultAt: number,
   services: ReadonlyArray<ServiceProcess>,
   lifecycle = false,
+  /** an instance that takes the restock of backorders (lifecycle scenarios) */
+  port?: number,
 ) =>
   Effect.gen(function* () {
     const report = yield* waitForDrain(orderIds, Duration.minutes(4))
     const recoverySeconds = (Date.now() - lastFaultAt) / 1000
-    const endings = lifecycle ? yield* settleLifecycle(orderIds) : { fulfilled: 0, expired: 0, lost: 0, doubled: 0 }
+    const endings = lifecycle
+      ? yield* settleLifecycle(orderIds, port)
+      : { fulfilled: 0, expired: 0, lost: 0, doubled: 0 }
     if (lifecycle) console.info(`${scenario}: endings ${JSON.stringify(endings)}`)
     const violations = yield* invariantViolations
     const row: FaultRow = {
@@ -201,7 +216,15 @@ export const conclude = (
   lifecycle = false,
 ) =>
   Effect.gen(function* () {
-    const { row, violations } = yield* settle(scenario, faults, orderIds, lastFaultAt, [], lifecycle).pipe(
+    const { row, violations } = yield* settle(
+      scenario,
+      faults,
+      orderIds,
+      lastFaultAt,
+      [],
+      lifecycle,
+      survivor.port,
+    ).pipe(
       Effect.tapDefect(() =>
         Effect.sync(() =>
           console.error(`${scenario}: service output (tail):\n${survivor.service.output.slice(-40).join("")}`),

@@ -16,8 +16,8 @@ layer(suite("fkill"), { excludeTestServices: true })("fault: kill -9", (it) => {
     `kill -9 of the service ${full ? 12 : 4} times under load`,
     () =>
       Effect.gen(function* () {
-        // stock at two locations, a quarter of the lines pinned to one of them
-        yield* seedHotAt(["east", "west"], 1000)
+        // stock at two locations, a quarter of the lines pinned to one of them, backorders within a limit
+        yield* seedHotAt(["east", "west"], 1000, 60)
         const orders = makeOrders("kill", full ? 8000 : 3000, 1, ["east", "west"])
         const load = yield* steadyLoad(orders, 12, Duration.millis(250), true)
         const kills = full ? 12 : 4
@@ -116,7 +116,7 @@ layer(suite("frebalance"), { excludeTestServices: true })("fault: rebalance", (i
     "a second instance joins mid-load, then one instance is killed",
     () =>
       Effect.gen(function* () {
-        yield* seedHotAt(["east", "west"], 1000)
+        yield* seedHotAt(["east", "west"], 1000, 60)
         const orders = makeOrders("rebalance", full ? 6000 : 3000, 4, ["east", "west"])
         const a = yield* start("rebalance-a", lifecycleEnv)
         const load = yield* steadyLoad(orders, 10, Duration.millis(300), true)

@@ -23,17 +23,52 @@ export const makeOrders = (prefix: string, count: number, seed: number, pins: Re
   })
 }
 
-/** The hot products at each of `locations` (created, best priority first), `each` units at every one. */
-export const seedHotAt = (locations: ReadonlyArray<string>, each: number) =>
+/**
+ * The hot products at each of `locations` (created, best priority first), `each` units at every one;
+ * with `backorderLimit`, that many units may be promised beyond them at every one.
+ */
+export const seedHotAt = (locations: ReadonlyArray<string>, each: number, backorderLimit = 0) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.gen(function* () {
       yield* sql`INSERT INTO locations (location_id, name, priority)
                  SELECT l, l, 10 * o FROM unnest(${locations}::text[]) WITH ORDINALITY AS t(l, o)
                  ON CONFLICT (location_id) DO NOTHING`
       yield* sql`
-        INSERT INTO stock (product_id, location_id, available, reserved, on_hand, low_stock_threshold)
-        SELECT 'hot-' || i, l, ${each}, 0, ${each}, 10
+        INSERT INTO stock (product_id, location_id, available, reserved, on_hand, low_stock_threshold, backorder_limit)
+        SELECT 'hot-' || i, l, ${each}, 0, ${each}, 10, ${backorderLimit}
           FROM generate_series(0, ${HOT - 1}) AS i CROSS JOIN unnest(${locations}::text[]) AS l`
+    }),
+  )
+
+/**
+ * A delivery wherever promises wait: every place with backorders receives what it owes (an adjustment
+ * through the service at `port`, which the filler then hands to the oldest orders). How many places.
+ */
+export const restockBackorders = (port: number, token: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.gen(function* () {
+      const owed = yield* sql<{ product_id: string; location_id: string; owed: number }>`
+        SELECT product_id, location_id, backordered - greatest(0, available - safety_stock) AS owed
+          FROM stock WHERE backordered > greatest(0, available - safety_stock)`
+      for (const o of owed) {
+        const response = yield* Effect.promise(() =>
+          fetch(`http://127.0.0.1:${port}/inventory/${o.product_id}/adjustments`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+            body: JSON.stringify({
+              adjustment_type: "restock",
+              quantity: o.owed,
+              location_id: o.location_id,
+              reason: "restock for backorders",
+            }),
+          }),
+        )
+        if (!response.ok) {
+          const text = yield* Effect.promise(() => response.text())
+          return yield* Effect.die(new Error(`restock refused: ${response.status} ${text}`))
+        }
+      }
+      return owed.length
     }),
   )
 
