@@ -4,10 +4,18 @@ import type { Line, ProducedOrder, SeenEvent } from "./HistoryChecker.js"
 // once), at most one release (a cancellation, or an expiry of a reservation with nothing
 // fulfilled) of exactly what was still held, and a database status that tells the same story.
 
-export const linesOf = (body: Record<string, unknown>): Array<Line> =>
-  ((body.items as Array<{ product_id: string; quantity: number }> | undefined) ?? [])
-    .map((i) => ({ productId: i.product_id, quantity: i.quantity }))
+/** An event's items per product (a product's allocations added up; a release's dropped promises count as released). */
+export const linesOf = (body: Record<string, unknown>): Array<Line> => {
+  const totals = new Map<string, number>()
+  for (const i of (body.items as Array<{ product_id: string; quantity: number; backordered?: number }> | undefined) ??
+    []) {
+    const released = "released_at" in body ? (i.backordered ?? 0) : 0
+    totals.set(i.product_id, (totals.get(i.product_id) ?? 0) + i.quantity + released)
+  }
+  return [...totals]
+    .map(([productId, quantity]) => ({ productId, quantity }))
     .sort((a, b) => (a.productId < b.productId ? -1 : 1))
+}
 
 const sum = (lines: ReadonlyArray<Line>) => {
   const totals = new Map<string, number>()

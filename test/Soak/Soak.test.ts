@@ -9,8 +9,25 @@ import { invariantViolations, processHarness } from "../support/Harness.js"
 import { kill9, type ServiceProcess, stop } from "../support/ServiceProcess.js"
 import type { SeenEvent } from "../support/TestKafka.js"
 import { TestKafka } from "../support/TestKafka.js"
-import { type AppliedAdjustment, type SeenEvent as CheckedEvent, checkHistory, type History } from "./HistoryChecker.js"
-import { type FaultKind, faultPlan, loadPlan, products, tickMs, ttlSeconds } from "./SoakPlan.js"
+import {
+  type AppliedAdjustment,
+  type SeenEvent as CheckedEvent,
+  checkHistory,
+  type History,
+  placeKey,
+} from "./HistoryChecker.js"
+import {
+  type FaultKind,
+  faultPlan,
+  HOT,
+  loadPlan,
+  products,
+  STORE,
+  storeBackorderLimit,
+  storeStock,
+  tickMs,
+  ttlSeconds,
+} from "./SoakPlan.js"
 import { type SoakRow, soakTable } from "./SoakReport.js"
 
 // npm run test:soak: long runs of steady load with mixed faults, checked by the history checker.
@@ -110,6 +127,13 @@ const soakRun = (seed: number) =>
 
     const initial = new Map(products().map((p) => [p.productId, p.initial]))
     for (const p of products()) yield* http("PUT", `/inventory/${p.productId}`, { initial_quantity: p.initial })
+    // the hot products at the store too, which may promise units when it runs out
+    yield* http("PUT", `/locations/${STORE}`, { priority: 10 })
+    for (let i = 0; i < HOT; i++) {
+      const body = { initial_quantity: storeStock, backorder_limit: storeBackorderLimit }
+      yield* http("PUT", `/inventory/hot-${i}/locations/${STORE}`, body)
+      initial.set(placeKey(`hot-${i}`, STORE), storeStock)
+    }
 
     // faults, each in its own fiber so they overlap; one actor per resource at a time
     const counts: Record<string, number> = {}
@@ -306,6 +330,29 @@ const soakRun = (seed: number) =>
           ),
         )
       }
+      const transfer = tick.transfer
+      if (transfer) {
+        const body = {
+          product_id: transfer.productId,
+          from_location_id: "default",
+          to_location_id: STORE,
+          quantity: transfer.quantity,
+          reference_id: transfer.key,
+        }
+        adjustFibers.push(yield* Effect.fork(http("POST", "/transfers", body, transfer.key)))
+      }
+      for (const key of tick.receives) {
+        // received whole, if it was sent (a send still retrying through a fault stays in transit)
+        const receive = sql<{
+          id: string
+        }>`SELECT transfer_id::text AS id FROM transfers WHERE reference_id = ${key}`.pipe(
+          Effect.flatMap(([found]) =>
+            found === undefined ? Effect.succeed(0) : http("POST", `/transfers/${found.id}/receive`, {}),
+          ),
+          Effect.orDie,
+        )
+        adjustFibers.push(yield* Effect.fork(receive))
+      }
       if (t % 300 === 0)
         console.info(
           `soak ${seed}: ${Math.round((Date.now() - started) / 1000)} s, ${created.size} orders, faults ${JSON.stringify(counts)}`,
@@ -324,10 +371,15 @@ const soakRun = (seed: number) =>
     // outbox (counted in the same read), never published after the topics were read.
     const snapshot = (events: Effect.Effect<ReadonlyArray<SeenEvent>>) =>
       Effect.gen(function* () {
-        const stock = yield* sql<{ productId: string; available: number; reserved: number; onHand: number }>`
-          SELECT product_id AS "productId", available, reserved, on_hand AS "onHand" FROM stock`
+        const stock = yield* sql<History["stock"][number]>`
+          SELECT product_id AS "productId", location_id AS "locationId", available, reserved, on_hand AS "onHand",
+                 backordered, backorder_limit AS "backorderLimit" FROM stock`
+        const transfers = yield* sql<NonNullable<History["transfers"]>[number]>`
+          SELECT product_id AS "productId", from_location_id AS "from", to_location_id AS "to", quantity, received
+            FROM transfers`
         const ledger = yield* sql<History["ledger"][number]>`
-          SELECT id::text, product_id AS "productId", movement, quantity, available_before AS "availableBefore",
+          SELECT id::text, product_id AS "productId", location_id AS "locationId", movement, quantity,
+                 available_before AS "availableBefore",
                  available_after AS "availableAfter", reserved_before AS "reservedBefore",
                  reserved_after AS "reservedAfter", reference_id AS "referenceId",
                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at
@@ -346,6 +398,7 @@ const soakRun = (seed: number) =>
           [kafka.topics.fulfilled, "fulfilled"],
           [kafka.topics.fulfillmentRejected, "fulfillment_rejected"],
           [kafka.topics.adjusted, "adjusted"],
+          [kafka.topics.backorderFilled, "backorder_filled"],
         ])
         const history: History = {
           initial,
@@ -367,20 +420,36 @@ const soakRun = (seed: number) =>
           stock,
           ledger,
           reservations,
+          transfers,
           expiryExpected: true,
         }
         return { history, verdict: checkHistory(history), outbox }
       })
-    // First the service settles: every order decided, every unshipped reservation expired, the outbox
-    // empty. Judging a history that is still moving would report what is merely not done yet.
+    // First the service settles: every order decided, every promise filled (a delivery wherever
+    // promises wait), every unshipped reservation expired, the outbox empty. Judging a history that is
+    // still moving would report what is merely not done yet.
     const settleLimit = Duration.minutes(10)
     let last: unknown
+    let restocks = 0
+    const restock = Effect.gen(function* () {
+      const owed = yield* sql<{ product_id: string; location_id: string; owed: number }>`
+        SELECT product_id, location_id, backordered - greatest(0, available - safety_stock) AS owed
+          FROM stock WHERE backordered > greatest(0, available - safety_stock)`
+      for (const o of owed) {
+        const key = `soak-${seed}-restock-${restocks++}`
+        const body = { quantity: o.owed, adjustment_type: "restock", location_id: o.location_id, reference_id: key }
+        const status = yield* http("POST", `/inventory/${o.product_id}/adjustments`, body, key)
+        if (status === 201)
+          applied.push({ productId: o.product_id, locationId: o.location_id, quantity: o.owed, referenceId: key })
+      }
+    }).pipe(Effect.orDie)
     yield* sql<{ decided: number; outbox: number; held: number }>`
       SELECT (SELECT count(*)::int FROM reservations) AS decided, (SELECT count(*)::int FROM outbox) AS outbox,
              (SELECT count(*)::int FROM reservations WHERE status = 'reserved') AS held`.pipe(
       Effect.tap(([c]) => {
         last = c
       }),
+      Effect.tap(() => restock),
       Effect.flatMap(([c]) =>
         c!.decided >= created.size && c!.outbox === 0 && c!.held === 0 ? Effect.void : Effect.fail(c),
       ),

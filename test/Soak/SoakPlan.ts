@@ -1,6 +1,8 @@
-// What a soak run does, drawn from its seed: the products, the load tick by tick (orders,
-// duplicates, cancellations before and after their order, fulfilments whole and partial, some
-// redelivered, HTTP adjustments; the reservations nobody ships expire) and the fault schedule. The same seed gives the same plan; only the timing of the real system varies.
+// What a soak run does, drawn from its seed: the products (the hot ones also at a store that is
+// served first and may promise units when it runs out), the load tick by tick (orders, some lines
+// pinned to the store, duplicates, cancellations before and after their order, fulfilments whole and
+// partial, some redelivered, HTTP adjustments, transfers to the store received a second later; the
+// reservations nobody ships expire) and the fault schedule. The same seed gives the same plan; only the timing of the real system varies.
 
 export const rng = (seed: number) => {
   let x = seed | 0
@@ -26,12 +28,29 @@ export const products = (): Array<{ readonly productId: string; readonly initial
   ...Array.from({ length: COLD }, (_, i) => ({ productId: `cold-${i}`, initial: 2_000 })),
 ]
 
+/** Where the hot products are also kept: best priority, a little stock, backorders within a limit. */
+export const STORE = "store"
+export const storeStock = 400
+export const storeBackorderLimit = 40
+
 export const tickMs = 200
 
 export interface PlannedOrder {
   readonly orderId: string
-  readonly items: ReadonlyArray<{ readonly product_id: string; readonly quantity: number }>
+  readonly items: ReadonlyArray<{
+    readonly product_id: string
+    readonly quantity: number
+    readonly location_id?: string
+  }>
 }
+
+/** Units sent from `default` to the store, received `receiveAfter` ticks later; `key` is its reference. */
+export interface PlannedTransfer {
+  readonly productId: string
+  readonly quantity: number
+  readonly key: string
+}
+const receiveAfter = 5
 
 export interface PlannedFulfilment {
   readonly orderId: string
@@ -53,6 +72,9 @@ export interface Tick {
     readonly type: string
     readonly key: string
   }
+  readonly transfer?: PlannedTransfer
+  /** the transfers (by key) whose units arrive now */
+  readonly receives: ReadonlyArray<string>
 }
 
 /** The load, one tick at a time; `ordersPerTick` new orders each, plus what earlier ticks deferred. */
@@ -60,10 +82,15 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
   const r = rng(seed)
   const later = new Map<
     number,
-    { creates: Array<PlannedOrder>; cancels: Array<string>; fulfils: Array<PlannedFulfilment> }
+    {
+      creates: Array<PlannedOrder>
+      cancels: Array<string>
+      fulfils: Array<PlannedFulfilment>
+      receives: Array<string>
+    }
   >()
   const defer = (tick: number) => {
-    const slot = later.get(tick) ?? { creates: [], cancels: [], fulfils: [] }
+    const slot = later.get(tick) ?? { creates: [], cancels: [], fulfils: [], receives: [] }
     later.set(tick, slot)
     return slot
   }
@@ -88,7 +115,13 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
       const chosen = new Set<string>()
       const lines = r.between(1, 5)
       for (let l = 0; l < lines; l++) chosen.add(r.chance(0.3) ? `hot-${r.int(HOT)}` : `cold-${r.int(COLD)}`)
-      const order = { orderId, items: [...chosen].map((product_id) => ({ product_id, quantity: r.between(1, 3) })) }
+      const order = {
+        orderId,
+        items: [...chosen].map((product_id) => {
+          const item = { product_id, quantity: r.between(1, 3) }
+          return product_id.startsWith("hot-") && r.chance(0.25) ? { ...item, location_id: STORE } : item
+        }),
+      }
       if (r.chance(0.01)) {
         // cancelled before it is created: the cancellation now, the order a second later
         cancels.push(orderId)
@@ -137,7 +170,19 @@ export const loadPlan = (seed: number, ticks: number, ordersPerTick: number) => 
             key: `soak-${seed}-adj-${t}`,
           }
         : undefined
-    plan.push({ creates, cancels, fulfils, ...(adjustment ? { adjustment } : {}) })
+    const transfer =
+      t % 25 === 12 && t < ticks
+        ? { productId: `hot-${r.int(HOT)}`, quantity: r.between(100, 250), key: `soak-${seed}-tr-${t}` }
+        : undefined
+    if (transfer) defer(t + receiveAfter).receives.push(transfer.key)
+    plan.push({
+      creates,
+      cancels,
+      fulfils,
+      receives: [...now.receives],
+      ...(adjustment ? { adjustment } : {}),
+      ...(transfer ? { transfer } : {}),
+    })
   }
   return { ticks: plan, cancelled, fulfilments }
 }
