@@ -119,8 +119,10 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
         const fence = partition?.fence()
         if (partition !== undefined && (fence === undefined || revoked.has(fence)))
           return yield* new Fenced({ partition: partition.partition })
+        // a fill is decided on the order as PostgreSQL has it: the filler found it there, and this
+        // instance's memory of it may be older than another instance's steps
         const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
-          (id) => !generation.orders.has(id),
+          (id) => !generation.orders.has(id) || messages.some((m) => m._tag === "Fill" && m.order.order_id === id),
         )
         // One round trip: the orders already recorded, and the stock of products not in memory
         // (those of every new order; a duplicate among them loads a product it did not need).
@@ -235,16 +237,41 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       process(orderIds.map((order_id) => ({ _tag: "Expire", order: { order_id } }) as const))
 
     /**
-     * Fills the backorders of these lines, one order after another in the order given (oldest first,
-     * as the commit judges them): each is decided after the one before it is durable.
+     * Fills the backorders of these lines (oldest order first at each place, as the commit judges
+     * them), one order after another, each decided once the one before it is durable. At a place, it
+     * stops at the first order that still waits afterwards (nothing younger may be filled before it);
+     * and it stops altogether at a refused commit: the next round reads the lines again.
      */
     const fillBackorders = (waiting: ReadonlyArray<{ orderId: OrderId; productId: ProductId; locationId: string }>) =>
-      Effect.forEach(
-        waiting,
-        ({ orderId, productId, locationId }) =>
-          process([{ _tag: "Fill", order: { order_id: orderId }, productId, locationId }]),
-        { discard: true },
-      )
+      Effect.gen(function* () {
+        let stoppedAt: string | undefined
+        for (const { orderId, productId, locationId } of waiting) {
+          const place = `${productId}\u0000${locationId}`
+          if (place === stoppedAt) continue
+          let waits = true
+          const message = {
+            _tag: "Fill",
+            order: { order_id: orderId },
+            productId,
+            locationId,
+            answer: (left: number) => {
+              waits = left > 0
+            },
+          } as const
+          const filled = yield* decideOnce([message]).pipe(
+            Effect.flatMap((decided) => decided.durable),
+            Effect.as(true),
+            Effect.catchAll((e) =>
+              Effect.as(
+                Effect.logDebug("a fill was not committed").pipe(Effect.annotateLogs({ reason: e._tag })),
+                false,
+              ),
+            ),
+          )
+          if (!filled) return
+          if (waits) stoppedAt = place
+        }
+      })
 
     /** Moves the due time of a held reservation; false when it is no longer held (or never was). */
     const extend = (orderId: OrderId, expiresAt: Date) =>

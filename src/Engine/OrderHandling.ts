@@ -38,6 +38,8 @@ export type EngineMessage =
       readonly order: { readonly order_id: OrderId }
       readonly productId: ProductId
       readonly locationId: string
+      /** how many units the line still promises there once this fill is committed */
+      readonly answer: (left: number) => void
     }
   /** an operator moves the due time; `answer` says whether the reservation was still held */
   | {
@@ -218,7 +220,10 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
   ): Decided => {
     const { productId, locationId } = message
     const line = known?.lines.find((l) => l.productId === productId && l.locationId === locationId)
-    if (known === undefined || !isHeld(known.status) || !line?.backordered) return Effect.succeed(undefined)
+    if (known === undefined || !isHeld(known.status) || !line?.backordered) {
+      message.answer(0)
+      return Effect.succeed(undefined)
+    }
     return Effect.map(
       generation.send<Move | undefined, StaleGeneration>(productId, (reply) => ({
         _tag: "Fill",
@@ -227,8 +232,9 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
         reply,
       })),
       (move): Outcome | undefined => {
+        const filled = -(move?.promised ?? 0)
+        message.answer(line.backordered! - filled)
         if (move === undefined) return undefined
-        const filled = -(move.promised ?? 0)
         const lines = known.lines.map((l): HeldLine => {
           if (l !== line) return l
           const { backordered: _, ...rest } = l
@@ -287,7 +293,7 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
           Effect.suspend(() => (generation.closed ? Effect.fail(stale) : handle(generation, message, stored, fence))),
         )
       }
-      const known = slot ?? stored.get(orderId)
+      const known = message._tag === "Fill" ? (stored.get(orderId) ?? slot) : (slot ?? stored.get(orderId))
       // a repeat changes nothing, but is acknowledged only once what the order decided is durable
       const inFlight = slot?._tag === "Decided" ? slot.pending : undefined
       if (message._tag === "Created" && !unseen(known)) {

@@ -207,14 +207,17 @@ WITH prod AS (
   SELECT 'backorders over limit', t.p || '@' || t.lo FROM tot t WHERE t.bo + t.db > t.bl
   UNION ALL
   -- arriving stock fills the oldest order's backorders first (orders released in this batch aside)
-  SELECT 'backorder filled out of turn', s.o FROM step s JOIN item i ON i.d = s.d JOIN cur c ON c.order_id = s.o
-   WHERE s.k = 'fill' AND EXISTS (
-     SELECT 1 FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
+  SELECT 'backorder filled out of turn', s.o || ' before ' || w.order_id
+    FROM step s JOIN item i ON i.d = s.d JOIN cur c ON c.order_id = s.o
+   CROSS JOIN LATERAL (
+     SELECT l.order_id FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
       WHERE l.product_id = i.p AND l.location_id = i.lo AND l.backordered > 0
         AND r.status IN ('reserved', 'partially_fulfilled') AND (r.created_at, r.order_id) < (c.created_at, c.order_id)
         AND l.order_id NOT IN (SELECT o FROM step WHERE k IN ('release', 'expire'))
         AND l.backordered > coalesce((SELECT sum(f.q) FROM step t JOIN item f ON f.d = t.d
-                                       WHERE t.k = 'fill' AND t.o = l.order_id AND f.p = i.p AND f.lo = i.lo), 0))
+                                       WHERE t.k = 'fill' AND t.o = l.order_id AND f.p = i.p AND f.lo = i.lo), 0)
+      LIMIT 1) w
+   WHERE s.k = 'fill'
   UNION ALL
   SELECT 'not available', c.p FROM change c WHERE c.ab + c.da < 0 OR c.rb + c.dr < 0
   UNION ALL

@@ -273,7 +273,7 @@ const soakRun = (seed: number) =>
     // the load, tick by tick; adjustments go through HTTP beside it
     const applied: Array<AppliedAdjustment> = []
     const adjustFibers: Array<Fiber.RuntimeFiber<number>> = []
-    const created = new Map<string, ReadonlyArray<{ product_id: string; quantity: number }>>()
+    const created = new Map<string, ReadonlyArray<{ product_id: string; quantity: number; location_id?: string }>>()
     for (const [t, tick] of plan.entries()) {
       if (tick.cancels.length > 0) {
         yield* kafka.sendMany(
@@ -471,6 +471,14 @@ const soakRun = (seed: number) =>
     // not about an observer that lived through the broker's faults
     const final = yield* snapshot(kafka.readAll)
     const { verdict } = final
+    const promises = final.history.events.filter(
+      (e) => e.topic === "reserved" && JSON.stringify(e.body.items).includes('"backordered"'),
+    ).length
+    const fills = final.history.events.filter((e) => e.topic === "backorder_filled").length
+    const pinned = [...created.values()].filter((items) => items.some((i) => i.location_id !== undefined)).length
+    console.info(
+      `soak ${seed}: ${pinned} orders with a pinned line, ${promises} reservations with promises, ${fills} fills, ${final.history.transfers?.length ?? 0} transfers`,
+    )
     // the service's own reconciliation and the books in SQL: no drift, every product's reserved what
     // its held lines hold, every order's status what its lines tell
     const report = yield* Effect.tryPromise(() =>
