@@ -226,6 +226,55 @@ describe("history checker", () => {
     expect(rules(gap)).toContain("the ledger replays without gaps")
   })
 
+  it("keeps promises per location: a row whose backordered is not what the events promise, or over its limit", () => {
+    const history = consistent()
+    // o7 takes nothing at the store and promises 2 there; nothing arrives
+    const store = { productId: "P", locationId: "store", available: 0, reserved: 0, onHand: 0 }
+    const promising = {
+      ...history,
+      initial: new Map([...history.initial, ["P@store", 0]]),
+      orders: [
+        ...history.orders,
+        { orderId: "o7", lines: [{ productId: "P", quantity: 2 }], cancelled: false, fulfilments: [] },
+      ],
+      events: [
+        ...history.events,
+        {
+          topic: "reserved" as const,
+          key: "o7",
+          eventId: "e-res-o7",
+          body: {
+            order_id: "o7",
+            reservation_id: "r-o7",
+            items: [
+              {
+                product_id: "P",
+                quantity: 2,
+                backordered: 2,
+                allocations: [{ location_id: "store", quantity: 2, backordered: 2 }],
+              },
+            ],
+          },
+        },
+      ],
+      reservations: [
+        ...history.reservations,
+        { orderId: "o7", status: "reserved", at: at(20), shortProductId: null, availableQty: null },
+      ],
+      expiryExpected: false,
+    }
+    const rule = "backordered is what the events say is promised, within the limit"
+    expect(
+      rules({ ...promising, stock: [...history.stock, { ...store, backordered: 2, backorderLimit: 5 }] }),
+    ).not.toContain(rule)
+    expect(
+      rules({ ...promising, stock: [...history.stock, { ...store, backordered: 1, backorderLimit: 5 }] }),
+    ).toContain(rule)
+    expect(
+      rules({ ...promising, stock: [...history.stock, { ...store, backordered: 2, backorderLimit: 1 }] }),
+    ).toContain(rule)
+  })
+
   it("catches an adjustment applied twice or never announced", () => {
     const history = consistent()
     const twice = { ...history, ledger: [...history.ledger, ledger("P", "adjust", 10, [10, 3], [20, 3], "adj-1", 11)] }
