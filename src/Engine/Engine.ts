@@ -236,43 +236,6 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
     const expire = (orderIds: ReadonlyArray<OrderId>) =>
       process(orderIds.map((order_id) => ({ _tag: "Expire", order: { order_id } }) as const))
 
-    /**
-     * Fills the backorders of these lines (oldest order first at each place, as the commit judges
-     * them), one order after another, each decided once the one before it is durable. At a place, it
-     * stops at the first order that still waits afterwards (nothing younger may be filled before it);
-     * and it stops altogether at a refused commit: the next round reads the lines again.
-     */
-    const fillBackorders = (waiting: ReadonlyArray<{ orderId: OrderId; productId: ProductId; locationId: string }>) =>
-      Effect.gen(function* () {
-        let stoppedAt: string | undefined
-        for (const { orderId, productId, locationId } of waiting) {
-          const place = `${productId}\u0000${locationId}`
-          if (place === stoppedAt) continue
-          let waits = true
-          const message = {
-            _tag: "Fill",
-            order: { order_id: orderId },
-            productId,
-            locationId,
-            answer: (left: number) => {
-              waits = left > 0
-            },
-          } as const
-          const filled = yield* decideOnce([message]).pipe(
-            Effect.flatMap((decided) => decided.durable),
-            Effect.as(true),
-            Effect.catchAll((e) =>
-              Effect.as(
-                Effect.logDebug("a fill was not committed").pipe(Effect.annotateLogs({ reason: e._tag })),
-                false,
-              ),
-            ),
-          )
-          if (!filled) return
-          if (waits) stoppedAt = place
-        }
-      })
-
     /** Moves the due time of a held reservation; false when it is no longer held (or never was). */
     const extend = (orderId: OrderId, expiresAt: Date) =>
       Effect.suspend(() => {
@@ -295,7 +258,6 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
       decide: decideOnce,
       expire,
       extend,
-      fillBackorders,
       adjust: stockWrites.adjust,
       adjustMany: stockWrites.adjustMany,
       define: stockWrites.define,

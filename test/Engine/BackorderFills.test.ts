@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import type { OrderId, ProductId, Quantity } from "../../src/Domain/Ids.js"
+import { fillInTurn } from "../../src/Engine/BackorderFiller.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
@@ -36,7 +37,7 @@ describe("the backorder filler", () => {
       expect(memory.tables.stock.get(pid)).toMatchObject({ available: 0, backordered: 4 })
       // 3 arrive; b fills: o1's 2 first, then 1 of o2's
       yield* a.adjust({ productId: pid, quantity: 3, adjustmentType: "restock" })
-      yield* b.fillBackorders(memory.waiting()).pipe(Effect.timeout("5 seconds"))
+      yield* fillInTurn(b, memory.waiting()).pipe(Effect.timeout("5 seconds"))
       const promised = (id: string) => [...(memory.tables.lines.get(oid(id))?.values() ?? [])][0]?.backordered
       expect([promised("o1"), promised("o2")]).toEqual([0, 1])
       expect(memory.violations()).toEqual([])

@@ -3,6 +3,7 @@ import { Effect, FastCheck as fc, Layer, Option } from "effect"
 import type { Location } from "../../src/Domain/Allocation.js"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { stockKey } from "../../src/Domain/Lifecycle.js"
+import { fillInTurn } from "../../src/Engine/BackorderFiller.js"
 import { Engine } from "../../src/Engine/Engine.js"
 import type { Transfer } from "../../src/Engine/Transfers.js"
 import { lifecycleMessages, lifecycleOrders, runInterleaved } from "../support/Interleave.js"
@@ -123,7 +124,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
         Effect.forEach(s.transfers, transfer, { concurrency: "unbounded", discard: true }),
         // the filler, meanwhile
         Effect.repeatN(
-          Effect.suspend(() => engine.fillBackorders(memory.waiting())),
+          Effect.suspend(() => fillInTurn(engine, memory.waiting())),
           3,
         ),
       ],
@@ -140,8 +141,7 @@ const check = (s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) => 
       })
       adjusted[Number(row.productId.slice(1))]! += quantity
     }
-    for (let round = 0; round < 5 && memory.waiting().length > 0; round++)
-      yield* engine.fillBackorders(memory.waiting())
+    for (let round = 0; round < 5 && memory.waiting().length > 0; round++) yield* fillInTurn(engine, memory.waiting())
     expect(memory.waiting()).toEqual([])
     expect(memory.violations()).toEqual([])
     expect(memory.tables.orders.size).toBe(s.orders.length)
