@@ -249,7 +249,8 @@ export const makeOrderHandling = ({ topics, ttlSeconds, strategy, locations, sub
             [move],
             expiresAt,
           ),
-          next: { ...known, lines, expiresAt },
+          // as the commit keeps it: a new due time once fully reserved, else the one it had
+          next: { ...known, lines, expiresAt: expiresAt ?? known.expiresAt },
         }
       },
     ).pipe(Effect.tap((o) => (o === undefined ? Effect.void : EngineMetrics.countOrder("backorder_filled"))))
