@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import { backorderFillLockKey } from "./AdvisoryLocks.js"
+import { backorderFillLockKey, whileHolding } from "./AdvisoryLocks.js"
 
 /** An order's line with units promised at a place where stock now waits. */
 export interface WaitingLine {
@@ -22,34 +22,26 @@ export class Backorders extends Effect.Service<Backorders>()("Backorders", {
 
     /** Hands the waiting lines (up to `perPlace` per place) to `fill` under the lock: how many (0 when another instance fills). */
     const round = <E, R>(perPlace: number, fill: (waiting: ReadonlyArray<WaitingLine>) => Effect.Effect<void, E, R>) =>
-      Effect.gen(function* () {
-        const connection = yield* sql.reserve
-        const [lock] = yield* connection.execute(
-          "SELECT pg_try_advisory_lock($1) AS locked",
-          [backorderFillLockKey],
-          undefined,
-        )
-        if (lock?.locked !== true) return 0
-        yield* Effect.addFinalizer(() =>
-          connection.executeRaw("SELECT pg_advisory_unlock($1)", [backorderFillLockKey]).pipe(Effect.ignore),
-        )
-        const rows: ReadonlyArray<{ order_id: OrderId; product_id: ProductId; location_id: string }> =
-          yield* connection.execute(
-            `SELECT w.order_id, s.product_id, s.location_id FROM stock s
-              CROSS JOIN LATERAL (
-                SELECT l.order_id, r.created_at FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
-                 WHERE l.product_id = s.product_id AND l.location_id = s.location_id AND l.backordered > 0
-                   AND r.status IN ('reserved', 'partially_fulfilled')
-                 ORDER BY r.created_at, r.order_id LIMIT $1) w
-              WHERE s.backordered > 0 AND s.available > s.safety_stock
-              ORDER BY s.product_id, s.location_id, w.created_at, w.order_id`,
-            [perPlace],
-            undefined,
-          )
-        if (rows.length > 0)
-          yield* fill(rows.map((r) => ({ orderId: r.order_id, productId: r.product_id, locationId: r.location_id })))
-        return rows.length
-      }).pipe(Effect.scoped)
+      whileHolding(backorderFillLockKey, 0, (connection) =>
+        Effect.gen(function* () {
+          const rows: ReadonlyArray<{ order_id: OrderId; product_id: ProductId; location_id: string }> =
+            yield* connection.execute(
+              `SELECT w.order_id, s.product_id, s.location_id FROM stock s
+                CROSS JOIN LATERAL (
+                  SELECT l.order_id, r.created_at FROM reservation_lines l JOIN reservations r ON r.order_id = l.order_id
+                   WHERE l.product_id = s.product_id AND l.location_id = s.location_id AND l.backordered > 0
+                     AND r.status IN ('reserved', 'partially_fulfilled')
+                   ORDER BY r.created_at, r.order_id LIMIT $1) w
+                WHERE s.backordered > 0 AND s.available > s.safety_stock
+                ORDER BY s.product_id, s.location_id, w.created_at, w.order_id`,
+              [perPlace],
+              undefined,
+            )
+          if (rows.length > 0)
+            yield* fill(rows.map((r) => ({ orderId: r.order_id, productId: r.product_id, locationId: r.location_id })))
+          return rows.length
+        }),
+      ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
     return { round } as const
   }),

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { OrderId } from "../Domain/Ids.js"
-import { expirySweepLockKey } from "./AdvisoryLocks.js"
+import { expirySweepLockKey, whileHolding } from "./AdvisoryLocks.js"
 
 /**
  * The reservations whose due time has passed, read through the partial index on the due time (no
@@ -14,29 +14,21 @@ export class DueReservations extends Effect.Service<DueReservations>()("DueReser
 
     /** Hands up to `limit` due orders to `release` under the lock: how many (0 when another instance sweeps). */
     const sweep = <E, R>(limit: number, release: (due: ReadonlyArray<OrderId>) => Effect.Effect<void, E, R>) =>
-      Effect.gen(function* () {
-        const connection = yield* sql.reserve
-        const [lock] = yield* connection.execute(
-          "SELECT pg_try_advisory_lock($1) AS locked",
-          [expirySweepLockKey],
-          undefined,
-        )
-        if (lock?.locked !== true) return 0
-        yield* Effect.addFinalizer(() =>
-          connection.executeRaw("SELECT pg_advisory_unlock($1)", [expirySweepLockKey]).pipe(Effect.ignore),
-        )
-        const due: ReadonlyArray<{ order_id: OrderId }> = yield* connection.execute(
-          `SELECT order_id FROM reservations r
-            WHERE status = 'reserved' AND expires_at <= now()
-              -- a reservation still waiting for promised units does not expire
-              AND NOT EXISTS (SELECT 1 FROM reservation_lines l WHERE l.order_id = r.order_id AND l.backordered > 0)
-            ORDER BY expires_at LIMIT $1`,
-          [limit],
-          undefined,
-        )
-        if (due.length > 0) yield* release(due.map((r) => r.order_id))
-        return due.length
-      }).pipe(Effect.scoped)
+      whileHolding(expirySweepLockKey, 0, (connection) =>
+        Effect.gen(function* () {
+          const due: ReadonlyArray<{ order_id: OrderId }> = yield* connection.execute(
+            `SELECT order_id FROM reservations r
+              WHERE status = 'reserved' AND expires_at <= now()
+                -- a reservation still waiting for promised units does not expire
+                AND NOT EXISTS (SELECT 1 FROM reservation_lines l WHERE l.order_id = r.order_id AND l.backordered > 0)
+              ORDER BY expires_at LIMIT $1`,
+            [limit],
+            undefined,
+          )
+          if (due.length > 0) yield* release(due.map((r) => r.order_id))
+          return due.length
+        }),
+      ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
     return { sweep } as const
   }),

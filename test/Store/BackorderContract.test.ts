@@ -2,9 +2,10 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Layer } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { DefaultLocation, type HeldLine } from "../../src/Domain/Lifecycle.js"
-import type { CommitBatch, DecisionIntents, ProductWrite } from "../../src/Store/CommitBatch.js"
+import type { CommitBatch, ProductWrite } from "../../src/Store/CommitBatch.js"
 import { DatabaseLive } from "../../src/Store/Database.js"
 import { StockStore } from "../../src/Store/StockStore.js"
+import { batch, decision } from "../support/Intents.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 import { freshDatabaseUrl } from "../support/TestDatabase.js"
@@ -23,17 +24,6 @@ const product = (exists = true, create = false, backorderLimit?: number): Produc
   exists,
   create,
   ...(backorderLimit !== undefined ? { backorderLimit } : {}),
-})
-const decision = (parts: Partial<DecisionIntents>): DecisionIntents => ({
-  changes: [],
-  events: [],
-  idempotency: [],
-  ...parts,
-})
-const batch = (products: ReadonlyArray<ProductWrite>, ...decisions: Array<DecisionIntents>): CommitBatch => ({
-  products,
-  decisions,
-  fences: [],
 })
 const line = (quantity: number, backordered = 0): HeldLine =>
   backordered > 0

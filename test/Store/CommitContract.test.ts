@@ -3,10 +3,11 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Layer, Option } from "effect"
 import type { OrderId, ProductId } from "../../src/Domain/Ids.js"
 import { DefaultLocation, stockKey } from "../../src/Domain/Lifecycle.js"
-import type { CommitBatch, DecisionIntents, Fence, ProductWrite } from "../../src/Store/CommitBatch.js"
+import type { CommitBatch, Fence, ProductWrite } from "../../src/Store/CommitBatch.js"
 import { DatabaseLive } from "../../src/Store/Database.js"
 import { Fencing } from "../../src/Store/Fencing.js"
 import { StockStore } from "../../src/Store/StockStore.js"
+import { batch, decision } from "../support/Intents.js"
 import { makeMemoryStore } from "../support/MemoryStore.js"
 import { testConfigLayer } from "../support/TestConfig.js"
 import { freshDatabaseUrl } from "../support/TestDatabase.js"
@@ -23,17 +24,6 @@ const product = (id: string, exists = true, create = false): ProductWrite => ({
   locationId: here,
   exists,
   create,
-})
-const decision = (parts: Partial<DecisionIntents>): DecisionIntents => ({
-  changes: [],
-  events: [],
-  idempotency: [],
-  ...parts,
-})
-const batch = (products: ReadonlyArray<ProductWrite>, ...decisions: Array<DecisionIntents>): CommitBatch => ({
-  products,
-  decisions,
-  fences: [],
 })
 const reserve = (order: string, productId: string, quantity: number) =>
   decision({
