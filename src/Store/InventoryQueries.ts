@@ -172,7 +172,8 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
       Holder,
       (r) =>
         sql`SELECT r.order_id, r.reservation_id::text AS reservation_id, r.status,
-                   l.quantity - l.fulfilled - l.released AS quantity, l.location_id, ${utc("r.created_at")} AS reserved_at,
+                   l.quantity - l.fulfilled - l.released AS quantity, l.backordered, l.location_id,
+                   ${utc("r.created_at")} AS reserved_at,
                    round(extract(epoch FROM now() - r.created_at)::numeric, 3)::float8 AS age_seconds,
                    ${utc("r.expires_at")} AS expires_at
               FROM reservation_lines l JOIN reservations r USING (order_id)
@@ -208,7 +209,7 @@ export class InventoryQueries extends Effect.Service<InventoryQueries>()("Invent
                              'quantity', l.quantity,
                              'held', CASE WHEN r.status IN ('reserved', 'partially_fulfilled')
                                           THEN l.quantity - l.fulfilled - l.released ELSE 0 END,
-                             'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id, l.location_id)
+                             'backordered', l.backordered, 'fulfilled', l.fulfilled, 'released', l.released) ORDER BY l.product_id, l.location_id)
                       FROM reservation_lines l WHERE l.order_id = r.order_id), '[]') AS items,
                  CASE WHEN r.short_product_id IS NULL THEN NULL
                       ELSE json_build_object('product_id', r.short_product_id, 'requested_qty', COALESCE(r.requested_qty, 0),

@@ -66,6 +66,8 @@ export const Holder = Schema.Struct({
   status: Schema.Literal("reserved", "partially_fulfilled"),
   /** what it still holds of this product, at `location_id` */
   quantity: Schema.Number,
+  /** of `quantity`, the units promised rather than reserved */
+  backordered: Schema.Number,
   location_id: Schema.String,
   reserved_at: Schema.String,
   age_seconds: Schema.Number,
@@ -106,6 +108,8 @@ export const ReservationLine = Schema.Struct({
   location_id: Schema.String,
   quantity: Schema.Number,
   held: Schema.Number,
+  /** of what it holds, the units promised rather than reserved */
+  backordered: Schema.Number,
   fulfilled: Schema.Number,
   released: Schema.Number,
 })

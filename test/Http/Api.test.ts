@@ -266,7 +266,15 @@ layer(harness({ label: "http", env: { SERVICE_PORT: String(port), ADMIN_TOKEN: t
       })
       if (reservation.json.status === "reserved")
         expect(reservation.json.items).toEqual([
-          { product_id: "race-1", location_id: "default", quantity: 2, held: 2, fulfilled: 0, released: 0 },
+          {
+            product_id: "race-1",
+            location_id: "default",
+            quantity: 2,
+            held: 2,
+            backordered: 0,
+            fulfilled: 0,
+            released: 0,
+          },
         ])
       expect(reservation.json.expires_at).toBeNull()
       const after = yield* call("GET", "/metrics")

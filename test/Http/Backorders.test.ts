@@ -83,6 +83,21 @@ layer(
             backorder_limit: 5,
           }),
         ])
+        // who holds it, and each order's lines, say what is only promised
+        const holders = (yield* call("GET", "/inventory/bo-A/reservations?location_id=shop")).json.items
+        expect(
+          holders.map((h: { order_id: string; quantity: number; backordered: number }) => [
+            h.order_id,
+            h.quantity,
+            h.backordered,
+          ]),
+        ).toEqual([
+          ["bo-1", 4, 2],
+          ["bo-2", 2, 2],
+        ])
+        expect((yield* call("GET", "/reservations/bo-1")).json.items).toEqual([
+          expect.objectContaining({ location_id: "shop", quantity: 4, held: 4, backordered: 2 }),
+        ])
         const below = yield* call("PUT", "/inventory/bo-A/locations/shop", { backorder_limit: 3 }, admin)
         expect(below.status).toBe(409)
         expect(below.json).toMatchObject({ _tag: "BackorderLimitBelowPromised", backordered: 4, backorder_limit: 3 })
