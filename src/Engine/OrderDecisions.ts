@@ -1,7 +1,7 @@
 import type { Topics } from "../Config.js"
 import type { FulfilmentPlan, FulfilmentRejected } from "../Domain/Fulfilment.js"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
-import { type HeldLine, statusAfterShipping } from "../Domain/Lifecycle.js"
+import { DefaultLocation, type HeldLine, statusAfterShipping } from "../Domain/Lifecycle.js"
 import type { OrderCreated, OrderFulfilled } from "../Domain/Orders.js"
 import { makeEvent, nowIso } from "../Store/Outbox.js"
 import { type Decision, decision } from "./Decision.js"
@@ -14,9 +14,19 @@ const holdsOf = (moves: ReadonlyArray<Move>): Array<Hold> => moves.map((m) => m.
 
 /**
  * The reserved event's items: one per product (a product's lines are adjacent), with where its units
- * are held and, when some are only promised, how many (per item and per allocation).
+ * are held and, when some are only promised, how many (per item and per allocation). An order held
+ * entirely at `default` gets the items of a shop with one location: no `allocations`.
  */
 const reservedItems = (lines: ReadonlyArray<HeldLine>) => {
+  if (lines.every((l) => l.locationId === DefaultLocation && !l.backordered)) {
+    const items: Array<{ product_id: ProductId; quantity: number }> = []
+    for (const l of lines) {
+      const last = items[items.length - 1]
+      if (last?.product_id === l.productId) last.quantity += l.quantity
+      else items.push({ product_id: l.productId, quantity: l.quantity })
+    }
+    return items
+  }
   type Allocation = { location_id: string; quantity: number; backordered?: number }
   type Item = { product_id: ProductId; quantity: number; allocations: Array<Allocation>; backordered?: number }
   const items: Array<Item> = []

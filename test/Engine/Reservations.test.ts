@@ -35,10 +35,10 @@ layer(
       const [event] = of(events, kafka.topics.reserved, "o-happy")
       expect(Object.keys(event!.body).sort()).toEqual(["items", "order_id", "reservation_id", "reserved_at"])
       expect(event!.body.order_id).toBe("o-happy")
-      // one location: every unit is held at default, as the allocations (an added field) say
+      // held entirely at default: the items of a shop with one location, no allocations
       expect(event!.body.items).toEqual([
-        { product_id: "happy-A", quantity: 3, allocations: [{ location_id: "default", quantity: 3 }] },
-        { product_id: "happy-B", quantity: 1, allocations: [{ location_id: "default", quantity: 1 }] },
+        { product_id: "happy-A", quantity: 3 },
+        { product_id: "happy-B", quantity: 1 },
       ])
       expect(event!.body.reserved_at).toMatch(rfc3339Utc)
       expect(event!.body.reservation_id).toMatch(uuid)
