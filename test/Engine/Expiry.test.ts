@@ -40,7 +40,7 @@ layer(
       expect(extended.status).toBe(200)
       expect(Date.parse(extended.json.expires_at)).toBeGreaterThan(Date.now() + 3_500_000)
       expect(extended.json.items).toEqual([
-        { product_id: "ex-A", location_id: "default", quantity: 2, held: 2, fulfilled: 0, released: 0 },
+        { product_id: "ex-A", location_id: "default", quantity: 2, held: 2, backordered: 0, fulfilled: 0, released: 0 },
       ])
 
       const events = yield* kafka.waitFor((es) => of(es, kafka.topics.released, "o-ex").length > 0)
