@@ -14,7 +14,7 @@ import {
 } from "./Errors.js"
 import { backorderRoom, cellFromRow, fillable, type ProductCell, sellable } from "./ProductCell.js"
 
-export { adopt, type ProductCell, sellable } from "./ProductCell.js"
+export { adopt, type ProductCell } from "./ProductCell.js"
 
 /**
  * What a decision took from an actor: a change applied in memory (or, with no change, a product a
