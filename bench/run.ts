@@ -18,7 +18,7 @@ import { cpuProfileFlags, printCpuSummary, summarizeCpuProfile } from "./lib/Cpu
 import { heapReport, heapSnapshotFlags } from "./lib/HeapReport.js"
 import { sampledStage, scrapeStages, stageBudget } from "./lib/LatencyBudget.js"
 import { lifecycleRun } from "./lib/Lifecycle.js"
-import { invariants, serviceHistograms, writeCounters, writesPerOrder } from "./lib/Measures.js"
+import { invariants, postgresCpuSeconds, serviceHistograms, writeCounters, writesPerOrder } from "./lib/Measures.js"
 import { median, observe, percentile } from "./lib/Observer.js"
 import {
   budgetSeconds,
@@ -44,6 +44,7 @@ import {
 import {
   cpuMicrosPerOrder,
   type LatencyRow,
+  postgresCpuMicrosPerOrder,
   printSummary,
   type Results,
   ratiosOf,
@@ -180,6 +181,7 @@ const throughputRun = async (
     await new Promise((r) => setTimeout(r, 10))
   }
   const started = performance.now()
+  const postgresCpuBefore = postgresCpuSeconds()
   let last = 0
   let tick = 0
   while (observer.count() < orders && (performance.now() - started) / 1000 < budgetSeconds[system]!) {
@@ -193,6 +195,7 @@ const throughputRun = async (
   }
   const completed = observer.count()
   const seconds = (performance.now() - started) / 1000
+  const postgresCpu = postgresCpuSeconds() - postgresCpuBefore
   const row: Omit<ThroughputRow, "rowsPerOrder" | "walBytesPerOrder"> = {
     system: label,
     distribution,
@@ -204,6 +207,7 @@ const throughputRun = async (
     seconds,
     peakRssMb: service.peakRssMb(),
     cpuSeconds: service.cpuSeconds(),
+    postgresCpuSeconds: postgresCpu,
     invariants: system === "rawpipe" ? "n/a" : await invariants(run.client, system),
     duplicateEventIds: observer.duplicateEventIds(),
   }
@@ -220,6 +224,7 @@ const throughputRun = async (
   const result = { ...row, ...writes }
   log(
     `${label}/${distribution}: ${Math.round(row.ordersPerSecond)} orders/s, ${Math.round(cpuMicrosPerOrder(result))} µs CPU/order, ` +
+      `${Math.round(postgresCpuMicrosPerOrder(result))} µs PostgreSQL CPU/order, ` +
       `${result.rowsPerOrder.toFixed(1)} rows and ${Math.round(result.walBytesPerOrder)} B WAL/order, invariants ${row.invariants}`,
   )
   return result

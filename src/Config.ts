@@ -133,6 +133,14 @@ export const AppConfigSchema = Config.all({
     maxConnections: positiveInt("DATABASE_MAX_CONNECTIONS", 8),
     /** how the instance's connections are named in pg_stat_activity */
     applicationName: Config.string("DATABASE_APPLICATION_NAME").pipe(Config.withDefault("inventory-service")),
+    /**
+     * Settings every connection starts with (libpq `options`). The service's statements probe by key,
+     * batch after batch: parallel workers cost more to start than the scans they would split on a
+     * small box, and index probes over a working set in memory are not disk seeks.
+     */
+    sessionOptions: Config.string("DATABASE_SESSION_OPTIONS").pipe(
+      Config.withDefault("-c max_parallel_workers_per_gather=0 -c random_page_cost=1.1"),
+    ),
   }),
   engine: Config.all({
     /**

@@ -1,4 +1,5 @@
 // What a bench run measures in its database and reads off the service, beside throughput and latency.
+import { readdirSync, readFileSync } from "node:fs"
 import type pg from "pg"
 
 /** The invariants of design.md that a run can break, checked on the rows (fewer for the yardsticks). */
@@ -38,6 +39,26 @@ export const writesPerOrder = async (client: pg.Client, before: { lsn: string; r
     rowsPerOrder: orders === 0 ? 0 : (after.rows - before.rows) / orders,
     walBytesPerOrder: orders === 0 ? 0 : Number(rows[0].bytes) / orders,
   }
+}
+
+/**
+ * CPU seconds (user + system) PostgreSQL's processes have used: every live process named postgres, and
+ * what the postmaster collected from the backends that exited. Cluster-wide: nothing else runs meanwhile.
+ */
+export const postgresCpuSeconds = (): number => {
+  let ticks = 0
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      if (!stat.includes("(postgres)")) continue
+      const fields = stat.split(") ")[1]!.split(" ")
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+    } catch {
+      // the process exited while the list was read: the postmaster counts it now
+    }
+  }
+  return ticks / 100
 }
 
 /** The service's own view of where time goes: upper bounds of p50 / p99 from its histograms. */

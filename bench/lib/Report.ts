@@ -14,6 +14,8 @@ export interface ThroughputRow {
   readonly seconds: number
   readonly peakRssMb: number
   readonly cpuSeconds: number
+  /** PostgreSQL's CPU seconds over the run (absent in results from before it was measured) */
+  readonly postgresCpuSeconds?: number
   readonly invariants: string
   readonly duplicateEventIds: number
   /** rows inserted, updated or deleted in PostgreSQL per order decided */
@@ -53,6 +55,10 @@ export interface Results {
 /** The system process's user+sys CPU (from its start) per order decided. */
 export const cpuMicrosPerOrder = (t: ThroughputRow): number =>
   t.completed === 0 ? 0 : (t.cpuSeconds * 1e6) / t.completed
+
+/** PostgreSQL's user+sys CPU over the run per order decided. */
+export const postgresCpuMicrosPerOrder = (t: ThroughputRow): number =>
+  t.completed === 0 || t.postgresCpuSeconds === undefined ? 0 : (t.postgresCpuSeconds * 1e6) / t.completed
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!)
 
@@ -151,6 +157,7 @@ ${table(
     "peak RSS MB",
     "CPU s",
     "CPU µs/order",
+    "PostgreSQL CPU µs/order",
     "rows/order",
     "WAL B/order",
     "invariants",
@@ -167,6 +174,7 @@ ${table(
     Math.round(t.peakRssMb),
     t.cpuSeconds.toFixed(1),
     Math.round(cpuMicrosPerOrder(t)),
+    Math.round(postgresCpuMicrosPerOrder(t)),
     (t.rowsPerOrder ?? 0).toFixed(1),
     Math.round(t.walBytesPerOrder ?? 0),
     t.invariants,

@@ -145,12 +145,13 @@ WITH prod AS (
   SELECT * FROM lv WHERE m NOT IN ('open', 'refuse')
 ), refusal AS (
   -- what the order could have had of the product: the units sellable over its candidates (beyond
-  -- what is owed to backorders there), and the backorders they could still promise
-  SELECT s.d, s.o, s.sp, s.rq, coalesce(x.aq, 0) AS aq, coalesce(x.room, 0) AS room
-    FROM step s
-    LEFT JOIN (SELECT d, sum(greatest(0, ab - sso - bb))::int AS aq, sum(greatest(0, blo - bb))::int AS room
-                 FROM lv WHERE m = 'refuse' GROUP BY d) x ON x.d = s.d
-   WHERE s.k = 'refuse'
+  -- what is owed to backorders there), and the backorders they could still promise. Its probes carry
+  -- the step (rf the order, q what it asked for): no join back to the steps
+  SELECT d, max(rf) AS o, max(p) AS sp, max(q) AS rq, sum(greatest(0, ab - sso - bb))::int AS aq,
+         sum(greatest(0, blo - bb))::int AS room
+    FROM lv WHERE m = 'refuse' GROUP BY d
+  UNION ALL
+  SELECT d, o, sp, rq, 0, 0 FROM step WHERE k = 'refuse' AND json_array_length(ls) = 0
 ), tot AS (
   -- a repair keeps the limit at least at what the lines promise (it cannot drop promises)
   SELECT b.p, b.lo, b.x, b.c, b.t, b.sl, b.l, b.new_ss, b.bo, coalesce(x.da, 0) AS da,

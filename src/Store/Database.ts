@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
@@ -78,15 +79,40 @@ export const migrate = Effect.gen(function* () {
   return yield* PgMigrator.run({ loader: sqlMigrations() })
 }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
 
+/** A pool for `config`, handed out once one connection answers (within 5 s) and ended with the scope. */
+const connectedPool = (config: pg.PoolConfig) =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const pool = new pg.Pool(config)
+      // a pooled connection that breaks while idle is dropped by the pool; the next query opens another
+      pool.on("error", () => {})
+      return Effect.tryPromise({
+        try: () => pool.query("SELECT 1").then(() => pool),
+        catch: (cause) => new SqlError({ cause, message: `PgClient: Failed to connect: ${messageOf(cause)}` }),
+      }).pipe(
+        Effect.timeoutFail({
+          duration: "5 seconds",
+          onTimeout: () => new SqlError({ cause: undefined, message: "PgClient: Connection timed out" }),
+        }),
+        Effect.tapError(() => Effect.promise(() => pool.end())),
+      )
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("1 second")),
+  )
+
 /** PgClient for the configured database, created and migrated before anyone uses it. */
 export const DatabaseLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const { database } = yield* AppConfig
     yield* ensureDatabase(database.url, database.ssl)
-    const client = PgClient.layer({
-      url: database.url,
-      ssl: database.ssl ? { rejectUnauthorized: false } : false,
-      maxConnections: database.maxConnections,
+    const client = PgClient.layerFromPool({
+      acquire: connectedPool({
+        connectionString: Redacted.value(database.url),
+        ssl: database.ssl ? { rejectUnauthorized: false } : false,
+        max: database.maxConnections,
+        application_name: database.applicationName,
+        options: database.sessionOptions,
+      }),
       applicationName: database.applicationName,
     })
     return Layer.provideMerge(Layer.effectDiscard(migrate), client)
