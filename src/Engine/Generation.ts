@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import type { OrderId, ProductId } from "../Domain/Ids.js"
 import type { KnownOrder } from "../Domain/Lifecycle.js"
 import type { StockRow } from "../Store/StockStore.js"
+import * as Actor from "./Actor.js"
 import { StaleGeneration } from "./Errors.js"
 import * as Pending from "./Pending.js"
 import * as ProductActor from "./ProductActor.js"
@@ -29,7 +30,7 @@ export interface GenerationDeps {
  * PostgreSQL, so no decision is ever taken on state the database did not confirm.
  */
 export class Generation {
-  readonly actors = new Map<ProductId, ProductActor.Actor>()
+  readonly actors = new Map<ProductId, Actor.Actor>()
   readonly orders = new Map<OrderId, OrderSlot>()
   closed = false
   private readonly isClosed = () => this.closed
@@ -53,7 +54,7 @@ export class Generation {
     }
     for (const id of missing) {
       if (this.actors.has(id) || this.closed) continue // created meanwhile by someone else
-      this.actors.set(id, ProductActor.makeActor(id, byId.get(id) ?? []))
+      this.actors.set(id, Actor.makeActor(id, byId.get(id) ?? []))
     }
   }
 
@@ -77,7 +78,7 @@ export class Generation {
   ): Effect.Effect<A, E | StaleGeneration | SqlError> =>
     Effect.suspend(() => {
       const actor = this.actors.get(productId)
-      if (this.closed || actor === undefined || !ProductActor.isFree(actor)) return this.post(productId, make)
+      if (this.closed || actor === undefined || !Actor.isFree(actor)) return this.post(productId, make)
       let answer: Effect.Effect<A, E> | undefined
       let resume: ((result: Effect.Effect<A, E>) => void) | undefined
       ProductActor.apply(
@@ -101,7 +102,7 @@ export class Generation {
   readonly holds = (productId: ProductId, locations: ReadonlyArray<string>): Array<ProductActor.Hold> | undefined => {
     const actor = this.actors.get(productId)
     if (actor === undefined || this.closed) return undefined
-    return locations.map((l) => new ProductActor.Hold(ProductActor.cellAt(actor, l), undefined))
+    return locations.map((l) => new ProductActor.Hold(Actor.cellAt(actor, l), undefined))
   }
 
   private readonly post = <A, E>(
@@ -117,7 +118,7 @@ export class Generation {
       const actor = this.actors.get(productId)
       if (actor === undefined) return resume(Effect.zipRight(this.ensure([productId]), this.send(productId, make)))
       const { mailboxCapacity } = this.deps
-      if (ProductActor.post(actor, make(resume), mailboxCapacity)) {
+      if (Actor.post(actor, make(resume), mailboxCapacity)) {
         this.deps.fork(ProductActor.drain(actor, mailboxCapacity, this.isClosed))
       }
     })
@@ -127,7 +128,7 @@ export class Generation {
     const now = Date.now()
     let removed = 0
     for (const [id, actor] of this.actors) {
-      if (now - actor.lastUsed < idleMs || !ProductActor.isIdle(actor)) continue
+      if (now - actor.lastUsed < idleMs || !Actor.isIdle(actor)) continue
       this.actors.delete(id)
       removed++
     }
@@ -143,7 +144,7 @@ export class Generation {
     let parked = 0
     let unsettled = 0
     for (const actor of this.actors.values()) {
-      mail += ProductActor.depth(actor)
+      mail += Actor.depth(actor)
       for (const cell of actor.cells.values()) {
         parked += cell.parked.length
         unsettled += cell.unsettled

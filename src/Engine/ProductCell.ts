@@ -2,8 +2,8 @@ import type { ProductId } from "../Domain/Ids.js"
 import * as Stock from "../Domain/Stock.js"
 import type { CommittedRow } from "../Store/CommitBatch.js"
 import type { StockRow } from "../Store/StockStore.js"
+import type { Actor } from "./Actor.js"
 import type { Command } from "./ActorCommands.js"
-import type { Actor } from "./ProductActor.js"
 
 /**
  * What one actor knows about its product at one location: a prediction of the row. Only the actor
