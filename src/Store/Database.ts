@@ -94,7 +94,8 @@ const connectedPool = (config: pg.PoolConfig) =>
           duration: "5 seconds",
           onTimeout: () => new SqlError({ cause: undefined, message: "PgClient: Connection timed out" }),
         }),
-        Effect.tapError(() => Effect.promise(() => pool.end())),
+        // closed in the background: ending waits for a connection attempt that may never answer
+        Effect.tapError(() => Effect.sync(() => void pool.end().catch(() => {}))),
       )
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("1 second")),
