@@ -53,12 +53,13 @@ export interface Results {
 }
 
 /** The system process's user+sys CPU (from its start) per order decided. */
-export const cpuMicrosPerOrder = (t: ThroughputRow): number =>
-  t.completed === 0 ? 0 : (t.cpuSeconds * 1e6) / t.completed
+export const cpuMicrosPerOrder = (t: ThroughputRow): number => microsPerOrder(t.cpuSeconds, t.completed)
 
 /** PostgreSQL's user+sys CPU over the run per order decided. */
 export const postgresCpuMicrosPerOrder = (t: ThroughputRow): number =>
-  t.completed === 0 || t.postgresCpuSeconds === undefined ? 0 : (t.postgresCpuSeconds * 1e6) / t.completed
+  microsPerOrder(t.postgresCpuSeconds ?? 0, t.completed)
+
+const microsPerOrder = (seconds: number, orders: number) => (orders === 0 ? 0 : (seconds * 1e6) / orders)
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!)
 

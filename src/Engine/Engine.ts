@@ -121,11 +121,13 @@ export class Engine extends Effect.Service<Engine>()("Engine", {
           return yield* new Fenced({ partition: partition.partition })
         // a fill is decided on the order as PostgreSQL has it: the filler found it there, and this
         // instance's memory of it may be older than another instance's steps
-        const fills = new Set<OrderId>()
-        for (const m of messages) if (m._tag === "Fill") fills.add(m.order.order_id)
-        const unknownOrders = [...new Set(messages.map((m) => m.order.order_id))].filter(
-          (id) => !generation.orders.has(id) || fills.has(id),
-        )
+        const unknownOrders = [
+          ...new Set(
+            messages
+              .filter((m) => m._tag === "Fill" || !generation.orders.has(m.order.order_id))
+              .map((m) => m.order.order_id),
+          ),
+        ]
         // One round trip: the orders already recorded, and the stock of products not in memory
         // (those of every new order; a duplicate among them loads a product it did not need).
         const products = generation.missing(

@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 // Every PostgreSQL advisory lock the service takes, in one place, so no two can collide.
@@ -23,12 +23,12 @@ type Connection = Effect.Effect.Success<SqlClient.SqlClient["reserve"]>
  * `orElse` when another session holds it. A holder that dies ends its session, which frees the lock.
  */
 export const whileHolding = <A, E, R>(
+  sql: SqlClient.SqlClient,
   key: number,
   orElse: A,
   use: (connection: Connection) => Effect.Effect<A, E, R>,
 ) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const connection = yield* sql.reserve
     const [lock] = yield* connection.execute("SELECT pg_try_advisory_lock($1) AS locked", [key], undefined)
     if (lock?.locked !== true) return orElse

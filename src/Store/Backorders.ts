@@ -22,7 +22,7 @@ export class Backorders extends Effect.Service<Backorders>()("Backorders", {
 
     /** Hands the waiting lines (up to `perPlace` per place) to `fill` under the lock: how many (0 when another instance fills). */
     const round = <E, R>(perPlace: number, fill: (waiting: ReadonlyArray<WaitingLine>) => Effect.Effect<void, E, R>) =>
-      whileHolding(backorderFillLockKey, 0, (connection) =>
+      whileHolding(sql, backorderFillLockKey, 0, (connection) =>
         Effect.gen(function* () {
           const rows: ReadonlyArray<{ order_id: OrderId; product_id: ProductId; location_id: string }> =
             yield* connection.execute(
@@ -41,7 +41,7 @@ export class Backorders extends Effect.Service<Backorders>()("Backorders", {
             yield* fill(rows.map((r) => ({ orderId: r.order_id, productId: r.product_id, locationId: r.location_id })))
           return rows.length
         }),
-      ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      )
 
     return { round } as const
   }),

@@ -146,12 +146,12 @@ WITH prod AS (
 ), refusal AS (
   -- what the order could have had of the product: the units sellable over its candidates (beyond
   -- what is owed to backorders there), and the backorders they could still promise. Its probes carry
-  -- the step (rf the order, q what it asked for): no join back to the steps
+  -- the step (rf the order, q what it asked for): no join back to the steps. A refusal always names a
+  -- location (an unknown pin included); one that named none would have no probe, stand nowhere, and
+  -- fail the statement's count of recorded orders
   SELECT d, max(rf) AS o, max(p) AS sp, max(q) AS rq, sum(greatest(0, ab - sso - bb))::int AS aq,
          sum(greatest(0, blo - bb))::int AS room
     FROM lv WHERE m = 'refuse' GROUP BY d
-  UNION ALL
-  SELECT d, o, sp, rq, 0, 0 FROM step WHERE k = 'refuse' AND json_array_length(ls) = 0
 ), tot AS (
   -- a repair keeps the limit at least at what the lines promise (it cannot drop promises)
   SELECT b.p, b.lo, b.x, b.c, b.t, b.sl, b.l, b.new_ss, b.bo, coalesce(x.da, 0) AS da,

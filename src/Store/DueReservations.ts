@@ -14,7 +14,7 @@ export class DueReservations extends Effect.Service<DueReservations>()("DueReser
 
     /** Hands up to `limit` due orders to `release` under the lock: how many (0 when another instance sweeps). */
     const sweep = <E, R>(limit: number, release: (due: ReadonlyArray<OrderId>) => Effect.Effect<void, E, R>) =>
-      whileHolding(expirySweepLockKey, 0, (connection) =>
+      whileHolding(sql, expirySweepLockKey, 0, (connection) =>
         Effect.gen(function* () {
           const due: ReadonlyArray<{ order_id: OrderId }> = yield* connection.execute(
             `SELECT order_id FROM reservations r
@@ -28,7 +28,7 @@ export class DueReservations extends Effect.Service<DueReservations>()("DueReser
           if (due.length > 0) yield* release(due.map((r) => r.order_id))
           return due.length
         }),
-      ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      )
 
     return { sweep } as const
   }),
